@@ -1,0 +1,66 @@
+"""The wasmtime engine every cage runs on, and the fingerprint of its settings (part of cache keys)."""
+
+from __future__ import annotations
+
+import platform
+import threading
+
+import wasmtime
+
+WASMTIME_VERSION = "50.0.1"
+
+# Every setting that changes the generated code or the runtime contract of an artifact.
+# Memories are reserved whole (4 GiB + guard), so a cage's memory never moves: the C data plane
+# caches its base address. Copy-on-write memory images are off: munmap relies on MADV_DONTNEED
+# zeroing pages, which a file-backed image would not do.
+ENGINE_SETTINGS: dict[str, object] = {
+    "cranelift_opt_level": "speed",
+    "epoch_interruption": True,
+    "memory_reservation": 1 << 32,
+    "memory_guard_size": 1 << 31,
+    "memory_reservation_for_growth": 0,
+    "memory_may_move": False,
+    "memory_init_cow": False,
+    "wasm_bulk_memory": True,
+}
+
+TARGETS = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}
+
+
+def host_target() -> str:
+    m = platform.machine()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(m.lower(), m)
+
+
+def make_config(target: str | None = None) -> wasmtime.Config:
+    cfg = wasmtime.Config()
+    for key, value in ENGINE_SETTINGS.items():
+        setattr(cfg, key, value)
+    if target and target != host_target():
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+        # The wasmtime wheel is built with Cranelift for its own architecture only: creating an
+        # engine for another target aborts the process inside wasmtime, so refuse up front.
+        raise ValueError(
+            f"this wasmtime build ({WASMTIME_VERSION}, {host_target()}) cannot generate code for {target}; "
+            f"run `lind compile --target {target}` on a {target} machine"
+        )
+    return cfg
+
+
+def fingerprint(target: str) -> str:
+    settings = ",".join(f"{k}={v}" for k, v in sorted(ENGINE_SETTINGS.items()))
+    return f"wasmtime={WASMTIME_VERSION};target={target};{settings}"
+
+
+_engines: dict[str, wasmtime.Engine] = {}
+_lock = threading.Lock()
+
+
+def engine(target: str | None = None) -> wasmtime.Engine:
+    """One shared engine per target (engines are thread-safe)."""
+    t = target or host_target()
+    with _lock:
+        if t not in _engines:
+            _engines[t] = wasmtime.Engine(make_config(t))
+        return _engines[t]

@@ -1,0 +1,89 @@
+"""Builds (on demand) and loads the C data plane, native/*.c, as a shared library."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from wasmtime import _ffi
+
+from lind_aot.paths import NATIVE_SRC, cache_home
+
+CFLAGS = ["-O2", "-g", "-fPIC", "-Wall", "-Wextra", "-std=gnu11", "-D_GNU_SOURCE"]
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+
+
+class NativeBuildError(RuntimeError):
+    pass
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in NATIVE_SRC.iterdir() if p.suffix in (".c", ".h"))
+
+
+def library_path() -> Path:
+    """Where the shim for the current sources lives (keyed by a hash of the sources and flags)."""
+    h = hashlib.sha256(" ".join(CFLAGS).encode())
+    for src in _sources():
+        h.update(src.name.encode())
+        h.update(src.read_bytes())
+    return cache_home() / "native" / f"liblind-{h.hexdigest()[:16]}.so"
+
+
+def build(force: bool = False) -> Path:
+    out = library_path()
+    if out.exists() and not force:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfiles = [str(p) for p in _sources() if p.suffix == ".c"]
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
+    os.close(fd)
+    cmd = ["gcc", *CFLAGS, "-shared", "-o", tmp, *cfiles, "-ldl"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        os.unlink(tmp)
+        raise NativeBuildError(f"building the C data plane failed:\n{proc.stderr}")
+    os.replace(tmp, out)  # atomic: concurrent builders never load a half-written library
+    return out
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    vp, u64, u32, i32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int
+    sigs: dict[str, tuple[object, list[object]]] = {
+        "lind_init": (i32, [ctypes.c_char_p]),
+        "lind_syscall_entry_ptr": (vp, []),
+        "lind_cage_new": (vp, [u64, u64, ctypes.c_char_p]),
+        "lind_cage_set_cwd": (i32, [vp, ctypes.c_char_p]),
+        "lind_cage_set_fd": (i32, [vp, i32, i32]),
+        "lind_cage_set_args": (i32, [vp, ctypes.c_char_p, u32, u32, u32]),
+        "lind_cage_set_ids": (None, [vp, u32, u32]),
+        "lind_cage_set_mem_limit": (None, [vp, u64]),
+        "lind_cage_attach_memory": (i32, [vp, vp, vp, u64, u32]),
+        "lind_cage_exit_info": (None, [vp, ctypes.POINTER(ctypes.c_int)]),
+        "lind_cage_set_killed": (None, [vp, i32]),
+        "lind_cage_free": (None, [vp]),
+    }
+    for name, (res, args) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+
+
+def load() -> ctypes.CDLL:
+    """The initialized shim, built first if needed. Process-wide, thread-safe."""
+    global _lib
+    with _lock:
+        if _lib is None:
+            lib = ctypes.CDLL(str(build()))
+            _declare(lib)
+            if lib.lind_init(str(_ffi.filename).encode()) != 0:
+                raise NativeBuildError("the C data plane could not resolve the wasmtime C API")
+            _lib = lib
+        return _lib

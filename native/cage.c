@@ -1,0 +1,197 @@
+/* Cage lifecycle as seen from Python: create, attach memory, hand over argv/env, free. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+struct lind_cage *lind_cage_new(uint64_t id, uint64_t parent, const char *root)
+{
+    struct lind_cage *cage = calloc(1, sizeof *cage);
+    if (!cage)
+        return NULL;
+    cage->id = id;
+    cage->parent = parent;
+    if (!realpath(root, cage->root_path)) {
+        free(cage);
+        return NULL;
+    }
+    cage->root_len = strlen(cage->root_path);
+    if (cage->root_len == 1) /* "/" */
+        cage->root_len = 0;
+    cage->root_fd = open(cage->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cage->root_fd < 0) {
+        free(cage);
+        return NULL;
+    }
+    strcpy(cage->cwd, "/");
+    cage->umask = 022;
+    cage->uid = cage->euid = (uint32_t)getuid();
+    cage->gid = cage->egid = (uint32_t)getgid();
+    for (int r = 0; r < LIND_NRLIMITS; r++) {
+        struct rlimit rl;
+        if (getrlimit(r, &rl) == 0) {
+            cage->rlim[r].cur = rl.rlim_cur;
+            cage->rlim[r].max = rl.rlim_max;
+        } else {
+            cage->rlim[r].cur = cage->rlim[r].max = RLIM_INFINITY;
+        }
+    }
+    /* The fd table is ours, not the host's: its own limit, independent of the host process. */
+    cage->rlim[RLIMIT_NOFILE].cur = 1024;
+    if (cage->rlim[RLIMIT_NOFILE].max < 1024)
+        cage->rlim[RLIMIT_NOFILE].max = 1024;
+    cage->mem_limit = LIND_MAX_MEM;
+    return cage;
+}
+
+/* The cage's starting directory (cage-visible absolute path); -errno if it is not a directory. */
+int lind_cage_set_cwd(struct lind_cage *cage, const char *path)
+{
+    char norm[PATH_MAX];
+    int fd;
+    if (path[0] != '/' || strlen(path) >= PATH_MAX)
+        return -EINVAL;
+    fd = path_open(cage, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
+    if (fd < 0)
+        return fd;
+    int r = path_of_fd(cage, fd, norm);
+    close(fd);
+    if (r < 0)
+        return r;
+    strcpy(cage->cwd, norm);
+    return 0;
+}
+
+/* Installs host fd `host` (dup'ed) as cage fd `fd`. */
+int lind_cage_set_fd(struct lind_cage *cage, int fd, int host)
+{
+    int h = fcntl(host, F_DUPFD_CLOEXEC, 3);
+    if (h < 0)
+        return -errno;
+    int r = fd_install(cage, h, 0, fd);
+    if (r >= 0 && r != fd) {
+        fd_close(cage, r);
+        return -EBUSY;
+    }
+    return r;
+}
+
+int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, uint32_t argc, uint32_t envc)
+{
+    free(cage->args);
+    cage->args = malloc(len ? len : 1);
+    if (!cage->args)
+        return -ENOMEM;
+    memcpy(cage->args, blob, len);
+    cage->args_len = len;
+    cage->argc = argc;
+    cage->envc = envc;
+    return 0;
+}
+
+void lind_cage_set_ids(struct lind_cage *cage, uint32_t uid, uint32_t gid)
+{
+    cage->uid = cage->euid = uid;
+    cage->gid = cage->egid = gid;
+}
+
+void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
+{
+    cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
+}
+
+/* Called after instantiation with the instance's exported memory. */
+int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_memory_t *mem, uint8_t *base,
+                            uint64_t size, uint32_t heap_base)
+{
+    cage->mem = *mem;
+    cage->base = base;
+    cage->size = size;
+    return memory_attach(cage, heap_base);
+}
+
+void lind_cage_exit_info(const struct lind_cage *cage, int *out)
+{
+    out[0] = cage->exited;
+    out[1] = cage->exit_code;
+    out[2] = cage->term_signal;
+}
+
+/* Records how a cage ended when it did not call exit (a trap): as if killed by `sig`. */
+void lind_cage_set_killed(struct lind_cage *cage, int sig)
+{
+    if (!cage->exited) {
+        cage->exited = 1;
+        cage->term_signal = sig;
+    }
+}
+
+void lind_cage_free(struct lind_cage *cage)
+{
+    if (!cage)
+        return;
+    shared_maps_flush(cage);
+    memory_release(cage);
+    fd_close_all(cage);
+    close(cage->root_fd);
+    free(cage->args);
+    free(cage);
+}
+
+/* lind_args_sizes(uint32_t out[4]): argc, envc, string bytes, vector entries */
+#define AUXV_PAIRS 8
+static int64_t sys_args_sizes(struct lind_call *c)
+{
+    uint32_t *out = guest_ptr(c, c->a[0], 16);
+    if (!out)
+        return -EFAULT;
+    out[0] = c->cage->argc;
+    out[1] = c->cage->envc;
+    out[2] = c->cage->args_len + 16; /* + AT_RANDOM bytes */
+    out[3] = c->cage->argc + 1 + c->cage->envc + 1 + 2 * AUXV_PAIRS;
+    return 0;
+}
+
+/* lind_args_get(uint32_t *vec, char *strings) */
+static int64_t sys_args_get(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    uint32_t nvec = cage->argc + 1 + cage->envc + 1 + 2 * AUXV_PAIRS;
+    uint32_t *vec = guest_ptr(c, c->a[0], (uint64_t)nvec * 4);
+    char *str = guest_ptr(c, c->a[1], (uint64_t)cage->args_len + 16);
+    uint32_t gstr = arg_u32(c, 1), off = 0, k = 0;
+    if (!vec || !str)
+        return -EFAULT;
+    memcpy(str, cage->args, cage->args_len);
+    for (uint32_t i = 0; i < cage->argc + cage->envc; i++) {
+        if (i == cage->argc)
+            vec[k++] = 0;
+        vec[k++] = gstr + off;
+        off += (uint32_t)strnlen(cage->args + off, cage->args_len - off) + 1;
+    }
+    if (cage->argc == cage->argc + cage->envc)
+        vec[k++] = 0;
+    vec[k++] = 0;
+    if (getentropy(str + cage->args_len, 16) != 0)
+        return -EIO;
+    uint32_t aux[2 * AUXV_PAIRS] = {
+        6, LIND_PAGE,                      /* AT_PAGESZ */
+        25, gstr + cage->args_len,         /* AT_RANDOM */
+        11, cage->uid, 12, cage->euid,     /* AT_UID, AT_EUID */
+        13, cage->gid, 14, cage->egid,     /* AT_GID, AT_EGID */
+        23, 0,                             /* AT_SECURE */
+        0, 0,                              /* AT_NULL */
+    };
+    memcpy(vec + k, aux, sizeof aux);
+    return 0;
+}
+
+void register_handlers_cage(void)
+{
+    lind_handlers[LIND_ARGS_SIZES] = sys_args_sizes;
+    lind_handlers[LIND_ARGS_GET] = sys_args_get;
+}

@@ -1,0 +1,62 @@
+/* The system call entry point (the wasm import lind.syscall) and 3i dispatch. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lind.h"
+
+lind_handler_t lind_handlers[LIND_NCALLS];
+
+static const char EXIT_TRAP[] = "lind: cage exited";
+
+/* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64. */
+wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args,
+                                size_t nargs)
+{
+    struct lind_cage *cage = env;
+    struct lind_call c;
+    int64_t ret;
+
+    if (nargs < 15) {
+        return wt.trap_new("lind: bad syscall import", 24);
+    }
+    c.cage = cage;
+    c.caller = caller;
+    c.nr = (uint32_t)args[0].i32;
+    for (int i = 0; i < 6; i++) {
+        c.a[i] = (uint64_t)args[3 + 2 * i].i64;
+        c.ac[i] = (uint64_t)args[4 + 2 * i].i64;
+    }
+    if (c.nr >= LIND_NCALLS) {
+        ret = -ENOSYS;
+    } else if (cage->table[c.nr].grate != 0) {
+        ret = -ENOSYS; /* grates: the 3i issue routes these into the grate's dispatcher */
+    } else if (lind_handlers[c.nr]) {
+        ret = lind_handlers[c.nr](&c);
+    } else {
+        ret = -ENOSYS;
+    }
+    if (cage->exited)
+        return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
+    args[0].i64 = ret;
+    return NULL;
+}
+
+void *lind_syscall_entry_ptr(void) { return (void *)lind_syscall_entry; }
+
+int lind_init(const char *libwasmtime_path)
+{
+    if (wt_api_load(libwasmtime_path) != 0)
+        return -1;
+    /* Cages apply their own umask to the modes they create; the host's must not mask them again.
+     * (lind_init is for processes that run cages; it sets the process umask to 0.) */
+    umask(0);
+    memset(lind_handlers, 0, sizeof lind_handlers);
+    register_handlers_fs();
+    register_handlers_memory();
+    register_handlers_misc();
+    register_handlers_cage();
+    register_handlers_io();
+    register_handlers_fd();
+    return 0;
+}

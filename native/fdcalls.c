@@ -1,0 +1,283 @@
+/* System calls on fds themselves: close, dup*, fcntl, ioctl, and the f* metadata calls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+static int64_t sys_close(struct lind_call *c) { return fd_close(c->cage, arg_int(c, 0)); }
+
+static int host_dup(int h)
+{
+    int n = fcntl(h, F_DUPFD_CLOEXEC, 3);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_dup(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    int n = host_dup(h);
+    return n < 0 ? n : fd_install(c->cage, n, 0, 0);
+}
+
+static int64_t do_dup3(struct lind_call *c, int oldfd, int newfd, int cloexec)
+{
+    int h = fd_host(c->cage, oldfd);
+    if (h < 0)
+        return h;
+    if (oldfd == newfd)
+        return newfd;
+    int n = host_dup(h);
+    return n < 0 ? n : fd_install_at(c->cage, newfd, n, cloexec);
+}
+
+static int64_t sys_dup2(struct lind_call *c) { return do_dup3(c, arg_int(c, 0), arg_int(c, 1), 0); }
+
+static int64_t sys_dup3(struct lind_call *c)
+{
+    int flags = arg_int(c, 2);
+    if (arg_int(c, 0) == arg_int(c, 1) || (flags & ~O_CLOEXEC))
+        return -EINVAL;
+    return do_dup3(c, arg_int(c, 0), arg_int(c, 1), !!(flags & O_CLOEXEC));
+}
+
+/* struct flock has the x86-64 layout in the guest (32 bytes). Cages share one host process, so
+ * process-associated POSIX locks would never conflict between cages: use open-file-description
+ * locks, which do. The holder's pid reported by F_GETLK is then -1 (unknown). */
+static int64_t do_lock(struct lind_call *c, int h, int cmd)
+{
+    struct flock *g = guest_ptr(c, c->a[2], sizeof(struct flock));
+    if (!g)
+        return -EFAULT;
+    struct flock fl = *g;
+    fl.l_pid = 0;
+    int ocmd = cmd == F_GETLK ? F_OFD_GETLK : cmd == F_SETLK ? F_OFD_SETLK : F_OFD_SETLKW;
+    if (fcntl(h, ocmd, &fl) < 0)
+        return -errno;
+    if (cmd == F_GETLK) {
+        g->l_type = fl.l_type;
+        g->l_whence = fl.l_whence;
+        g->l_start = fl.l_start;
+        g->l_len = fl.l_len;
+        g->l_pid = fl.l_type == F_UNLCK ? 0 : -1;
+    }
+    return 0;
+}
+
+static int64_t sys_fcntl(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    int fd = arg_int(c, 0), cmd = arg_int(c, 1);
+    int h = fd_host(cage, fd);
+    if (h < 0)
+        return h;
+    switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        int minfd = arg_int(c, 2);
+        if (minfd < 0 || (uint64_t)minfd >= cage->rlim[7].cur)
+            return -EINVAL;
+        int n = host_dup(h);
+        return n < 0 ? n : fd_install(cage, n, cmd == F_DUPFD_CLOEXEC, minfd);
+    }
+    case F_GETFD:
+        return cage->fds[fd].cloexec ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        cage->fds[fd].cloexec = !!(arg_int(c, 2) & FD_CLOEXEC);
+        return 0;
+    case F_GETFL: {
+        int r = fcntl(h, F_GETFL);
+        return r < 0 ? -errno : r;
+    }
+    case F_SETFL: {
+        int r = fcntl(h, F_SETFL, arg_int(c, 2));
+        return r < 0 ? -errno : r;
+    }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+        return do_lock(c, h, cmd);
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ: {
+        int r = fcntl(h, cmd, arg_int(c, 2));
+        return r < 0 ? -errno : r;
+    }
+    default:
+        return -EINVAL;
+    }
+}
+
+/* struct termios in the guest is musl's (60 bytes); the kernel reads and writes its first 36. */
+#define GUEST_TERMIOS 60
+static int64_t sys_ioctl(struct lind_call *c)
+{
+    int fd = arg_int(c, 0);
+    unsigned long req = arg_u32(c, 1);
+    int h = fd_host(c->cage, fd);
+    if (h < 0)
+        return h;
+    switch (req) {
+    case TCGETS: {
+        uint8_t buf[GUEST_TERMIOS] = {0};
+        void *g = guest_ptr(c, c->a[2], GUEST_TERMIOS);
+        if (!g)
+            return -EFAULT;
+        if (ioctl(h, TCGETS, buf) < 0)
+            return -errno;
+        memcpy(g, buf, GUEST_TERMIOS);
+        return 0;
+    }
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF: {
+        uint8_t buf[GUEST_TERMIOS];
+        void *g = guest_ptr(c, c->a[2], GUEST_TERMIOS);
+        if (!g)
+            return -EFAULT;
+        memcpy(buf, g, GUEST_TERMIOS);
+        return ioctl(h, req, buf) < 0 ? -errno : 0;
+    }
+    case TIOCGWINSZ:
+    case TIOCSWINSZ: {
+        void *g = guest_ptr(c, c->a[2], sizeof(struct winsize));
+        if (!g)
+            return -EFAULT;
+        return ioctl(h, req, g) < 0 ? -errno : 0;
+    }
+    case FIONREAD:
+    case FIONBIO: {
+        void *g = guest_ptr(c, c->a[2], sizeof(int));
+        if (!g)
+            return -EFAULT;
+        return ioctl(h, req, g) < 0 ? -errno : 0;
+    }
+    case FIOCLEX:
+    case FIONCLEX:
+        c->cage->fds[fd].cloexec = req == FIOCLEX;
+        return 0;
+    default:
+        return -ENOTTY;
+    }
+}
+
+static int64_t sys_fsync(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return fsync(h) < 0 ? -errno : 0;
+}
+
+static int64_t sys_fdatasync(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return fdatasync(h) < 0 ? -errno : 0;
+}
+
+static int64_t sys_ftruncate(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return ftruncate(h, arg_i64(c, 1)) < 0 ? -errno : 0;
+}
+
+static int64_t sys_fchmod(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return fchmod(h, arg_u32(c, 1) & 07777) < 0 ? -errno : 0;
+}
+
+static int64_t sys_fchown(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return fchown(h, arg_u32(c, 1), arg_u32(c, 2)) < 0 ? -errno : 0;
+}
+
+/* struct stat (144 bytes) has the kernel's x86-64 layout in the guest: copied as is. */
+static int64_t sys_fstat(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    struct stat *g = guest_ptr(c, c->a[1], sizeof(struct stat));
+    if (!g)
+        return -EFAULT;
+    return fstat(h, g) < 0 ? -errno : 0;
+}
+
+static int64_t sys_fstatfs(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    struct statfs *g = guest_ptr(c, c->a[1], sizeof(struct statfs));
+    if (!g)
+        return -EFAULT;
+    return fstatfs(h, g) < 0 ? -errno : 0;
+}
+
+/* struct linux_dirent64 is the same in the guest and the kernel. */
+static int64_t sys_getdents64(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    uint32_t n = arg_u32(c, 2);
+    if (h < 0)
+        return h;
+    void *g = guest_ptr(c, c->a[1], n);
+    if (!g)
+        return -EFAULT;
+    long r = syscall(SYS_getdents64, h, g, n);
+    return r < 0 ? -errno : r;
+}
+
+static int64_t sys_fchdir(struct lind_call *c)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    if (fstat(h, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    int r = path_of_fd(c->cage, h, path);
+    if (r < 0)
+        return r;
+    strcpy(c->cage->cwd, path);
+    return 0;
+}
+
+void register_handlers_fd(void)
+{
+    lind_handlers[3] = sys_close;
+    lind_handlers[32] = sys_dup;
+    lind_handlers[33] = sys_dup2;
+    lind_handlers[292] = sys_dup3;
+    lind_handlers[72] = sys_fcntl;
+    lind_handlers[16] = sys_ioctl;
+    lind_handlers[74] = sys_fsync;
+    lind_handlers[75] = sys_fdatasync;
+    lind_handlers[77] = sys_ftruncate;
+    lind_handlers[91] = sys_fchmod;
+    lind_handlers[93] = sys_fchown;
+    lind_handlers[5] = sys_fstat;
+    lind_handlers[138] = sys_fstatfs;
+    lind_handlers[217] = sys_getdents64;
+    lind_handlers[81] = sys_fchdir;
+}

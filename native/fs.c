@@ -1,0 +1,526 @@
+/* File system calls that take paths. All resolution goes through path.c (inside the root). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+#define L_AT_FDCWD (-100)
+
+/* dirfd arguments: AT_FDCWD arrives as a 32-bit int */
+static int arg_dirfd(const struct lind_call *c, int i) { return arg_int(c, i); }
+
+static int64_t do_open(struct lind_call *c, int dirfd, uint64_t path, int flags, int mode)
+{
+    char abs[PATH_MAX];
+    int r = path_from_guest(c, dirfd, path, abs);
+    if (r < 0)
+        return r;
+    int cloexec = !!(flags & O_CLOEXEC);
+    /* a cage never acquires the host's controlling terminal */
+    int h = path_open(c->cage, abs, (flags & ~O_CLOEXEC) | O_NOCTTY, (int)(mode & ~c->cage->umask & 07777), 0);
+    if (h < 0)
+        return h;
+    return fd_install(c->cage, h, cloexec, 0);
+}
+
+static int64_t sys_open(struct lind_call *c)
+{
+    return do_open(c, L_AT_FDCWD, c->a[0], arg_int(c, 1), arg_int(c, 2));
+}
+
+static int64_t sys_openat(struct lind_call *c)
+{
+    return do_open(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), arg_int(c, 3));
+}
+
+static int64_t sys_creat(struct lind_call *c)
+{
+    return do_open(c, L_AT_FDCWD, c->a[0], O_CREAT | O_WRONLY | O_TRUNC, arg_int(c, 1));
+}
+
+/* (dirfd, path, AT_* flags) -> an O_PATH host fd owned by the caller. */
+static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags, int extra)
+{
+    char abs[PATH_MAX];
+    if (atflags & AT_EMPTY_PATH) {
+        char first[2];
+        int r = guest_string(c, path, abs, sizeof abs);
+        (void)first;
+        if (r < 0)
+            return r;
+        if (abs[0] == 0) {
+            if (dirfd == L_AT_FDCWD)
+                return path_open(c->cage, c->cage->cwd, O_PATH | extra, 0, 0);
+            int h = fd_host(c->cage, dirfd);
+            if (h < 0)
+                return h;
+            int n = fcntl(h, F_DUPFD_CLOEXEC, 3);
+            return n < 0 ? -errno : n;
+        }
+    }
+    int r = path_from_guest(c, dirfd, path, abs);
+    if (r < 0)
+        return r;
+    return path_open(c->cage, abs, O_PATH | extra | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+}
+
+static void proc_path(int fd, char *out) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
+
+static int64_t do_stat(struct lind_call *c, int dirfd, uint64_t path, uint64_t buf, int atflags)
+{
+    if (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
+        return -EINVAL;
+    struct stat *g = guest_ptr(c, buf, sizeof(struct stat));
+    if (!g)
+        return -EFAULT;
+    int fd = resolve_at(c, dirfd, path, atflags, 0);
+    if (fd < 0)
+        return fd;
+    int r = fstatat(fd, "", g, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int64_t sys_stat(struct lind_call *c) { return do_stat(c, L_AT_FDCWD, c->a[0], c->a[1], 0); }
+static int64_t sys_lstat(struct lind_call *c)
+{
+    return do_stat(c, L_AT_FDCWD, c->a[0], c->a[1], AT_SYMLINK_NOFOLLOW);
+}
+static int64_t sys_newfstatat(struct lind_call *c)
+{
+    return do_stat(c, arg_dirfd(c, 0), c->a[1], c->a[2], arg_int(c, 3));
+}
+
+/* struct statx is arch independent (256 bytes). */
+static int64_t sys_statx(struct lind_call *c)
+{
+    int atflags = arg_int(c, 2);
+    void *g = guest_ptr(c, c->a[4], 256);
+    if (!g)
+        return -EFAULT;
+    int fd = resolve_at(c, arg_dirfd(c, 0), c->a[1], atflags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), 0);
+    if (fd < 0)
+        return fd;
+    long r = syscall(SYS_statx, fd, "", AT_EMPTY_PATH | (atflags & AT_STATX_SYNC_TYPE), arg_u32(c, 3), g);
+    int e = errno;
+    close(fd);
+    return r < 0 ? -e : 0;
+}
+
+static int64_t do_access(struct lind_call *c, int dirfd, uint64_t path, int mode, int flags)
+{
+    if (mode & ~7)
+        return -EINVAL;
+    if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    int fd = resolve_at(c, dirfd, path, flags, 0);
+    if (fd < 0)
+        return fd;
+    long r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS));
+    int e = errno;
+    close(fd);
+    return r < 0 ? -e : 0;
+}
+
+static int64_t sys_access(struct lind_call *c) { return do_access(c, L_AT_FDCWD, c->a[0], arg_int(c, 1), 0); }
+static int64_t sys_faccessat(struct lind_call *c)
+{
+    return do_access(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), 0);
+}
+static int64_t sys_faccessat2(struct lind_call *c)
+{
+    return do_access(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), arg_int(c, 3));
+}
+
+/* ---- name operations: parent directory + last component ---- */
+
+static int is_dot(const char *b) { return strcmp(b, ".") == 0; }
+static int is_dotdot(const char *b) { return strcmp(b, "..") == 0; }
+
+/* Resolves the parent of (dirfd, path); keeps a trailing '/' on the name so the kernel applies
+ * its own trailing-slash rules. */
+static int parent_at(struct lind_call *c, int dirfd, uint64_t path, char *base)
+{
+    char abs[PATH_MAX];
+    int r = path_from_guest(c, dirfd, path, abs);
+    if (r < 0)
+        return r;
+    int fd = path_parent(c->cage, abs, base);
+    if (fd >= 0) {
+        size_t n = strlen(abs);
+        if (n > 1 && abs[n - 1] == '/' && !is_dot(base) && !is_dotdot(base) && strlen(base) + 2 < NAME_MAX + 2)
+            strcat(base, "/");
+    }
+    return fd;
+}
+
+/* The name without a trailing '/', for the "." and ".." checks. */
+static void bare(const char *base, char *out)
+{
+    size_t n = strlen(base);
+    memcpy(out, base, n + 1);
+    if (n > 1 && out[n - 1] == '/')
+        out[n - 1] = 0;
+}
+
+static int64_t do_mkdir(struct lind_call *c, int dirfd, uint64_t path, uint32_t mode)
+{
+    char base[PATH_MAX], b[PATH_MAX];
+    int p = parent_at(c, dirfd, path, base);
+    if (p < 0)
+        return p;
+    bare(base, b);
+    int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
+            : mkdirat(p, base, mode & ~c->cage->umask & 07777) < 0 ? -errno : 0;
+    close(p);
+    return r;
+}
+
+static int64_t sys_mkdir(struct lind_call *c) { return do_mkdir(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
+static int64_t sys_mkdirat(struct lind_call *c) { return do_mkdir(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
+
+static int64_t do_unlink(struct lind_call *c, int dirfd, uint64_t path, int flags)
+{
+    char base[PATH_MAX], b[PATH_MAX];
+    if (flags & ~AT_REMOVEDIR)
+        return -EINVAL;
+    int p = parent_at(c, dirfd, path, base);
+    if (p < 0)
+        return p;
+    bare(base, b);
+    int r;
+    if (flags & AT_REMOVEDIR)
+        r = is_dot(b) ? -EINVAL : is_dotdot(b) ? -ENOTEMPTY : unlinkat(p, base, AT_REMOVEDIR) < 0 ? -errno : 0;
+    else
+        r = (is_dot(b) || is_dotdot(b)) ? -EISDIR : unlinkat(p, base, 0) < 0 ? -errno : 0;
+    close(p);
+    return r;
+}
+
+static int64_t sys_unlink(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], 0); }
+static int64_t sys_rmdir(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], AT_REMOVEDIR); }
+static int64_t sys_unlinkat(struct lind_call *c) { return do_unlink(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2)); }
+
+static int64_t do_rename(struct lind_call *c, int odir, uint64_t opath, int ndir, uint64_t npath, unsigned flags)
+{
+    char ob[PATH_MAX], nb[PATH_MAX], b1[PATH_MAX], b2[PATH_MAX];
+    int p1 = parent_at(c, odir, opath, ob);
+    if (p1 < 0)
+        return p1;
+    int p2 = parent_at(c, ndir, npath, nb);
+    if (p2 < 0) {
+        close(p1);
+        return p2;
+    }
+    bare(ob, b1);
+    bare(nb, b2);
+    int r;
+    if (is_dot(b1) || is_dotdot(b1) || is_dot(b2) || is_dotdot(b2))
+        r = -EBUSY;
+    else
+        r = syscall(SYS_renameat2, p1, ob, p2, nb, flags) < 0 ? -errno : 0;
+    close(p1);
+    close(p2);
+    return r;
+}
+
+static int64_t sys_rename(struct lind_call *c) { return do_rename(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
+static int64_t sys_renameat(struct lind_call *c)
+{
+    return do_rename(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], 0);
+}
+static int64_t sys_renameat2(struct lind_call *c)
+{
+    return do_rename(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], arg_u32(c, 4));
+}
+
+static int64_t do_link(struct lind_call *c, int odir, uint64_t opath, int ndir, uint64_t npath, int flags)
+{
+    char nb[PATH_MAX], b2[PATH_MAX];
+    if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    /* the source, resolved inside the root (following a final symlink only if asked) */
+    int src = resolve_at(c, odir, opath, (flags & AT_EMPTY_PATH) | ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW), 0);
+    if (src < 0)
+        return src;
+    int p2 = parent_at(c, ndir, npath, nb);
+    if (p2 < 0) {
+        close(src);
+        return p2;
+    }
+    bare(nb, b2);
+    int r;
+    if (is_dot(b2) || is_dotdot(b2)) {
+        r = -EEXIST;
+    } else {
+        char pp[64];
+        proc_path(src, pp);
+        /* linking through /proc/self/fd works unprivileged, unlike AT_EMPTY_PATH */
+        r = linkat(AT_FDCWD, pp, p2, nb, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+    }
+    close(src);
+    close(p2);
+    return r;
+}
+
+static int64_t sys_link(struct lind_call *c) { return do_link(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
+static int64_t sys_linkat(struct lind_call *c)
+{
+    return do_link(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], arg_int(c, 4));
+}
+
+static int64_t do_symlink(struct lind_call *c, uint64_t target, int ndir, uint64_t npath)
+{
+    char tgt[PATH_MAX], nb[PATH_MAX], b[PATH_MAX];
+    int r = guest_string(c, target, tgt, sizeof tgt);
+    if (r < 0)
+        return r;
+    if (tgt[0] == 0)
+        return -ENOENT;
+    int p = parent_at(c, ndir, npath, nb);
+    if (p < 0)
+        return p;
+    bare(nb, b);
+    /* the target is stored verbatim: it is only ever interpreted by path.c, inside the root */
+    r = (is_dot(b) || is_dotdot(b)) ? -EEXIST : symlinkat(tgt, p, nb) < 0 ? -errno : 0;
+    close(p);
+    return r;
+}
+
+static int64_t sys_symlink(struct lind_call *c) { return do_symlink(c, c->a[0], L_AT_FDCWD, c->a[1]); }
+static int64_t sys_symlinkat(struct lind_call *c) { return do_symlink(c, c->a[0], arg_dirfd(c, 1), c->a[2]); }
+
+static int64_t do_readlink(struct lind_call *c, int dirfd, uint64_t path, uint64_t buf, int size)
+{
+    char tmp[PATH_MAX];
+    if (size <= 0)
+        return -EINVAL;
+    char *g = guest_ptr(c, buf, (uint64_t)size);
+    if (!g)
+        return -EFAULT;
+    int fd = resolve_at(c, dirfd, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, 0);
+    if (fd < 0)
+        return fd;
+    ssize_t n = readlinkat(fd, "", tmp, sizeof tmp);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return e == ENOENT ? -EINVAL : -e;
+    if (n > size)
+        n = size;
+    memcpy(g, tmp, (size_t)n);
+    return n;
+}
+
+static int64_t sys_readlink(struct lind_call *c) { return do_readlink(c, L_AT_FDCWD, c->a[0], c->a[1], arg_int(c, 2)); }
+static int64_t sys_readlinkat(struct lind_call *c)
+{
+    return do_readlink(c, arg_dirfd(c, 0), c->a[1], c->a[2], arg_int(c, 3));
+}
+
+static int64_t do_chmod(struct lind_call *c, int dirfd, uint64_t path, uint32_t mode, int flags)
+{
+    char pp[64];
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    if (flags & AT_SYMLINK_NOFOLLOW)
+        return -EOPNOTSUPP; /* as Linux: symlink modes cannot be changed */
+    int fd = resolve_at(c, dirfd, path, flags, 0);
+    if (fd < 0)
+        return fd;
+    proc_path(fd, pp);
+    int r = chmod(pp, mode & 07777) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int64_t sys_chmod(struct lind_call *c) { return do_chmod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), 0); }
+static int64_t sys_fchmodat(struct lind_call *c) { return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), 0); }
+static int64_t sys_fchmodat2(struct lind_call *c)
+{
+    return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), arg_int(c, 3));
+}
+
+static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t uid, uint32_t gid, int flags)
+{
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    int fd = resolve_at(c, dirfd, path, flags, 0);
+    if (fd < 0)
+        return fd;
+    int r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int64_t sys_chown(struct lind_call *c) { return do_chown(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), arg_u32(c, 2), 0); }
+static int64_t sys_lchown(struct lind_call *c)
+{
+    return do_chown(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), arg_u32(c, 2), AT_SYMLINK_NOFOLLOW);
+}
+static int64_t sys_fchownat(struct lind_call *c)
+{
+    return do_chown(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), arg_u32(c, 3), arg_int(c, 4));
+}
+
+static int64_t sys_truncate(struct lind_call *c)
+{
+    char abs[PATH_MAX];
+    int r = path_from_guest(c, L_AT_FDCWD, c->a[0], abs);
+    if (r < 0)
+        return r;
+    int fd = path_open(c->cage, abs, O_WRONLY, 0, 0);
+    if (fd < 0)
+        return fd;
+    r = ftruncate(fd, arg_i64(c, 1)) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+/* Guest timespec: {int64 sec; int32 nsec; 4 bytes padding}: the padding is not read. */
+static void timespec_in(const uint8_t *g, struct timespec *ts)
+{
+    int64_t sec;
+    int32_t nsec;
+    memcpy(&sec, g, 8);
+    memcpy(&nsec, g + 8, 4);
+    ts->tv_sec = sec;
+    ts->tv_nsec = nsec;
+}
+
+static int64_t sys_utimensat(struct lind_call *c)
+{
+    int dirfd = arg_dirfd(c, 0), flags = arg_int(c, 3), efault;
+    struct timespec ts[2], *tp = NULL;
+    const uint8_t *g = guest_ptr_or_null(c, c->a[2], 32, &efault);
+    if (efault)
+        return -EFAULT;
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    if (g) {
+        timespec_in(g, &ts[0]);
+        timespec_in(g + 16, &ts[1]);
+        tp = ts;
+    }
+    if ((uint32_t)c->a[1] == 0) { /* futimens */
+        int h = fd_host(c->cage, dirfd);
+        if (h < 0)
+            return h;
+        return futimens(h, tp) < 0 ? -errno : 0;
+    }
+    int fd = resolve_at(c, dirfd, c->a[1], flags, 0);
+    if (fd < 0)
+        return fd;
+    char pp[64];
+    proc_path(fd, pp);
+    struct stat st;
+    int r;
+    if ((flags & AT_SYMLINK_NOFOLLOW) && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISLNK(st.st_mode))
+        r = -EOPNOTSUPP; /* times of a symlink itself: not supported inside a root */
+    else
+        r = utimensat(AT_FDCWD, pp, tp, 0) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int64_t do_statfs(struct lind_call *c, uint64_t path, uint64_t buf)
+{
+    struct statfs *g = guest_ptr(c, buf, sizeof(struct statfs));
+    if (!g)
+        return -EFAULT;
+    int fd = resolve_at(c, L_AT_FDCWD, path, 0, 0);
+    if (fd < 0)
+        return fd;
+    int r = fstatfs(fd, g) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int64_t sys_statfs(struct lind_call *c) { return do_statfs(c, c->a[0], c->a[1]); }
+
+static int64_t sys_getcwd(struct lind_call *c)
+{
+    uint32_t size = arg_u32(c, 1);
+    size_t n = strlen(c->cage->cwd) + 1;
+    if (size < n)
+        return -ERANGE;
+    char *g = guest_ptr(c, c->a[0], n);
+    if (!g)
+        return -EFAULT;
+    memcpy(g, c->cage->cwd, n);
+    return (int64_t)n;
+}
+
+static int64_t sys_chdir(struct lind_call *c)
+{
+    char abs[PATH_MAX], norm[PATH_MAX];
+    int r = path_from_guest(c, L_AT_FDCWD, c->a[0], abs);
+    if (r < 0)
+        return r;
+    int fd = path_open(c->cage, abs, O_PATH | O_DIRECTORY, 0, 0);
+    if (fd < 0)
+        return fd;
+    if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0)
+        r = -errno;
+    else
+        r = path_of_fd(c->cage, fd, norm);
+    close(fd);
+    if (r < 0)
+        return r;
+    strcpy(c->cage->cwd, norm);
+    return 0;
+}
+
+static int64_t sys_umask(struct lind_call *c)
+{
+    uint32_t old = c->cage->umask;
+    c->cage->umask = arg_u32(c, 0) & 0777;
+    return old;
+}
+
+void register_handlers_fs(void)
+{
+    lind_handlers[2] = sys_open;
+    lind_handlers[257] = sys_openat;
+    lind_handlers[85] = sys_creat;
+    lind_handlers[4] = sys_stat;
+    lind_handlers[6] = sys_lstat;
+    lind_handlers[262] = sys_newfstatat;
+    lind_handlers[332] = sys_statx;
+    lind_handlers[21] = sys_access;
+    lind_handlers[269] = sys_faccessat;
+    lind_handlers[439] = sys_faccessat2;
+    lind_handlers[83] = sys_mkdir;
+    lind_handlers[258] = sys_mkdirat;
+    lind_handlers[87] = sys_unlink;
+    lind_handlers[84] = sys_rmdir;
+    lind_handlers[263] = sys_unlinkat;
+    lind_handlers[82] = sys_rename;
+    lind_handlers[264] = sys_renameat;
+    lind_handlers[316] = sys_renameat2;
+    lind_handlers[86] = sys_link;
+    lind_handlers[265] = sys_linkat;
+    lind_handlers[88] = sys_symlink;
+    lind_handlers[266] = sys_symlinkat;
+    lind_handlers[89] = sys_readlink;
+    lind_handlers[267] = sys_readlinkat;
+    lind_handlers[90] = sys_chmod;
+    lind_handlers[268] = sys_fchmodat;
+    lind_handlers[452] = sys_fchmodat2;
+    lind_handlers[92] = sys_chown;
+    lind_handlers[94] = sys_lchown;
+    lind_handlers[260] = sys_fchownat;
+    lind_handlers[76] = sys_truncate;
+    lind_handlers[280] = sys_utimensat;
+    lind_handlers[137] = sys_statfs;
+    lind_handlers[79] = sys_getcwd;
+    lind_handlers[80] = sys_chdir;
+    lind_handlers[95] = sys_umask;
+}

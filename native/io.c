@@ -1,0 +1,134 @@
+/* Data movement on fds: read/write and their vector and positional forms, lseek. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+#define L_IOV_MAX 1024
+
+static int64_t sys_read(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    uint32_t n = arg_u32(c, 2);
+    if (h < 0)
+        return h;
+    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
+    if (!buf)
+        return -EFAULT;
+    ssize_t r = read(h, buf, n);
+    return r < 0 ? -errno : r;
+}
+
+static int64_t sys_write(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    uint32_t n = arg_u32(c, 2);
+    if (h < 0)
+        return h;
+    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
+    if (!buf)
+        return -EFAULT;
+    ssize_t r = write(h, buf, n);
+    return r < 0 ? -errno : r;
+}
+
+static int64_t sys_pread(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    uint32_t n = arg_u32(c, 2);
+    if (h < 0)
+        return h;
+    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
+    if (!buf)
+        return -EFAULT;
+    ssize_t r = pread(h, buf, n, arg_i64(c, 3));
+    return r < 0 ? -errno : r;
+}
+
+static int64_t sys_pwrite(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    uint32_t n = arg_u32(c, 2);
+    if (h < 0)
+        return h;
+    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
+    if (!buf)
+        return -EFAULT;
+    ssize_t r = pwrite(h, buf, n, arg_i64(c, 3));
+    return r < 0 ? -errno : r;
+}
+
+/* Guest iovecs are {u32 base, u32 len}. */
+static int iov_translate(struct lind_call *c, uint64_t addr, int cnt, struct iovec *out)
+{
+    if (cnt < 0 || cnt > L_IOV_MAX)
+        return -EINVAL;
+    if (cnt == 0)
+        return 0;
+    const uint32_t *g = guest_ptr(c, addr, (uint64_t)cnt * 8);
+    if (!g)
+        return -EFAULT;
+    uint64_t total = 0;
+    for (int i = 0; i < cnt; i++) {
+        uint32_t base = g[2 * i], len = g[2 * i + 1];
+        total += len;
+        if (total > 0x7fffffff)
+            return -EINVAL;
+        out[i].iov_len = len;
+        out[i].iov_base = len ? guest_ptr(c, base, len) : NULL;
+        if (len && !out[i].iov_base)
+            return -EFAULT;
+    }
+    return 0;
+}
+
+static int64_t vec_io(struct lind_call *c, int write_, int positional)
+{
+    struct iovec iov[L_IOV_MAX];
+    int h = fd_host(c->cage, arg_int(c, 0));
+    int cnt = arg_int(c, 2);
+    if (h < 0)
+        return h;
+    int r = iov_translate(c, c->a[1], cnt, iov);
+    if (r < 0)
+        return r;
+    ssize_t n;
+    if (positional) {
+        int64_t off = arg_i64(c, 3);
+        if (off < 0)
+            return -EINVAL;
+        n = write_ ? pwritev(h, iov, cnt, off) : preadv(h, iov, cnt, off);
+    } else {
+        n = write_ ? writev(h, iov, cnt) : readv(h, iov, cnt);
+    }
+    return n < 0 ? -errno : n;
+}
+
+static int64_t sys_readv(struct lind_call *c) { return vec_io(c, 0, 0); }
+static int64_t sys_writev(struct lind_call *c) { return vec_io(c, 1, 0); }
+static int64_t sys_preadv(struct lind_call *c) { return vec_io(c, 0, 1); }
+static int64_t sys_pwritev(struct lind_call *c) { return vec_io(c, 1, 1); }
+
+static int64_t sys_lseek(struct lind_call *c)
+{
+    int h = fd_host(c->cage, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    off_t r = lseek(h, arg_i64(c, 1), arg_int(c, 2));
+    return r < 0 ? -errno : r;
+}
+
+void register_handlers_io(void)
+{
+    lind_handlers[0] = sys_read;
+    lind_handlers[1] = sys_write;
+    lind_handlers[17] = sys_pread;
+    lind_handlers[18] = sys_pwrite;
+    lind_handlers[19] = sys_readv;
+    lind_handlers[20] = sys_writev;
+    lind_handlers[295] = sys_preadv;
+    lind_handlers[296] = sys_pwritev;
+    lind_handlers[8] = sys_lseek;
+}

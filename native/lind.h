@@ -1,0 +1,138 @@
+/* The microvisor's C data plane: shared declarations.
+ * Python (lind_aot/vmm) creates cages and registers lind_syscall_entry as the wasm import
+ * lind.syscall; every system call of every cage enters here and most are answered here. */
+#ifndef LIND_H
+#define LIND_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wt_api.h"
+
+#define LIND_NCALLS 1100       /* 3i table size: Linux x86-64 numbers < 1000, lind calls 1001.. */
+#define LIND_PAGE 4096u        /* guest page size (AT_PAGESZ) */
+#define LIND_WASM_PAGE 65536u  /* memory.grow unit */
+#define LIND_MAX_MEM (1ull << 32)
+#define LIND_NRLIMITS 16
+
+/* lind calls (docs/abi.md) */
+#define LIND_REGISTER_HANDLER 1001
+#define LIND_COPY_DATA 1002
+#define LIND_COPY_HANDLER_TABLE 1003
+#define LIND_ARGS_SIZES 1010
+#define LIND_ARGS_GET 1011
+
+/* One entry of a cage's 3i table: grate 0 means the microvisor answers. */
+struct threei_entry {
+    uint64_t grate;
+    uint64_t fnptr;
+};
+
+/* A virtual fd. The host fd is a dup of the cage's open file description, so offsets and status
+ * flags are shared between dup'ed fds exactly as on Linux. */
+struct lind_fd {
+    int host;     /* -1: unused */
+    int cloexec;
+};
+
+/* A MAP_SHARED, writable file mapping: written back to the file on msync/munmap/exit. */
+struct shared_map {
+    uint32_t start; /* guest address, page aligned */
+    uint32_t len;   /* bytes, page multiple */
+    int host_fd;
+    int64_t offset;
+    struct shared_map *next;
+};
+
+enum page_state { PAGE_FREE = 0, PAGE_STATIC = 1, PAGE_MMAP = 2 };
+
+struct lind_cage {
+    uint64_t id;
+    uint64_t parent;
+
+    /* set by exit/exit_group; the entry returns a trap that ends the instance */
+    int exited;
+    int exit_code;
+    int term_signal;
+
+    /* linear memory */
+    uint8_t *base;
+    uint64_t size;
+    wasmtime_memory_t mem;
+    uint64_t mem_limit;      /* bytes the cage may grow to */
+    uint32_t brk_start;      /* page aligned end of static data + stack */
+    uint32_t brk;            /* current break as returned to the guest */
+    uint8_t *pages;          /* enum page_state per guest page of [0, size) */
+    uint32_t npages;
+    uint32_t free_hint;      /* no free page below this index */
+    struct shared_map *shared_maps;
+
+    /* file system view */
+    int root_fd;             /* O_PATH directory: the cage's "/" */
+    char root_path[PATH_MAX];
+    size_t root_len;
+    char cwd[PATH_MAX];      /* cage-visible, absolute, normalized */
+    uint32_t umask;
+    uint32_t uid, euid, gid, egid;
+    struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
+
+    struct lind_fd *fds;
+    int nfds;                /* allocated entries */
+
+    /* argv/env for crt1: NUL-terminated strings, argc then envc of them */
+    char *args;
+    uint32_t args_len, argc, envc;
+
+    struct threei_entry table[LIND_NCALLS];
+};
+
+/* One system call in flight. */
+struct lind_call {
+    struct lind_cage *cage;
+    wasmtime_caller_t *caller;
+    uint32_t nr;
+    uint64_t a[6];
+    uint64_t ac[6];
+};
+
+typedef int64_t (*lind_handler_t)(struct lind_call *c);
+
+/* argument decoding, as the x86-64 kernel reads them */
+static inline int arg_int(const struct lind_call *c, int i) { return (int)(uint32_t)c->a[i]; }
+static inline uint32_t arg_u32(const struct lind_call *c, int i) { return (uint32_t)c->a[i]; }
+static inline int64_t arg_i64(const struct lind_call *c, int i) { return (int64_t)c->a[i]; }
+
+/* memory.c: guest pointers. NULL means EFAULT. */
+void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len);
+void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *efault);
+/* Copies a NUL-terminated guest string into out (cap bytes); 0, -EFAULT or -ENAMETOOLONG. */
+int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap);
+int memory_attach(struct lind_cage *cage, uint32_t heap_base);
+void memory_release(struct lind_cage *cage);
+void shared_maps_flush(struct lind_cage *cage);
+
+/* fdtable.c */
+int fd_host(struct lind_cage *cage, int fd);                 /* host fd or -EBADF */
+int fd_install(struct lind_cage *cage, int host, int cloexec, int min_fd); /* takes ownership */
+int fd_install_at(struct lind_cage *cage, int fd, int host, int cloexec);
+int fd_close(struct lind_cage *cage, int fd);
+void fd_close_all(struct lind_cage *cage);
+
+/* path.c: resolution inside the cage's root */
+#define RES_NOFOLLOW 1
+int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
+int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
+int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
+int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
+
+/* dispatch.c */
+extern lind_handler_t lind_handlers[LIND_NCALLS];
+void register_handlers_fs(void);
+void register_handlers_memory(void);
+void register_handlers_misc(void);
+void register_handlers_cage(void);
+void register_handlers_io(void);
+void register_handlers_fd(void);
+
+#endif

@@ -1,0 +1,515 @@
+/* Guest memory: pointer translation and bounds checks, brk, and mmap & co over a page map.
+ *
+ * A cage's linear memory is [0, size). The stack and static data sit below brk_start; the heap
+ * (brk) grows up from there and mmap takes the first free run of pages, growing the memory when
+ * none is free. Invariant: a PAGE_FREE page holds zeros (munmap and brk shrink give the pages
+ * back to the host kernel with MADV_DONTNEED, which zeroes them), so a new anonymous mapping
+ * needs no memset. mprotect is bookkeeping only: wasm has no page protection. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+#define PAGE_UP(x) (((uint64_t)(x) + LIND_PAGE - 1) & ~(uint64_t)(LIND_PAGE - 1))
+
+/* The cached size can lag behind when the guest ran memory.grow itself: re-read it. */
+static void memory_refresh(struct lind_call *c)
+{
+    if (!c->caller)
+        return;
+    wasmtime_context_t *ctx = wt.caller_context(c->caller);
+    struct lind_cage *cage = c->cage;
+    cage->base = wt.memory_data(ctx, &cage->mem);
+    cage->size = wt.memory_data_size(ctx, &cage->mem);
+    uint32_t np = (uint32_t)(cage->size / LIND_PAGE);
+    if (np > cage->npages) {
+        uint8_t *p = realloc(cage->pages, np);
+        if (!p)
+            return;
+        /* pages the guest grew itself are in use by it */
+        memset(p + cage->npages, PAGE_STATIC, np - cage->npages);
+        cage->pages = p;
+        cage->npages = np;
+    }
+}
+
+void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len)
+{
+    uint64_t a = (uint32_t)addr;
+    if (a == 0)
+        return NULL;
+    if (a + len > c->cage->size) {
+        memory_refresh(c);
+        if (a + len > c->cage->size)
+            return NULL;
+    }
+    return c->cage->base + a;
+}
+
+/* For optional pointers: NULL with *efault = 0 when the guest passed NULL. */
+void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *efault)
+{
+    *efault = 0;
+    if ((uint32_t)addr == 0)
+        return NULL;
+    void *p = guest_ptr(c, addr, len);
+    if (!p)
+        *efault = 1;
+    return p;
+}
+
+int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap)
+{
+    uint64_t a = (uint32_t)addr;
+    if (a == 0)
+        return -EFAULT;
+    if (a >= c->cage->size) {
+        memory_refresh(c);
+        if (a >= c->cage->size)
+            return -EFAULT;
+    }
+    uint64_t avail = c->cage->size - a;
+    const char *s = (const char *)c->cage->base + a;
+    size_t n = strnlen(s, avail < cap ? avail : cap);
+    if (n == cap)
+        return -ENAMETOOLONG;
+    if (n == avail)
+        return -EFAULT;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+int memory_attach(struct lind_cage *cage, uint32_t heap_base)
+{
+    cage->npages = (uint32_t)(cage->size / LIND_PAGE);
+    free(cage->pages);
+    cage->pages = calloc(cage->npages ? cage->npages : 1, 1);
+    if (!cage->pages)
+        return -ENOMEM;
+    cage->brk_start = (uint32_t)PAGE_UP(heap_base);
+    cage->brk = cage->brk_start;
+    uint32_t static_pages = cage->brk_start / LIND_PAGE;
+    if (static_pages > cage->npages)
+        return -EINVAL;
+    memset(cage->pages, PAGE_STATIC, static_pages);
+    cage->free_hint = static_pages;
+    return 0;
+}
+
+void memory_release(struct lind_cage *cage)
+{
+    free(cage->pages);
+    cage->pages = NULL;
+    cage->npages = 0;
+}
+
+/* Grows linear memory so that [0, end) is accessible. */
+static int memory_grow_to(struct lind_call *c, uint64_t end)
+{
+    struct lind_cage *cage = c->cage;
+    if (end <= cage->size)
+        return 0;
+    if (end > cage->mem_limit || !c->caller)
+        return -ENOMEM;
+    uint64_t delta = (end - cage->size + LIND_WASM_PAGE - 1) / LIND_WASM_PAGE;
+    uint64_t prev;
+    wasmtime_context_t *ctx = wt.caller_context(c->caller);
+    wasmtime_error_t *err = wt.memory_grow(ctx, &cage->mem, delta, &prev);
+    if (err) {
+        wt.error_delete(err);
+        return -ENOMEM;
+    }
+    uint32_t old_np = cage->npages;
+    memory_refresh(c);
+    /* memory_refresh marks new pages STATIC (guest-grown); these are ours: free */
+    memset(cage->pages + old_np, PAGE_FREE, cage->npages - old_np);
+    return 0;
+}
+
+/* Gives pages back to the host kernel (they read as zero afterwards). */
+static void pages_zero(struct lind_cage *cage, uint64_t start, uint64_t len)
+{
+    long hp = sysconf(_SC_PAGESIZE);
+    uint8_t *p = cage->base + start, *e = p + len;
+    uint8_t *ap = (uint8_t *)(((uintptr_t)p + hp - 1) & ~(uintptr_t)(hp - 1));
+    uint8_t *ae = (uint8_t *)((uintptr_t)e & ~(uintptr_t)(hp - 1));
+    if (ap >= ae) {
+        memset(p, 0, len);
+        return;
+    }
+    memset(p, 0, (size_t)(ap - p));
+    memset(ae, 0, (size_t)(e - ae));
+    if (madvise(ap, (size_t)(ae - ap), MADV_DONTNEED) != 0)
+        memset(ap, 0, (size_t)(ae - ap));
+}
+
+static void pages_set(struct lind_cage *cage, uint32_t first, uint32_t n, uint8_t state)
+{
+    memset(cage->pages + first, state, n);
+    if (state == PAGE_FREE && first < cage->free_hint)
+        cage->free_hint = first;
+}
+
+/* First run of n free pages; grows memory at the end if needed. Returns the page index or -ENOMEM. */
+static int64_t pages_find(struct lind_call *c, uint32_t n)
+{
+    struct lind_cage *cage = c->cage;
+    uint32_t run = 0, i;
+    while (cage->free_hint < cage->npages && cage->pages[cage->free_hint] != PAGE_FREE)
+        cage->free_hint++;
+    for (i = cage->free_hint; i < cage->npages; i++) {
+        run = cage->pages[i] == PAGE_FREE ? run + 1 : 0;
+        if (run == n)
+            return i + 1 - n;
+    }
+    uint64_t start = (uint64_t)(cage->npages - run);
+    int r = memory_grow_to(c, (start + n) * LIND_PAGE);
+    if (r < 0)
+        return r;
+    return (int64_t)start;
+}
+
+static int range_ok(struct lind_cage *cage, uint64_t addr, uint64_t len)
+{
+    return addr % LIND_PAGE == 0 && len > 0 && addr + len <= cage->size;
+}
+
+/* ---- shared file mappings ---- */
+
+static void shared_write_back(struct lind_cage *cage, struct shared_map *m, uint64_t from, uint64_t to)
+{
+    if (from < m->start)
+        from = m->start;
+    if (to > (uint64_t)m->start + m->len)
+        to = (uint64_t)m->start + m->len;
+    if (from >= to)
+        return;
+    /* never extend the file: write back only what lies within its current size */
+    off_t fsize = lseek(m->host_fd, 0, SEEK_END);
+    int64_t off = m->offset + (int64_t)(from - m->start);
+    if (fsize < 0 || off >= fsize)
+        return;
+    if ((int64_t)(to - from) > fsize - off)
+        to = from + (uint64_t)(fsize - off);
+    ssize_t w = pwrite(m->host_fd, cage->base + from, to - from, off);
+    (void)w;
+}
+
+/* Writes back and forgets the shared mappings overlapping [addr, addr+len). */
+static int shared_unmap(struct lind_cage *cage, uint64_t addr, uint64_t len)
+{
+    struct shared_map **pp = &cage->shared_maps;
+    uint64_t end = addr + len;
+    while (*pp) {
+        struct shared_map *m = *pp;
+        uint64_t ms = m->start, me = ms + m->len;
+        if (me <= addr || ms >= end) {
+            pp = &m->next;
+            continue;
+        }
+        shared_write_back(cage, m, addr, end);
+        if (ms < addr && me > end) { /* split */
+            struct shared_map *tail = malloc(sizeof *tail);
+            if (!tail)
+                return -ENOMEM;
+            *tail = *m;
+            tail->start = (uint32_t)end;
+            tail->len = (uint32_t)(me - end);
+            tail->offset = m->offset + (int64_t)(end - ms);
+            tail->host_fd = dup(m->host_fd);
+            m->len = (uint32_t)(addr - ms);
+            tail->next = m->next;
+            m->next = tail;
+            pp = &tail->next;
+        } else if (ms < addr) {
+            m->len = (uint32_t)(addr - ms);
+            pp = &m->next;
+        } else if (me > end) {
+            m->offset += (int64_t)(end - ms);
+            m->start = (uint32_t)end;
+            m->len = (uint32_t)(me - end);
+            pp = &m->next;
+        } else {
+            *pp = m->next;
+            close(m->host_fd);
+            free(m);
+        }
+    }
+    return 0;
+}
+
+void shared_maps_flush(struct lind_cage *cage)
+{
+    while (cage->shared_maps) {
+        struct shared_map *m = cage->shared_maps;
+        if (cage->base)
+            shared_write_back(cage, m, m->start, (uint64_t)m->start + m->len);
+        cage->shared_maps = m->next;
+        close(m->host_fd);
+        free(m);
+    }
+}
+
+/* ---- system calls ---- */
+
+static int64_t sys_brk(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    uint64_t want = arg_u32(c, 0);
+    uint64_t old_end = PAGE_UP(cage->brk), new_end = PAGE_UP(want);
+    if (want < cage->brk_start)
+        return cage->brk;
+    if (new_end > old_end) {
+        uint32_t first = (uint32_t)(old_end / LIND_PAGE);
+        uint32_t last = (uint32_t)(new_end / LIND_PAGE);
+        for (uint32_t p = first; p < last && p < cage->npages; p++)
+            if (cage->pages[p] != PAGE_FREE)
+                return cage->brk;
+        if (memory_grow_to(c, new_end) < 0)
+            return cage->brk;
+        pages_set(cage, first, last - first, PAGE_STATIC);
+    } else if (new_end < old_end) {
+        pages_zero(cage, new_end, old_end - new_end);
+        pages_set(cage, (uint32_t)(new_end / LIND_PAGE), (uint32_t)((old_end - new_end) / LIND_PAGE),
+                  PAGE_FREE);
+    }
+    cage->brk = (uint32_t)want;
+    return cage->brk;
+}
+
+#define L_PROT_WRITE 2
+#define L_MAP_SHARED 1
+#define L_MAP_PRIVATE 2
+#define L_MAP_SHARED_VALIDATE 3
+#define L_MAP_FIXED 0x10
+#define L_MAP_ANONYMOUS 0x20
+#define L_MAP_FIXED_NOREPLACE 0x100000
+
+static int64_t do_munmap(struct lind_call *c, uint64_t addr, uint64_t len)
+{
+    struct lind_cage *cage = c->cage;
+    len = PAGE_UP(len);
+    if (addr % LIND_PAGE || len == 0 || addr + len > LIND_MAX_MEM)
+        return -EINVAL;
+    if (addr >= cage->size)
+        return 0;
+    if (addr + len > cage->size)
+        len = cage->size - addr;
+    int r = shared_unmap(cage, addr, len);
+    if (r < 0)
+        return r;
+    uint32_t first = (uint32_t)(addr / LIND_PAGE), n = (uint32_t)(len / LIND_PAGE);
+    /* only mmap'ed pages are unmapped; the stack, static data and the brk heap stay */
+    for (uint32_t p = first; p < first + n; p++) {
+        if (cage->pages[p] != PAGE_MMAP)
+            continue;
+        uint32_t q = p;
+        while (q < first + n && cage->pages[q] == PAGE_MMAP)
+            q++;
+        pages_zero(cage, (uint64_t)p * LIND_PAGE, (uint64_t)(q - p) * LIND_PAGE);
+        pages_set(cage, p, q - p, PAGE_FREE);
+        p = q;
+    }
+    return 0;
+}
+
+static int64_t sys_mmap(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    uint64_t addr = arg_u32(c, 0), len = arg_u32(c, 1);
+    int prot = arg_int(c, 2), flags = arg_int(c, 3), fd = arg_int(c, 4);
+    int64_t off = arg_i64(c, 5);
+    int type = flags & 0xf;
+    int host = -1;
+
+    if (len == 0 || off % LIND_PAGE || off < 0)
+        return -EINVAL;
+    if (type != L_MAP_SHARED && type != L_MAP_PRIVATE && type != L_MAP_SHARED_VALIDATE)
+        return -EINVAL;
+    len = PAGE_UP(len);
+    if (len > LIND_MAX_MEM)
+        return -ENOMEM;
+    if (!(flags & L_MAP_ANONYMOUS)) {
+        host = fd_host(cage, fd);
+        if (host < 0)
+            return -EBADF;
+        int fl = fcntl(host, F_GETFL);
+        if (fl < 0)
+            return -EBADF;
+        if ((fl & O_ACCMODE) == O_WRONLY)
+            return -EACCES;
+        if (type != L_MAP_PRIVATE && (prot & L_PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
+            return -EACCES;
+    }
+
+    uint64_t start;
+    if (flags & (L_MAP_FIXED | L_MAP_FIXED_NOREPLACE)) {
+        if (addr % LIND_PAGE || addr + len > LIND_MAX_MEM)
+            return -EINVAL;
+        if (addr < cage->brk_start)
+            return -EPERM; /* never over the stack or static data */
+        if (memory_grow_to(c, addr + len) < 0)
+            return -ENOMEM;
+        uint32_t first = (uint32_t)(addr / LIND_PAGE), n = (uint32_t)(len / LIND_PAGE);
+        for (uint32_t p = first; p < first + n; p++) {
+            if (cage->pages[p] == PAGE_FREE)
+                continue;
+            if (flags & L_MAP_FIXED_NOREPLACE)
+                return -EEXIST;
+            if (cage->pages[p] == PAGE_STATIC)
+                return -EPERM; /* over the brk heap */
+        }
+        int64_t r = do_munmap(c, addr, len);
+        if (r < 0)
+            return r;
+        start = addr;
+    } else {
+        int64_t pg = pages_find(c, (uint32_t)(len / LIND_PAGE));
+        if (pg < 0)
+            return pg;
+        start = (uint64_t)pg * LIND_PAGE;
+    }
+    pages_set(cage, (uint32_t)(start / LIND_PAGE), (uint32_t)(len / LIND_PAGE), PAGE_MMAP);
+
+    if (host >= 0) {
+        uint64_t done = 0;
+        while (done < len) {
+            ssize_t n = pread(host, cage->base + start + done, len - done, off + (int64_t)done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                int e = errno;
+                do_munmap(c, start, len);
+                return -e;
+            }
+            if (n == 0)
+                break;
+            done += (uint64_t)n;
+        }
+        if (type != L_MAP_PRIVATE && (prot & L_PROT_WRITE)) {
+            struct shared_map *m = malloc(sizeof *m);
+            if (!m || (m->host_fd = dup(host)) < 0) {
+                free(m);
+                do_munmap(c, start, len);
+                return -ENOMEM;
+            }
+            m->start = (uint32_t)start;
+            m->len = (uint32_t)len;
+            m->offset = off;
+            m->next = cage->shared_maps;
+            cage->shared_maps = m;
+        }
+    }
+    return (int64_t)start;
+}
+
+static int64_t sys_munmap(struct lind_call *c)
+{
+    return do_munmap(c, arg_u32(c, 0), arg_u32(c, 1));
+}
+
+static int all_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
+{
+    for (uint64_t p = addr / LIND_PAGE; p < (addr + len) / LIND_PAGE; p++)
+        if (cage->pages[p] == PAGE_FREE)
+            return 0;
+    return 1;
+}
+
+static int64_t sys_mprotect(struct lind_call *c)
+{
+    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
+    if (addr % LIND_PAGE)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len))
+        return -ENOMEM;
+    return 0;
+}
+
+static int64_t sys_madvise(struct lind_call *c)
+{
+    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
+    int advice = arg_int(c, 2);
+    if (addr % LIND_PAGE)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len))
+        return -ENOMEM;
+    if (advice == 4 /* MADV_DONTNEED */) {
+        for (uint64_t p = addr / LIND_PAGE; p < (addr + len) / LIND_PAGE; p++)
+            if (c->cage->pages[p] != PAGE_MMAP)
+                return -EINVAL;
+        pages_zero(c->cage, addr, len);
+    }
+    return 0;
+}
+
+static int64_t sys_msync(struct lind_call *c)
+{
+    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
+    if (addr % LIND_PAGE)
+        return -EINVAL;
+    if (len && (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len)))
+        return -ENOMEM;
+    for (struct shared_map *m = c->cage->shared_maps; m; m = m->next)
+        shared_write_back(c->cage, m, addr, addr + len);
+    return 0;
+}
+
+#define L_MREMAP_MAYMOVE 1
+static int64_t sys_mremap(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    uint64_t old = arg_u32(c, 0), olen = PAGE_UP(arg_u32(c, 1)), nlen = PAGE_UP(arg_u32(c, 2));
+    int flags = arg_int(c, 3);
+    if (old % LIND_PAGE || nlen == 0 || (flags & ~L_MREMAP_MAYMOVE))
+        return -EINVAL;
+    if (!range_ok(cage, old, olen))
+        return -EFAULT;
+    for (uint64_t p = old / LIND_PAGE; p < (old + olen) / LIND_PAGE; p++)
+        if (cage->pages[p] != PAGE_MMAP)
+            return -EFAULT;
+    if (nlen <= olen) {
+        if (nlen < olen)
+            do_munmap(c, old + nlen, olen - nlen);
+        return (int64_t)old;
+    }
+    /* grow in place if the following pages are free (or past the end of memory) */
+    uint32_t first = (uint32_t)((old + olen) / LIND_PAGE), last = (uint32_t)((old + nlen) / LIND_PAGE);
+    int in_place = old + nlen <= LIND_MAX_MEM;
+    for (uint32_t p = first; in_place && p < last && p < cage->npages; p++)
+        if (cage->pages[p] != PAGE_FREE)
+            in_place = 0;
+    if (in_place && memory_grow_to(c, old + nlen) == 0) {
+        pages_set(cage, first, last - first, PAGE_MMAP);
+        return (int64_t)old;
+    }
+    if (!(flags & L_MREMAP_MAYMOVE))
+        return -ENOMEM;
+    int64_t pg = pages_find(c, (uint32_t)(nlen / LIND_PAGE));
+    if (pg < 0)
+        return pg;
+    uint64_t start = (uint64_t)pg * LIND_PAGE;
+    pages_set(cage, (uint32_t)pg, (uint32_t)(nlen / LIND_PAGE), PAGE_MMAP);
+    memcpy(cage->base + start, cage->base + old, olen);
+    do_munmap(c, old, olen);
+    return (int64_t)start;
+}
+
+void register_handlers_memory(void)
+{
+    lind_handlers[12] = sys_brk;
+    lind_handlers[9] = sys_mmap;
+    lind_handlers[11] = sys_munmap;
+    lind_handlers[10] = sys_mprotect;
+    lind_handlers[28] = sys_madvise;
+    lind_handlers[26] = sys_msync;
+    lind_handlers[25] = sys_mremap;
+}

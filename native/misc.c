@@ -1,0 +1,326 @@
+/* Process identity, time, limits, system information, exit. */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+static int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
+static int64_t sys_getppid(struct lind_call *c) { return (int64_t)c->cage->parent; }
+static int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }
+static int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
+static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
+static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
+static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
+
+static int64_t sys_exit_group(struct lind_call *c)
+{
+    c->cage->exit_code = arg_int(c, 0) & 0xff;
+    c->cage->exited = 1;
+    return 0;
+}
+
+/* Guest timespec: {int64 sec; int32 nsec; 4 bytes padding}. */
+static int timespec_read(struct lind_call *c, uint64_t addr, struct timespec *ts)
+{
+    const uint8_t *g = guest_ptr(c, addr, 16);
+    if (!g)
+        return -EFAULT;
+    int64_t sec;
+    int32_t nsec;
+    memcpy(&sec, g, 8);
+    memcpy(&nsec, g + 8, 4);
+    if (nsec < 0 || nsec >= 1000000000 || sec < 0)
+        return -EINVAL;
+    ts->tv_sec = sec;
+    ts->tv_nsec = nsec;
+    return 0;
+}
+
+static int timespec_write(struct lind_call *c, uint64_t addr, const struct timespec *ts)
+{
+    uint8_t *g = guest_ptr(c, addr, 16);
+    if (!g)
+        return -EFAULT;
+    int64_t v[2] = {ts->tv_sec, ts->tv_nsec};
+    memcpy(g, v, 16);
+    return 0;
+}
+
+/* The cage runs on one OS thread: its CPU time is that thread's, not the host process's. */
+static clockid_t host_clock(int clk)
+{
+    if (clk == CLOCK_PROCESS_CPUTIME_ID)
+        return CLOCK_THREAD_CPUTIME_ID;
+    return clk;
+}
+
+static int valid_clock(int clk)
+{
+    return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_PROCESS_CPUTIME_ID ||
+           clk == CLOCK_THREAD_CPUTIME_ID || clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE ||
+           clk == CLOCK_MONOTONIC_COARSE || clk == CLOCK_BOOTTIME;
+}
+
+static int64_t sys_clock_gettime(struct lind_call *c)
+{
+    struct timespec ts;
+    int clk = arg_int(c, 0);
+    if (!valid_clock(clk))
+        return -EINVAL;
+    if (clock_gettime(host_clock(clk), &ts) < 0)
+        return -errno;
+    return timespec_write(c, c->a[1], &ts);
+}
+
+static int64_t sys_clock_getres(struct lind_call *c)
+{
+    struct timespec ts;
+    int clk = arg_int(c, 0);
+    if (!valid_clock(clk))
+        return -EINVAL;
+    if (clock_getres(host_clock(clk), &ts) < 0)
+        return -errno;
+    return (uint32_t)c->a[1] ? timespec_write(c, c->a[1], &ts) : 0;
+}
+
+/* struct timeval is {int64, int64} in the guest, as in the kernel. */
+static int64_t sys_gettimeofday(struct lind_call *c)
+{
+    int efault;
+    int64_t *tv = guest_ptr_or_null(c, c->a[0], 16, &efault);
+    if (efault)
+        return -EFAULT;
+    if (tv) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tv[0] = ts.tv_sec;
+        tv[1] = ts.tv_nsec / 1000;
+    }
+    int32_t *tz = guest_ptr_or_null(c, c->a[1], 8, &efault);
+    if (efault)
+        return -EFAULT;
+    if (tz)
+        tz[0] = tz[1] = 0;
+    return 0;
+}
+
+static int64_t do_sleep(struct lind_call *c, int clk, int flags, uint64_t req, uint64_t rem)
+{
+    struct timespec ts, left;
+    int r = timespec_read(c, req, &ts);
+    if (r < 0)
+        return r;
+    r = clock_nanosleep(host_clock(clk), flags, &ts, &left);
+    if (r == EINTR && (uint32_t)rem && !(flags & TIMER_ABSTIME))
+        timespec_write(c, rem, &left);
+    return -r;
+}
+
+static int64_t sys_nanosleep(struct lind_call *c) { return do_sleep(c, CLOCK_MONOTONIC, 0, c->a[0], c->a[1]); }
+
+static int64_t sys_clock_nanosleep(struct lind_call *c)
+{
+    int clk = arg_int(c, 0);
+    if (clk == CLOCK_THREAD_CPUTIME_ID)
+        return -EINVAL;
+    if (!valid_clock(clk))
+        return -EINVAL;
+    return do_sleep(c, clk, arg_int(c, 1), c->a[2], c->a[3]);
+}
+
+static int64_t sys_getrandom(struct lind_call *c)
+{
+    uint32_t n = arg_u32(c, 1);
+    void *g = n ? guest_ptr(c, c->a[0], n) : c->cage->base;
+    if (!g)
+        return -EFAULT;
+    ssize_t r = getrandom(g, n, arg_u32(c, 2));
+    return r < 0 ? -errno : r;
+}
+
+static int64_t sys_uname(struct lind_call *c)
+{
+    struct utsname *g = guest_ptr(c, c->a[0], sizeof(struct utsname));
+    if (!g)
+        return -EFAULT;
+    if (uname(g) < 0)
+        return -errno;
+    strcpy(g->machine, "wasm32");
+    return 0;
+}
+
+static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t oldp)
+{
+    int efault;
+    if (res < 0 || res >= LIND_NRLIMITS)
+        return -EINVAL;
+    uint64_t *nv = guest_ptr_or_null(c, newp, 16, &efault);
+    if (efault)
+        return -EFAULT;
+    uint64_t *ov = guest_ptr_or_null(c, oldp, 16, &efault);
+    if (efault)
+        return -EFAULT;
+    uint64_t cur = c->cage->rlim[res].cur, max = c->cage->rlim[res].max;
+    if (nv) {
+        if (nv[0] > nv[1])
+            return -EINVAL;
+        if (nv[1] > max && c->cage->euid != 0)
+            return -EPERM;
+        if (res == RLIMIT_NOFILE && nv[1] > (1u << 20))
+            return -EPERM; /* as Linux: beyond fs.nr_open */
+    }
+    if (ov) {
+        ov[0] = cur;
+        ov[1] = max;
+    }
+    if (nv) {
+        c->cage->rlim[res].cur = nv[0];
+        c->cage->rlim[res].max = nv[1];
+        if (res == RLIMIT_AS || res == RLIMIT_DATA)
+            c->cage->mem_limit = nv[0] < LIND_MAX_MEM ? nv[0] : LIND_MAX_MEM;
+    }
+    return 0;
+}
+
+static int64_t sys_getrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), 0, c->a[1]); }
+static int64_t sys_setrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), c->a[1], 0); }
+static int64_t sys_prlimit64(struct lind_call *c)
+{
+    int pid = arg_int(c, 0);
+    if (pid != 0 && (uint64_t)pid != c->cage->id)
+        return -ESRCH;
+    return do_prlimit(c, arg_int(c, 1), c->a[2], c->a[3]);
+}
+
+/* The guest's struct sysinfo has 32-bit longs (ILP32), like a 32-bit kernel's. */
+struct guest_sysinfo {
+    uint32_t uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    uint16_t procs, pad;
+    uint32_t totalhigh, freehigh, mem_unit;
+    char reserved[8];
+};
+
+static int64_t sys_sysinfo(struct lind_call *c)
+{
+    struct sysinfo si;
+    struct guest_sysinfo *g = guest_ptr(c, c->a[0], sizeof *g);
+    if (!g)
+        return -EFAULT;
+    if (sysinfo(&si) < 0)
+        return -errno;
+    uint64_t unit = si.mem_unit ? si.mem_unit : 1;
+    uint64_t ram[6] = {si.totalram, si.freeram, si.sharedram, si.bufferram, si.totalswap, si.freeswap};
+    /* scale the unit up until every quantity fits 32 bits, as the kernel does for 32-bit callers */
+    for (;;) {
+        int fits = 1;
+        for (int i = 0; i < 6; i++)
+            if (ram[i] > UINT32_MAX)
+                fits = 0;
+        if (fits)
+            break;
+        for (int i = 0; i < 6; i++)
+            ram[i] >>= 1;
+        unit <<= 1;
+    }
+    memset(g, 0, sizeof *g);
+    g->uptime = (uint32_t)si.uptime;
+    for (int i = 0; i < 3; i++)
+        g->loads[i] = (uint32_t)si.loads[i];
+    g->totalram = (uint32_t)ram[0];
+    g->freeram = (uint32_t)ram[1];
+    g->sharedram = (uint32_t)ram[2];
+    g->bufferram = (uint32_t)ram[3];
+    g->totalswap = (uint32_t)ram[4];
+    g->freeswap = (uint32_t)ram[5];
+    g->procs = si.procs;
+    g->mem_unit = (uint32_t)unit;
+    return 0;
+}
+
+static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
+
+/* Signals to oneself with the default action (abort(), raise()). Handlers, masks and signals
+ * between cages belong to the processes issue; what is not implemented says ENOSYS. */
+static int default_terminates(int sig)
+{
+    switch (sig) {
+    case 17: /* SIGCHLD */
+    case 18: /* SIGCONT */
+    case 23: /* SIGURG */
+    case 28: /* SIGWINCH */
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static int64_t signal_self(struct lind_call *c, int sig)
+{
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    if (sig == 0)
+        return 0;
+    if (default_terminates(sig)) {
+        c->cage->exited = 1;
+        c->cage->term_signal = sig;
+    }
+    return 0;
+}
+
+static int64_t sys_kill(struct lind_call *c)
+{
+    int pid = arg_int(c, 0);
+    if (pid != 0 && pid != -1 && (uint64_t)pid != c->cage->id)
+        return -ESRCH;
+    return signal_self(c, arg_int(c, 1));
+}
+
+static int64_t sys_tkill(struct lind_call *c)
+{
+    if ((uint64_t)(uint32_t)arg_int(c, 0) != c->cage->id)
+        return -ESRCH;
+    return signal_self(c, arg_int(c, 1));
+}
+
+static int64_t sys_tgkill(struct lind_call *c)
+{
+    if ((uint64_t)(uint32_t)arg_int(c, 0) != c->cage->id || (uint64_t)(uint32_t)arg_int(c, 1) != c->cage->id)
+        return -ESRCH;
+    return signal_self(c, arg_int(c, 2));
+}
+
+void register_handlers_misc(void)
+{
+    lind_handlers[39] = sys_getpid;
+    lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
+    lind_handlers[110] = sys_getppid;
+    lind_handlers[102] = sys_getuid;
+    lind_handlers[107] = sys_geteuid;
+    lind_handlers[104] = sys_getgid;
+    lind_handlers[108] = sys_getegid;
+    lind_handlers[24] = sys_sched_yield;
+    lind_handlers[60] = sys_exit_group; /* exit: the only thread */
+    lind_handlers[231] = sys_exit_group;
+    lind_handlers[228] = sys_clock_gettime;
+    lind_handlers[229] = sys_clock_getres;
+    lind_handlers[96] = sys_gettimeofday;
+    lind_handlers[35] = sys_nanosleep;
+    lind_handlers[230] = sys_clock_nanosleep;
+    lind_handlers[318] = sys_getrandom;
+    lind_handlers[63] = sys_uname;
+    lind_handlers[97] = sys_getrlimit;
+    lind_handlers[160] = sys_setrlimit;
+    lind_handlers[302] = sys_prlimit64;
+    lind_handlers[99] = sys_sysinfo;
+    lind_handlers[218] = sys_set_tid_address;
+    lind_handlers[62] = sys_kill;
+    lind_handlers[200] = sys_tkill;
+    lind_handlers[234] = sys_tgkill;
+}

@@ -1,0 +1,166 @@
+/* Path resolution inside a cage's root, without privileges.
+ *
+ * Every guest path becomes an absolute cage path (cwd or the dirfd's path prepended) and is
+ * resolved by the host kernel with openat2(root_fd, path, RESOLVE_IN_ROOT): "..", absolute and
+ * relative symlinks all stay inside the root, so no lexical cleaning is needed and races with
+ * renames cannot escape either. Operations that act on a name (mkdir, unlink, rename, ...) resolve
+ * the parent directory that way and then act on the last component, which holds no '/'. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+/* Host devices every cage sees at the usual paths, whatever its root holds. */
+static const char *const virtual_devices[] = {
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", NULL,
+};
+
+/* Lexical clean-up, used only to recognise the virtual devices. */
+static void normalize(const char *in, char *out)
+{
+    size_t n = 0;
+    const char *p = in;
+    out[n++] = '/';
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *s = p;
+        while (*p && *p != '/')
+            p++;
+        size_t len = (size_t)(p - s);
+        if (len == 0 || (len == 1 && s[0] == '.'))
+            continue;
+        if (len == 2 && s[0] == '.' && s[1] == '.') {
+            while (n > 1 && out[n - 1] != '/')
+                n--;
+            if (n > 1)
+                n--;
+            continue;
+        }
+        if (n > 1)
+            out[n++] = '/';
+        if (n + len >= PATH_MAX - 1)
+            break;
+        memcpy(out + n, s, len);
+        n += len;
+    }
+    out[n] = 0;
+}
+
+static const char *virtual_device(const char *abs)
+{
+    char norm[PATH_MAX];
+    if (strncmp(abs, "/dev", 4) != 0 && !strstr(abs, "dev"))
+        return NULL;
+    normalize(abs, norm);
+    for (int i = 0; virtual_devices[i]; i++)
+        if (strcmp(norm, virtual_devices[i]) == 0)
+            return virtual_devices[i];
+    return NULL;
+}
+
+int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int res)
+{
+    const char *dev = virtual_device(abs);
+    if (dev) {
+        int fd = open(dev, flags | O_CLOEXEC, mode);
+        return fd < 0 ? -errno : fd;
+    }
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? (uint64_t)mode : 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    (void)res;
+    for (int tries = 0; tries < 16; tries++) {
+        long fd = syscall(SYS_openat2, cage->root_fd, abs, &how, sizeof how);
+        if (fd >= 0)
+            return (int)fd;
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+    }
+    return -EAGAIN;
+}
+
+/* The cage-visible absolute path of a host fd; -ENOTDIR if it lies outside the root. */
+int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
+{
+    char link[64], host[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
+    ssize_t n = readlink(link, host, sizeof host - 1);
+    if (n < 0)
+        return -errno;
+    host[n] = 0;
+    if (host[0] != '/')
+        return -ENOTDIR; /* pipe:[..], socket:[..] */
+    if (strncmp(host, cage->root_path, cage->root_len) != 0 ||
+        (host[cage->root_len] != '/' && host[cage->root_len] != 0))
+        return -ENOTDIR;
+    const char *rest = host + cage->root_len;
+    if (*rest == 0)
+        rest = "/";
+    if (strlen(rest) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    strcpy(out, rest);
+    return 0;
+}
+
+/* Reads a guest path and makes it absolute (cage view) relative to dirfd (AT_FDCWD or a fd). */
+int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out)
+{
+    char rel[PATH_MAX];
+    int r = guest_string(c, addr, rel, sizeof rel);
+    if (r < 0)
+        return r;
+    if (rel[0] == 0)
+        return -ENOENT;
+    if (rel[0] == '/') {
+        strcpy(out, rel);
+        return 0;
+    }
+    char dir[PATH_MAX];
+    if (dirfd == AT_FDCWD) {
+        strcpy(dir, c->cage->cwd);
+    } else {
+        int h = fd_host(c->cage, dirfd);
+        if (h < 0)
+            return h;
+        r = path_of_fd(c->cage, h, dir);
+        if (r < 0)
+            return r;
+    }
+    if (strlen(dir) + 1 + strlen(rel) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+    memcpy(out, dir, dl);
+    out[dl] = '/';
+    strcpy(out + dl + 1, rel);
+    return 0;
+}
+
+/* Opens the parent directory of abs (O_PATH) and copies the last component into base_out.
+ * Trailing slashes are dropped; the last component of "/" is ".". */
+int path_parent(struct lind_cage *cage, const char *abs, char *base_out)
+{
+    char dir[PATH_MAX];
+    size_t n = strlen(abs);
+    memcpy(dir, abs, n + 1);
+    while (n > 1 && dir[n - 1] == '/')
+        dir[--n] = 0;
+    char *slash = strrchr(dir, '/');
+    if (!slash || n == 1) {
+        strcpy(base_out, ".");
+        return path_open(cage, "/", O_PATH | O_DIRECTORY, 0, 0);
+    }
+    strcpy(base_out, slash + 1);
+    if (slash == dir)
+        slash[1] = 0;
+    else
+        slash[0] = 0;
+    return path_open(cage, dir, O_PATH | O_DIRECTORY, 0, 0);
+}

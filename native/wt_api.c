@@ -1,0 +1,35 @@
+#include "wt_api.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+
+struct wt_api wt;
+
+int wt_api_load(const char *path)
+{
+    /* RTLD_NOLOAD: we want the copy wasmtime-py already loaded, never a second runtime. */
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (!h)
+        h = dlopen(path, RTLD_NOW);
+    if (!h) {
+        fprintf(stderr, "lind: cannot load %s: %s\n", path, dlerror());
+        return -1;
+    }
+#define RESOLVE(field, sym)                                                  \
+    do {                                                                     \
+        *(void **)&wt.field = dlsym(h, sym);                                 \
+        if (!wt.field) {                                                     \
+            fprintf(stderr, "lind: %s lacks %s\n", path, sym);               \
+            return -1;                                                       \
+        }                                                                    \
+    } while (0)
+    RESOLVE(caller_context, "wasmtime_caller_context");
+    RESOLVE(caller_export_get, "wasmtime_caller_export_get");
+    RESOLVE(memory_data, "wasmtime_memory_data");
+    RESOLVE(memory_data_size, "wasmtime_memory_data_size");
+    RESOLVE(memory_grow, "wasmtime_memory_grow");
+    RESOLVE(trap_new, "wasmtime_trap_new");
+    RESOLVE(error_delete, "wasmtime_error_delete");
+#undef RESOLVE
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* The few wasmtime C API declarations the data plane needs, for the pinned wasmtime 50.0.1.
+ * The wheel ships _libwasmtime.so without headers; these layouts are copied from that version's
+ * wasmtime/{val,extern,func}.h (mirrored by wasmtime-py's _bindings.py). Resolved with dlsym. */
+#ifndef LIND_WT_API_H
+#define LIND_WT_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wasmtime_caller wasmtime_caller_t;
+typedef struct wasmtime_context wasmtime_context_t;
+typedef struct wasm_trap_t wasm_trap_t;
+typedef struct wasmtime_error wasmtime_error_t;
+
+typedef union wasmtime_val_raw {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    uint8_t v128[16];
+    uint32_t anyref;
+    uint32_t externref;
+    uint32_t exnref;
+    void *funcref;
+} wasmtime_val_raw_t;
+
+typedef struct wasmtime_memory {
+    struct {
+        uint64_t store_id;
+        uint32_t private1;
+    } a;
+    uint32_t private2;
+} wasmtime_memory_t;
+
+typedef struct wasmtime_func {
+    uint64_t store_id;
+    void *private_;
+} wasmtime_func_t;
+
+typedef struct wasmtime_extern {
+    uint8_t kind;
+    union {
+        wasmtime_func_t func;
+        wasmtime_memory_t memory;
+        uint8_t pad[24];
+    } of;
+} wasmtime_extern_t;
+
+#define WASMTIME_EXTERN_FUNC 0
+#define WASMTIME_EXTERN_MEMORY 3
+
+typedef wasm_trap_t *(*wasmtime_func_unchecked_callback_t)(void *env, wasmtime_caller_t *caller,
+                                                           wasmtime_val_raw_t *args_and_results,
+                                                           size_t num_args_and_results);
+
+struct wt_api {
+    wasmtime_context_t *(*caller_context)(wasmtime_caller_t *);
+    bool (*caller_export_get)(wasmtime_caller_t *, const char *, size_t, wasmtime_extern_t *);
+    uint8_t *(*memory_data)(const wasmtime_context_t *, const wasmtime_memory_t *);
+    size_t (*memory_data_size)(const wasmtime_context_t *, const wasmtime_memory_t *);
+    wasmtime_error_t *(*memory_grow)(wasmtime_context_t *, const wasmtime_memory_t *, uint64_t, uint64_t *);
+    wasm_trap_t *(*trap_new)(const char *, size_t);
+    void (*error_delete)(wasmtime_error_t *);
+};
+
+extern struct wt_api wt;
+
+/* Resolve the API from the already-loaded _libwasmtime.so; 0 on success. */
+int wt_api_load(const char *libwasmtime_path);
+
+#endif
