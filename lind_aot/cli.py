@@ -1,0 +1,167 @@
+"""The `lind` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+USAGE = """usage: lind <command> [args]
+
+  cc | ar | ranlib          compile C for cages (cc-compatible), archive tools for Makefiles
+  run PROG.wasm [ARGS...]   run a program in a cage   (lind run --help)
+  compile PROG.wasm...      AOT-compile into the cache
+  cache stats|ls|clear      inspect or empty the AOT cache
+  toolchain build           build the sysroot (musl for wasm32) now
+"""
+
+
+def _cache(path: str | None):  # noqa: ANN202 - lazy import keeps `lind cc` start-up small
+    from lind_aot.cache.store import ArtifactCache
+
+    return ArtifactCache(Path(path) if path else None)
+
+
+def _parse_env(items: list[str]) -> dict[str, str]:
+    env = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"lind run: --env expects K=V, got {item!r}")
+        k, v = item.split("=", 1)
+        env[k] = v
+    return env
+
+
+def _size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B")
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+def cmd_run(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lind run", description="Run a lind program in a cage.")
+    p.add_argument("--root", default=".", help="directory the cage sees as / (default: current directory)")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
+    p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
+    p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
+    p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M")
+    p.add_argument("program", help="the .wasm file (a host path)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    a = p.parse_args(argv)
+
+    from lind_aot.cache.store import CacheError
+    from lind_aot.vmm.cage import CageSpec, LindError, run_cage
+
+    spec = CageSpec(
+        program=Path(a.program), argv=[a.program, *a.args], env=_parse_env(a.env), root=Path(a.root),
+        cwd=a.cwd, mem_limit=a.mem,
+    )
+    try:
+        result = run_cage(spec, _cache(a.cache))
+    except (LindError, CacheError) as e:
+        print(f"lind: {e}", file=sys.stderr)
+        return 127 if isinstance(e, LindError) and "No such file" in str(e) else 126
+    sys.stdout.flush()
+    if result.signal is not None:
+        import signal as _signal
+
+        name = _signal.Signals(result.signal).name
+        detail = f" ({result.trap})" if result.trap else ""
+        print(f"lind: cage {result.pid} killed by {name}{detail}", file=sys.stderr)
+    return result.status
+
+
+def cmd_compile(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lind compile", description="AOT-compile programs into the cache.")
+    p.add_argument("programs", nargs="+")
+    p.add_argument("--target", choices=["x86_64", "aarch64"], help="code for this architecture (default: host)")
+    p.add_argument("--cache", help="AOT cache directory")
+    a = p.parse_args(argv)
+    from lind_aot.cache.store import CacheError
+
+    cache = _cache(a.cache)
+    status = 0
+    for prog in a.programs:
+        try:
+            wasm = Path(prog).read_bytes()
+            t0 = time.perf_counter()
+            key, art, cached = cache.compile(wasm, a.target, prog)
+            dt = (time.perf_counter() - t0) * 1000
+            what = "cached" if cached else f"compiled in {dt:.0f} ms"
+            print(f"{prog}: {what}, {len(art) / 1024:.0f} KiB, key {key.split(':')[0][:16]}")
+        except OSError as e:
+            print(f"lind compile: {prog}: {e.strerror}", file=sys.stderr)
+            status = 1
+        except (CacheError, ValueError) as e:
+            print(f"lind compile: {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_cache(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lind cache", description="Inspect or empty the AOT cache.")
+    p.add_argument("action", choices=["stats", "ls", "clear"])
+    p.add_argument("--cache", help="AOT cache directory")
+    a = p.parse_args(argv)
+    cache = _cache(a.cache)
+    entries = cache.entries()
+    if a.action == "stats":
+        print(f"cache:     {cache.path}")
+        print(f"entries:   {len(entries)}")
+        print(f"artifacts: {sum(e.size for e in entries) / 1048576:.1f} MiB")
+        print(f"on disk:   {cache.disk_bytes() / 1048576:.1f} MiB")
+        print(f"hits:      {sum(e.hits for e in entries)}")
+        targets = sorted({e.target for e in entries})
+        print(f"targets:   {', '.join(targets) or '-'}")
+    elif a.action == "ls":
+        for e in sorted(entries, key=lambda e: e.created):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created))
+            print(f"{e.wasm_sha256[:16]}  {e.target:8} {e.size / 1024:8.0f} KiB  {e.hits:6} hits  {when}  {e.source}")
+    else:
+        print(f"removed {cache.clear()} entries")
+    return 0
+
+
+def cmd_toolchain(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lind toolchain", description="Build the wasm32 sysroot (lind-libc).")
+    p.add_argument("action", choices=["build", "path"])
+    p.add_argument("--force", action="store_true", help="rebuild even if present")
+    a = p.parse_args(argv)
+    from lind_aot.compile import sysroot
+
+    if a.action == "path":
+        print(sysroot.sysroot_dir())
+        return 0
+    print(sysroot.build_sysroot(force=a.force))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    cmd, rest = args[0], args[1:]
+    if cmd in ("cc", "ar", "ranlib"):
+        from lind_aot.compile import cc
+
+        fn = {"cc": cc.main, "ar": cc.ar_main, "ranlib": cc.ranlib_main}[cmd]
+        return fn(rest)
+    handlers = {"run": cmd_run, "compile": cmd_compile, "cache": cmd_cache, "toolchain": cmd_toolchain}
+    if cmd not in handlers:
+        print(f"lind: unknown command {cmd!r}\n{USAGE}", file=sys.stderr, end="")
+        return 2
+    try:
+        return handlers[cmd](rest)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os._exit(141)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
