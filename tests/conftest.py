@@ -1,0 +1,93 @@
+"""Shared fixtures: build C programs natively (gcc) and for cages (lind cc), run and compare."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+C_DIR = Path(__file__).resolve().parent / "c"
+LIND = [sys.executable, "-m", "lind_aot.cli"]
+BUILD = REPO / "build" / "tests"
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _newer(out: Path, srcs: list[Path]) -> bool:
+    return out.exists() and all(out.stat().st_mtime >= s.stat().st_mtime for s in srcs)
+
+
+def build_native(src: Path, extra: list[str] | None = None) -> Path:
+    out = BUILD / "native" / src.stem
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not _newer(out, [src]):
+        subprocess.run(["gcc", "-O2", "-o", str(out), str(src), "-lm", *(extra or [])], check=True)
+    return out
+
+
+def build_cage(src: Path, extra: list[str] | None = None) -> Path:
+    out = BUILD / "wasm" / (src.stem + ".wasm")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not _newer(out, [src]):
+        r = subprocess.run([*LIND, "cc", "-O2", "-o", str(out), str(src), "-lm", *(extra or [])],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError(f"lind cc {src.name} failed:\n{r.stderr}")
+    return out
+
+
+def run_native(exe: Path, args: list[str], cwd: Path, stdin: bytes = b"", env: dict[str, str] | None = None,
+               timeout: float = 60) -> Run:
+    e = {"PATH": "/bin:/usr/bin", "HOME": "/", **(env or {})}
+    p = subprocess.run([str(exe), *args], cwd=cwd, input=stdin, capture_output=True, env=e, timeout=timeout)
+    return Run(p.returncode if p.returncode >= 0 else 128 - p.returncode, p.stdout, p.stderr)
+
+
+def run_cage(wasm: Path, args: list[str], root: Path, stdin: bytes = b"", env: dict[str, str] | None = None,
+             timeout: float = 60, cwd: str = "/", argv0: str | None = None) -> Run:
+    cmd = [*LIND, "run", "--root", str(root), "--cwd", cwd]
+    for k, v in (env or {}).items():
+        cmd += ["--env", f"{k}={v}"]
+    cmd += [str(wasm), *args]
+    p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, cwd=REPO)
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    d = tmp_path / "root"
+    d.mkdir()
+    return d
+
+
+def compare(name: str, root_dir: Path, args: list[str] | None = None, stdin: bytes = b"",
+            setup=None, env: dict[str, str] | None = None) -> tuple[Run, Run]:  # noqa: ANN001
+    """Builds tests/c/<name>.c both ways, runs each in a fresh copy of the same directory, and
+    asserts equal stdout and exit status. `setup(dir)` populates the directory first."""
+    src = C_DIR / f"{name}.c"
+    native = build_native(src)
+    wasm = build_cage(src)
+    nd, cd = root_dir / "native", root_dir / "cage"
+    for d in (nd, cd):
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir()
+        if setup:
+            setup(d)
+    n = run_native(native, args or [], nd, stdin, env)
+    c = run_cage(wasm, args or [], cd, stdin, env)
+    assert c.stdout.decode(errors="replace") == n.stdout.decode(errors="replace"), f"stderr: {c.stderr!r}"
+    assert c.returncode == n.returncode, f"cage stderr: {c.stderr!r}"
+    return n, c
+
+
