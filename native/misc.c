@@ -199,49 +199,13 @@ static int64_t sys_prlimit64(struct lind_call *c)
     return do_prlimit(c, arg_int(c, 1), c->a[2], c->a[3]);
 }
 
-/* The guest's struct sysinfo has 32-bit longs (ILP32), like a 32-bit kernel's. */
-struct guest_sysinfo {
-    uint32_t uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap;
-    uint16_t procs, pad;
-    uint32_t totalhigh, freehigh, mem_unit;
-    char reserved[8];
-};
-
+/* As on x32, the guest libc converts from the x86-64 kernel's struct sysinfo, which we fill. */
 static int64_t sys_sysinfo(struct lind_call *c)
 {
-    struct sysinfo si;
-    struct guest_sysinfo *g = guest_ptr(c, c->a[0], sizeof *g);
+    struct sysinfo *g = guest_ptr(c, c->a[0], sizeof(struct sysinfo));
     if (!g)
         return -EFAULT;
-    if (sysinfo(&si) < 0)
-        return -errno;
-    uint64_t unit = si.mem_unit ? si.mem_unit : 1;
-    uint64_t ram[6] = {si.totalram, si.freeram, si.sharedram, si.bufferram, si.totalswap, si.freeswap};
-    /* scale the unit up until every quantity fits 32 bits, as the kernel does for 32-bit callers */
-    for (;;) {
-        int fits = 1;
-        for (int i = 0; i < 6; i++)
-            if (ram[i] > UINT32_MAX)
-                fits = 0;
-        if (fits)
-            break;
-        for (int i = 0; i < 6; i++)
-            ram[i] >>= 1;
-        unit <<= 1;
-    }
-    memset(g, 0, sizeof *g);
-    g->uptime = (uint32_t)si.uptime;
-    for (int i = 0; i < 3; i++)
-        g->loads[i] = (uint32_t)si.loads[i];
-    g->totalram = (uint32_t)ram[0];
-    g->freeram = (uint32_t)ram[1];
-    g->sharedram = (uint32_t)ram[2];
-    g->bufferram = (uint32_t)ram[3];
-    g->totalswap = (uint32_t)ram[4];
-    g->freeswap = (uint32_t)ram[5];
-    g->procs = si.procs;
-    g->mem_unit = (uint32_t)unit;
-    return 0;
+    return sysinfo(g) < 0 ? -errno : 0;
 }
 
 static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
