@@ -4,17 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "lind.h"
 
-struct lind_cage *lind_cage_new(uint64_t id, uint64_t parent, const char *root)
+/* A new cage, the root of a new tree of cages (its pid comes from the process table). */
+struct lind_cage *lind_cage_new(const char *root)
 {
     struct lind_cage *cage = calloc(1, sizeof *cage);
     if (!cage)
         return NULL;
-    cage->id = id;
-    cage->parent = parent;
     if (!realpath(root, cage->root_path)) {
         free(cage);
         return NULL;
@@ -45,7 +45,48 @@ struct lind_cage *lind_cage_new(uint64_t id, uint64_t parent, const char *root)
     if (cage->rlim[RLIMIT_NOFILE].max < 1024)
         cage->rlim[RLIMIT_NOFILE].max = 1024;
     cage->mem_limit = LIND_MAX_MEM;
+    cage->proc = proc_new(cage, 0);
+    if (!cage->proc) {
+        close(cage->root_fd);
+        free(cage);
+        return NULL;
+    }
+    cage->id = (uint64_t)cage->proc->pid;
     return cage;
+}
+
+uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
+
+/* Called on the OS thread that runs the cage, before running it. */
+void lind_cage_bind_thread(struct lind_cage *cage)
+{
+    cage->thread = (unsigned long)pthread_self();
+    cage->thread_set = 1;
+}
+
+/* The cage's program has ended (exit, a fatal signal or a trap): it becomes a zombie for its
+ * parent, its fds are closed now (so pipe readers see EOF), its parent gets SIGCHLD.
+ * Returns the Linux wait status. */
+int lind_cage_finish(struct lind_cage *cage)
+{
+    int wstatus = cage->term_signal ? (cage->term_signal & 0x7f) : (cage->exit_code & 0xff) << 8;
+    shared_maps_flush(cage);
+    fd_close_all(cage);
+    cage->thread_set = 0;
+    proc_exit(cage->proc, wstatus);
+    return wstatus;
+}
+
+/* Sends sig to the cage (as kill() from outside, e.g. Ctrl-C on `lind run`). */
+int lind_kill(int pid, int sig)
+{
+    struct lind_cage dummy;
+    struct lind_proc me = {0};
+    memset(&dummy, 0, sizeof dummy);
+    me.pid = -1;
+    me.tree_root = -1;
+    dummy.proc = &me;
+    return proc_kill(&dummy, pid, sig);
 }
 
 /* The cage's starting directory (cage-visible absolute path); -errno if it is not a directory. */
@@ -130,10 +171,13 @@ void lind_cage_set_killed(struct lind_cage *cage, int sig)
     }
 }
 
+/* Frees the cage (after lind_cage_finish). A tree root's process entry goes too. */
 void lind_cage_free(struct lind_cage *cage)
 {
     if (!cage)
         return;
+    if (cage->proc && cage->proc->pid == cage->proc->tree_root)
+        proc_release(cage->proc);
     shared_maps_flush(cage);
     memory_release(cage);
     fd_close_all(cage);

@@ -8,6 +8,7 @@
 lind_handler_t lind_handlers[LIND_NCALLS];
 
 static const char EXIT_TRAP[] = "lind: cage exited";
+static const char EXEC_TRAP[] = "lind: cage exec";
 
 /* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64. */
 wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args,
@@ -27,6 +28,7 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
         c.a[i] = (uint64_t)args[3 + 2 * i].i64;
         c.ac[i] = (uint64_t)args[4 + 2 * i].i64;
     }
+again:
     if (c.nr >= LIND_NCALLS) {
         ret = -ENOSYS;
     } else if (cage->table[c.nr].grate != 0) {
@@ -36,8 +38,15 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
     } else {
         ret = -ENOSYS;
     }
+    if (cage->sig_pending && !cage->exited && cage->pending == PENDING_NONE) {
+        if (signals_restart(&c, ret))
+            goto again;
+        signals_after_call(&c);
+    }
     if (cage->exited)
         return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
+    if (cage->pending == PENDING_EXEC)
+        return wt.trap_new(EXEC_TRAP, sizeof EXEC_TRAP - 1);
     args[0].i64 = ret;
     return NULL;
 }
@@ -58,5 +67,9 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_cage();
     register_handlers_io();
     register_handlers_fd();
+    register_handlers_proc();
+    register_handlers_signal();
+    register_handlers_lifecycle();
+    signal_init();
     return 0;
 }

@@ -263,8 +263,38 @@ static int64_t sys_fchdir(struct lind_call *c)
     return 0;
 }
 
+static int64_t do_pipe(struct lind_call *c, int flags)
+{
+    int *g = guest_ptr(c, c->a[0], 8), p[2];
+    if (!g)
+        return -EFAULT;
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+        return -EINVAL;
+    if (pipe2(p, O_CLOEXEC | (flags & (O_NONBLOCK | O_DIRECT))) < 0)
+        return -errno;
+    int cloexec = !!(flags & O_CLOEXEC);
+    int r0 = fd_install(c->cage, p[0], cloexec, 0);
+    if (r0 < 0) {
+        close(p[1]);
+        return r0;
+    }
+    int r1 = fd_install(c->cage, p[1], cloexec, 0);
+    if (r1 < 0) {
+        fd_close(c->cage, r0);
+        return r1;
+    }
+    g[0] = r0;
+    g[1] = r1;
+    return 0;
+}
+
+static int64_t sys_pipe(struct lind_call *c) { return do_pipe(c, 0); }
+static int64_t sys_pipe2(struct lind_call *c) { return do_pipe(c, arg_int(c, 1)); }
+
 void register_handlers_fd(void)
 {
+    lind_handlers[22] = sys_pipe;
+    lind_handlers[293] = sys_pipe2;
     lind_handlers[3] = sys_close;
     lind_handlers[32] = sys_dup;
     lind_handlers[33] = sys_dup2;

@@ -6,6 +6,18 @@
 
 #include "lind.h"
 
+#define L_SIGPIPE 13
+
+/* A write to a pipe or socket nobody reads: EPIPE, and SIGPIPE to the writer, as on Linux. */
+static int64_t write_result(struct lind_call *c, ssize_t r)
+{
+    if (r >= 0)
+        return r;
+    if (errno == EPIPE)
+        cage_post_signal(c->cage, L_SIGPIPE);
+    return -errno;
+}
+
 #define L_IOV_MAX 1024
 
 static int64_t sys_read(struct lind_call *c)
@@ -30,8 +42,7 @@ static int64_t sys_write(struct lind_call *c)
     void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
     if (!buf)
         return -EFAULT;
-    ssize_t r = write(h, buf, n);
-    return r < 0 ? -errno : r;
+    return write_result(c, write(h, buf, n));
 }
 
 static int64_t sys_pread(struct lind_call *c)
@@ -56,8 +67,7 @@ static int64_t sys_pwrite(struct lind_call *c)
     void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
     if (!buf)
         return -EFAULT;
-    ssize_t r = pwrite(h, buf, n, arg_i64(c, 3));
-    return r < 0 ? -errno : r;
+    return write_result(c, pwrite(h, buf, n, arg_i64(c, 3)));
 }
 
 /* Guest iovecs are {u32 base, u32 len}. */
@@ -103,7 +113,7 @@ static int64_t vec_io(struct lind_call *c, int write_, int positional)
     } else {
         n = write_ ? writev(h, iov, cnt) : readv(h, iov, cnt);
     }
-    return n < 0 ? -errno : n;
+    return write_ ? write_result(c, n) : (n < 0 ? -errno : n);
 }
 
 static int64_t sys_readv(struct lind_call *c) { return vec_io(c, 0, 0); }

@@ -47,9 +47,44 @@ struct shared_map {
 
 enum page_state { PAGE_FREE = 0, PAGE_STATIC = 1, PAGE_MMAP = 2 };
 
+/* An entry of the process table (proc.c); outlives its cage as a zombie. */
+struct lind_proc {
+    int pid, ppid, pgid, sid;
+    int tree_root;           /* pid of the cage that started this tree */
+    int zombie;
+    int wstatus;             /* Linux wait status once zombie */
+    struct lind_cage *cage;  /* NULL once the cage is gone */
+    struct lind_proc *next;  /* hash chain */
+};
+
+/* What the Python run loop must do when the instance returns or traps. */
+enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2 };
+
+struct lind_sigaction {
+    uint32_t handler;        /* 0 SIG_DFL, 1 SIG_IGN, else a function-table index */
+    uint32_t flags;
+    uint64_t mask;
+};
+
 struct lind_cage {
     uint64_t id;
     uint64_t parent;
+    struct lind_proc *proc;
+
+    /* lifecycle requests to the Python run loop (fork unwinds the wasm stack with asyncify) */
+    int pending;
+    int rewinding;           /* re-entering the fork call after the unwind */
+    int64_t fork_result;
+    uint32_t async_buf, async_len;
+
+    /* signals */
+    uint64_t sig_pending;    /* atomic bit set, bit (n-1) for signal n */
+    uint64_t sig_mask;
+    struct lind_sigaction sigact[65];
+    unsigned long thread;    /* pthread_t of the OS thread running the cage, to interrupt it */
+    int thread_set;
+    int in_handler;          /* nesting depth of guest signal handlers being run */
+    uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
 
     /* set by exit/exit_group; the entry returns a trap that ends the instance */
     int exited;
@@ -126,6 +161,25 @@ int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int 
 int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
 
+/* proc.c */
+struct lind_proc *proc_new(struct lind_cage *cage, int ppid);
+void proc_exit(struct lind_proc *proc, int wstatus);
+void proc_release(struct lind_proc *proc);
+int proc_kill(struct lind_cage *sender, int pid, int sig);
+int proc_count(void);
+
+/* signal.c */
+void cage_post_signal(struct lind_cage *cage, int sig);
+int cage_interrupted(struct lind_cage *cage);   /* a signal is pending that should end a wait */
+void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */
+int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call that failed with EINTR */
+void signal_init(void);
+
+/* memory.c: a region of fresh pages inside the cage (for the host's own use); guest address */
+int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
+int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
+int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
+
 /* dispatch.c */
 extern lind_handler_t lind_handlers[LIND_NCALLS];
 void register_handlers_fs(void);
@@ -134,5 +188,8 @@ void register_handlers_misc(void);
 void register_handlers_cage(void);
 void register_handlers_io(void);
 void register_handlers_fd(void);
+void register_handlers_proc(void);
+void register_handlers_signal(void);
+void register_handlers_lifecycle(void);
 
 #endif

@@ -513,3 +513,92 @@ void register_handlers_memory(void)
     lind_handlers[26] = sys_msync;
     lind_handlers[25] = sys_mremap;
 }
+
+/* Fresh zeroed pages inside the cage for the host's own use (asyncify buffer, siginfo). */
+int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages)
+{
+    int64_t pg = pages_find(c, npages);
+    if (pg < 0)
+        return pg;
+    pages_set(c->cage, (uint32_t)pg, npages, PAGE_MMAP);
+    return pg * LIND_PAGE;
+}
+
+/* Reads /proc/self/pagemap: is the host page at addr present in RAM or swapped out? Pages that
+ * never were touched are neither, and read as zero: fork need not copy them. */
+static int pagemap_fd = -2;
+
+static int host_pages_in_use(const uint8_t *addr, size_t len, uint8_t *out, size_t npages)
+{
+    if (pagemap_fd == -2)
+        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pagemap_fd < 0)
+        return -1;
+    long hp = sysconf(_SC_PAGESIZE);
+    uint64_t first = (uintptr_t)addr / (uint64_t)hp;
+    uint64_t ents[512];
+    size_t done = 0;
+    (void)len;
+    while (done < npages) {
+        size_t n = npages - done < 512 ? npages - done : 512;
+        ssize_t r = pread(pagemap_fd, ents, n * 8, (off_t)((first + done) * 8));
+        if (r != (ssize_t)(n * 8))
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            out[done + i] = (ents[i] >> 62) & 3 ? 1 : 0; /* bit 63 present, bit 62 swapped */
+        done += n;
+    }
+    return 0;
+}
+
+/* Copies the cage's in-use memory into another memory of at least the same size (fork). Free
+ * pages are zero on both sides; untouched host pages are skipped. */
+int memory_copy_to(struct lind_cage *from, uint8_t *to, uint64_t to_size)
+{
+    long hp = sysconf(_SC_PAGESIZE);
+    if (to_size < from->size || hp < (long)LIND_PAGE || hp % LIND_PAGE)
+        return -EINVAL;
+    uint32_t per_host = (uint32_t)(hp / LIND_PAGE);
+    size_t nhost = from->size / (uint64_t)hp;
+    uint8_t used_small[4096];
+    uint8_t *used = nhost <= sizeof used_small ? used_small : malloc(nhost);
+    if (!used)
+        return -ENOMEM;
+    if (host_pages_in_use(from->base, from->size, used, nhost) < 0)
+        memset(used, 1, nhost);
+    size_t h = 0;
+    while (h < nhost) {
+        int need = 0;
+        if (used[h])
+            for (uint32_t k = 0; k < per_host; k++)
+                if (from->pages[h * per_host + k] != PAGE_FREE)
+                    need = 1;
+        if (!need) {
+            h++;
+            continue;
+        }
+        size_t e = h + 1;
+        while (e < nhost && used[e])
+            e++;
+        memcpy(to + h * (uint64_t)hp, from->base + h * (uint64_t)hp, (e - h) * (uint64_t)hp);
+        h = e;
+    }
+    if (used != used_small)
+        free(used);
+    return 0;
+}
+
+/* A fork child's bookkeeping mirrors the parent's. */
+int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent)
+{
+    child->pages = malloc(parent->npages ? parent->npages : 1);
+    if (!child->pages)
+        return -ENOMEM;
+    memcpy(child->pages, parent->pages, parent->npages);
+    child->npages = parent->npages;
+    child->free_hint = parent->free_hint;
+    child->brk_start = parent->brk_start;
+    child->brk = parent->brk;
+    child->mem_limit = parent->mem_limit;
+    return 0;
+}

@@ -19,13 +19,6 @@ static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
 static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
 static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
 
-static int64_t sys_exit_group(struct lind_call *c)
-{
-    c->cage->exit_code = arg_int(c, 0) & 0xff;
-    c->cage->exited = 1;
-    return 0;
-}
-
 /* Guest timespec: {int64 sec; int32 nsec; 4 bytes padding}. */
 static int timespec_read(struct lind_call *c, uint64_t addr, struct timespec *ts)
 {
@@ -210,56 +203,6 @@ static int64_t sys_sysinfo(struct lind_call *c)
 
 static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
 
-/* Signals to oneself with the default action (abort(), raise()). Handlers, masks and signals
- * between cages belong to the processes issue; what is not implemented says ENOSYS. */
-static int default_terminates(int sig)
-{
-    switch (sig) {
-    case 17: /* SIGCHLD */
-    case 18: /* SIGCONT */
-    case 23: /* SIGURG */
-    case 28: /* SIGWINCH */
-        return 0;
-    default:
-        return 1;
-    }
-}
-
-static int64_t signal_self(struct lind_call *c, int sig)
-{
-    if (sig < 0 || sig > 64)
-        return -EINVAL;
-    if (sig == 0)
-        return 0;
-    if (default_terminates(sig)) {
-        c->cage->exited = 1;
-        c->cage->term_signal = sig;
-    }
-    return 0;
-}
-
-static int64_t sys_kill(struct lind_call *c)
-{
-    int pid = arg_int(c, 0);
-    if (pid != 0 && pid != -1 && (uint64_t)pid != c->cage->id)
-        return -ESRCH;
-    return signal_self(c, arg_int(c, 1));
-}
-
-static int64_t sys_tkill(struct lind_call *c)
-{
-    if ((uint64_t)(uint32_t)arg_int(c, 0) != c->cage->id)
-        return -ESRCH;
-    return signal_self(c, arg_int(c, 1));
-}
-
-static int64_t sys_tgkill(struct lind_call *c)
-{
-    if ((uint64_t)(uint32_t)arg_int(c, 0) != c->cage->id || (uint64_t)(uint32_t)arg_int(c, 1) != c->cage->id)
-        return -ESRCH;
-    return signal_self(c, arg_int(c, 2));
-}
-
 void register_handlers_misc(void)
 {
     lind_handlers[39] = sys_getpid;
@@ -270,8 +213,6 @@ void register_handlers_misc(void)
     lind_handlers[104] = sys_getgid;
     lind_handlers[108] = sys_getegid;
     lind_handlers[24] = sys_sched_yield;
-    lind_handlers[60] = sys_exit_group; /* exit: the only thread */
-    lind_handlers[231] = sys_exit_group;
     lind_handlers[228] = sys_clock_gettime;
     lind_handlers[229] = sys_clock_getres;
     lind_handlers[96] = sys_gettimeofday;
@@ -284,7 +225,4 @@ void register_handlers_misc(void)
     lind_handlers[302] = sys_prlimit64;
     lind_handlers[99] = sys_sysinfo;
     lind_handlers[218] = sys_set_tid_address;
-    lind_handlers[62] = sys_kill;
-    lind_handlers[200] = sys_tkill;
-    lind_handlers[234] = sys_tgkill;
 }

@@ -30,6 +30,10 @@ int wt_api_load(const char *path)
     RESOLVE(memory_grow, "wasmtime_memory_grow");
     RESOLVE(trap_new, "wasmtime_trap_new");
     RESOLVE(error_delete, "wasmtime_error_delete");
+    RESOLVE(error_new, "wasmtime_error_new");
+    RESOLVE(trap_delete, "wasm_trap_delete");
+    RESOLVE(table_get, "wasmtime_table_get");
+    RESOLVE(func_call_unchecked, "wasmtime_func_call_unchecked");
 #undef RESOLVE
     return 0;
 }

@@ -38,17 +38,44 @@ typedef struct wasmtime_func {
     void *private_;
 } wasmtime_func_t;
 
+typedef struct wasmtime_table {
+    struct {
+        uint64_t store_id;
+        uint32_t private1;
+    } a;
+    uint32_t private2;
+} wasmtime_table_t;
+
 typedef struct wasmtime_extern {
     uint8_t kind;
     union {
         wasmtime_func_t func;
         wasmtime_memory_t memory;
+        wasmtime_table_t table;
         uint8_t pad[24];
     } of;
 } wasmtime_extern_t;
 
 #define WASMTIME_EXTERN_FUNC 0
+#define WASMTIME_EXTERN_TABLE 2
 #define WASMTIME_EXTERN_MEMORY 3
+
+/* wasmtime_val_t: kind + a 24-byte union (anyref is the largest member) */
+typedef struct wasmtime_val {
+    uint8_t kind;
+    union {
+        int32_t i32;
+        int64_t i64;
+        wasmtime_func_t funcref;
+        uint8_t pad[24];
+    } of;
+} wasmtime_val_t;
+
+#define WASMTIME_FUNCREF 5
+
+typedef struct wasm_engine_t wasm_engine_t;
+typedef uint8_t wasmtime_update_deadline_kind_t;
+#define WASMTIME_UPDATE_DEADLINE_CONTINUE 0
 
 typedef wasm_trap_t *(*wasmtime_func_unchecked_callback_t)(void *env, wasmtime_caller_t *caller,
                                                            wasmtime_val_raw_t *args_and_results,
@@ -62,6 +89,11 @@ struct wt_api {
     wasmtime_error_t *(*memory_grow)(wasmtime_context_t *, const wasmtime_memory_t *, uint64_t, uint64_t *);
     wasm_trap_t *(*trap_new)(const char *, size_t);
     void (*error_delete)(wasmtime_error_t *);
+    wasmtime_error_t *(*error_new)(const char *);
+    void (*trap_delete)(wasm_trap_t *);
+    bool (*table_get)(wasmtime_context_t *, const wasmtime_table_t *, uint64_t, wasmtime_val_t *);
+    wasmtime_error_t *(*func_call_unchecked)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *,
+                                             size_t, wasm_trap_t **);
 };
 
 extern struct wt_api wt;

@@ -1,4 +1,10 @@
-"""Running one cage: instantiate a lind program against the C data plane and run it to its end."""
+"""Running cages: instantiate lind programs against the C data plane and drive their lifecycle.
+
+One `Microvisor` per host process (the C data plane's process table is process-wide). Each cage
+runs on its own OS thread; its run loop handles what the C side cannot do alone: making the child
+instance of a fork (after the asyncify unwind) and loading the program of an exec, without nesting
+host stacks (a chain of execs runs in constant host memory).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,15 @@ from pathlib import Path
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from lind_aot.cache.store import ArtifactCache
+from lind_aot.cache.store import ArtifactCache, CacheError
 from lind_aot.vmm import engine as eng
 from lind_aot.vmm import native
 
 SYSCALL_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 14,
                                  [wasmtime.ValType.i64()])
 DEFAULT_ENV = {"PATH": "/bin:/usr/bin", "HOME": "/"}
+PENDING_FORK, PENDING_EXEC = 1, 2
+ENOEXEC, ENOMEM, EAGAIN = 8, 12, 11
 
 # wasm traps, reported as the signal the same fault raises natively
 TRAP_SIGNALS = {
@@ -34,19 +42,12 @@ TRAP_SIGNALS = {
     wasmtime.TrapCode.UNREACHABLE: signal.SIGILL,
 }
 
-_pid_lock = threading.Lock()
-_next_pid = 1
-
-
-def _new_pid() -> int:
-    global _next_pid
-    with _pid_lock:
-        pid = _next_pid
-        _next_pid += 1
-        return pid
-
-
 _NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+
+
+class LindError(RuntimeError):
+    """A user-facing error (bad path, not a lind program, ...)."""
 
 
 @dataclass
@@ -73,99 +74,262 @@ class CageSpec:
     mem_limit: int | None = None
 
 
-class LindError(RuntimeError):
-    """A user-facing error (bad path, not a lind program, ...)."""
+class _Instance:
+    """One wasm instance of a cage (replaced on exec, created for a fork child)."""
+
+    def __init__(self, lib: ctypes.CDLL, cage: int, module: wasmtime.Module) -> None:
+        engine = eng.engine()
+        self.module = module
+        self.store = wasmtime.Store(engine)
+        self.store.set_epoch_deadline(1 << 62)
+        self.linker = wasmtime.Linker(engine)
+        cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
+        err = ffi.wasmtime_linker_define_func_unchecked(
+            self.linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(cage),
+            _NULL_FINALIZER,
+        )
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
+        try:
+            self.instance = self.linker.instantiate(self.store, module)
+        except wasmtime.WasmtimeError as e:
+            raise LindError(f"cannot instantiate: {str(e).splitlines()[0]}") from None
+        ex = self.instance.exports(self.store)
+        memory, heap_base, start = ex.get("memory"), ex.get("__heap_base"), ex.get("_start")
+        if not (isinstance(memory, wasmtime.Memory) and isinstance(heap_base, wasmtime.Global)
+                and isinstance(start, wasmtime.Func)):
+            raise LindError("not a lind program (bad export types)")
+        self.memory, self.heap_base, self.start = memory, heap_base, start
+        self.exports = ex
+
+    def call(self, name: str, *args: int) -> None:
+        fn = self.exports[name]
+        assert isinstance(fn, wasmtime.Func)
+        fn(self.store, *args)
+
+    def base(self) -> int:
+        return ctypes.cast(self.memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+
+
+class Microvisor:
+    """The process-wide owner of cages."""
+
+    def __init__(self, cache: ArtifactCache | None = None) -> None:
+        self.lib = native.load()
+        self.cache = cache or ArtifactCache()
+        self._exec_modules: dict[int, wasmtime.Module] = {}
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._exec_cb = _EXEC_LOAD_T(self._exec_load)
+        self.lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
+
+    # ---- callbacks from C ----
+
+    def _exec_load(self, pid: int, fd: int) -> int:
+        """Loads the program an exec names (from its open host fd) before the old one goes."""
+        try:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0)
+            module = self.cache.load(data, f"exec by cage {pid}")
+        except CacheError:
+            return -ENOEXEC
+        except MemoryError:
+            return -ENOMEM
+        except Exception:  # noqa: BLE001 - never let an exception cross into C
+            return -ENOEXEC
+        with self._lock:
+            self._exec_modules[pid] = module
+        return 0
+
+    # ---- running ----
+
+    def load(self, program: Path) -> wasmtime.Module:
+        try:
+            wasm = Path(program).read_bytes()
+        except OSError as e:
+            raise LindError(f"{program}: {e.strerror}") from None
+        return self.cache.load(wasm, str(program))
+
+    def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
+        """Runs a new cage tree on the calling thread; returns the root cage's result once it ends
+        (and, with wait_all, once every cage it started has ended too)."""
+        module = module or self.load(spec.program)
+        cage = self._new_cage(spec)
+        pid = int(self.lib.lind_cage_pid(cage))
+        try:
+            inst = _Instance(self.lib, cage, module)
+            self._attach(cage, inst)
+        except BaseException:
+            self.lib.lind_cage_finish(cage)
+            self.lib.lind_cage_free(cage)
+            raise
+        result = self._loop(cage, pid, inst)
+        if wait_all:
+            self.wait_all()
+        return result
+
+    def wait_all(self) -> None:
+        while True:
+            with self._lock:
+                threads = list(self._threads)
+            if not threads:
+                return
+            for t in threads:
+                t.join()
+
+    def _new_cage(self, spec: CageSpec) -> int:
+        lib = self.lib
+        root = Path(spec.root)
+        if not root.is_dir():
+            raise LindError(f"{root}: root is not a directory")
+        cage = lib.lind_cage_new(str(root).encode())
+        if not cage:
+            raise LindError(f"{root}: cannot open the root directory")
+        try:
+            r = lib.lind_cage_set_cwd(cage, spec.cwd.encode())
+            if r < 0:
+                raise LindError(f"--cwd {spec.cwd}: {os.strerror(-r)} (inside the root)")
+            for i, host_fd in enumerate(spec.stdio):
+                if lib.lind_cage_set_fd(cage, i, host_fd) < 0:
+                    raise LindError(f"cannot give fd {host_fd} to the cage")
+            env = {**DEFAULT_ENV, **spec.env}
+            strings = [a.encode() for a in spec.argv] + [f"{k}={v}".encode() for k, v in env.items()]
+            if any(b"\0" in s for s in strings):
+                raise LindError("argv and environment strings cannot contain NUL bytes")
+            blob = b"".join(s + b"\0" for s in strings)
+            lib.lind_cage_set_args(cage, blob, len(blob), len(spec.argv), len(env))
+            if spec.mem_limit:
+                lib.lind_cage_set_mem_limit(cage, spec.mem_limit)
+        except BaseException:
+            lib.lind_cage_finish(cage)
+            lib.lind_cage_free(cage)
+            raise
+        return cage
+
+    def _attach(self, cage: int, inst: _Instance) -> None:
+        r = self.lib.lind_cage_attach_memory(
+            cage, ctypes.byref(inst.memory._memory), inst.base(), inst.memory.data_len(inst.store),
+            inst.heap_base.value(inst.store) & 0xFFFFFFFF,
+        )
+        if r < 0:
+            raise LindError(f"bad memory layout ({os.strerror(-r)})")
+
+    def _loop(self, cage: int, pid: int, inst: _Instance) -> CageResult:
+        lib = self.lib
+        lib.lind_cage_bind_thread(cage)
+        trap_msg: str | None = None
+        killed: int | None = None
+        while True:
+            try:
+                inst.start(inst.store)
+                trap: wasmtime.Trap | None = None
+            except wasmtime.Trap as t:
+                trap = t
+            except wasmtime.WasmtimeError as e:  # e.g. a host-side failure while running
+                trap_msg, killed = str(e), int(signal.SIGSEGV)
+                break
+            pending = lib.lind_cage_pending(cage)
+            if pending == PENDING_FORK and trap is None:
+                self._fork(cage, inst)
+                continue
+            if pending == PENDING_EXEC:
+                with self._lock:
+                    module = self._exec_modules.pop(pid)
+                lib.lind_cage_clear_pending(cage)
+                try:
+                    inst = _Instance(lib, cage, module)
+                    self._attach(cage, inst)
+                except LindError as e:
+                    trap_msg, killed = str(e), int(signal.SIGKILL)
+                    break
+                continue
+            if trap is not None:
+                code = trap.trap_code
+                trap_msg = trap.message
+                killed = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else None
+            break
+        info = (ctypes.c_int * 3)()
+        lib.lind_cage_exit_info(cage, info)
+        if not info[0] and killed is not None:
+            lib.lind_cage_set_killed(cage, killed)
+        lib.lind_cage_exit_info(cage, info)
+        lib.lind_cage_finish(cage)
+        del inst
+        lib.lind_cage_free(cage)
+        if not info[0]:  # _start returned
+            return CageResult(pid, 0, None)
+        if info[2]:
+            shown = trap_msg if trap_msg and "lind: cage" not in trap_msg else None
+            return CageResult(pid, None, info[2], shown)
+        return CageResult(pid, info[1], None)
+
+    def _fork(self, cage: int, inst: _Instance) -> None:
+        lib = self.lib
+        inst.call("asyncify_stop_unwind")
+        buf = lib.lind_cage_async_buf(cage)
+        child = lib.lind_cage_fork(cage)
+        result = -EAGAIN
+        if child:
+            try:
+                cinst = self._fork_instance(cage, child, inst)
+            except (LindError, wasmtime.WasmtimeError):
+                lib.lind_cage_finish(child)
+                lib.lind_cage_free(child)
+            else:
+                cpid = int(lib.lind_cage_pid(child))
+                lib.lind_cage_set_rewind(child, 0)
+                cinst.call("asyncify_start_rewind", buf)
+                t = threading.Thread(target=self._child_main, args=(child, cpid, cinst), daemon=True,
+                                     name=f"cage-{cpid}")
+                with self._lock:
+                    self._threads.add(t)
+                t.start()
+                result = cpid
+        lib.lind_cage_set_rewind(cage, result)
+        inst.call("asyncify_start_rewind", buf)
+
+    def _fork_instance(self, parent: int, child: int, pinst: _Instance) -> _Instance:
+        cinst = _Instance(self.lib, child, pinst.module)
+        psize = pinst.memory.data_len(pinst.store)
+        csize = cinst.memory.data_len(cinst.store)
+        if psize > csize:
+            cinst.memory.grow(cinst.store, (psize - csize + 65535) // 65536)
+        r = self.lib.lind_cage_fork_memory(parent, child, ctypes.byref(cinst.memory._memory), cinst.base(),
+                                           cinst.memory.data_len(cinst.store))
+        if r < 0:
+            raise LindError(f"fork: cannot copy memory ({os.strerror(-r)})")
+        sp_p, sp_c = pinst.exports.get("__stack_pointer"), cinst.exports.get("__stack_pointer")
+        if isinstance(sp_p, wasmtime.Global) and isinstance(sp_c, wasmtime.Global):
+            sp_c.set_value(cinst.store, sp_p.value(pinst.store))
+        return cinst
+
+    def _child_main(self, cage: int, pid: int, inst: _Instance) -> None:
+        try:
+            self._loop(cage, pid, inst)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def kill(self, pid: int, sig: int) -> int:
+        return int(self.lib.lind_kill(pid, sig))
+
+
+_microvisor: Microvisor | None = None
+_mv_lock = threading.Lock()
+
+
+def microvisor(cache: ArtifactCache | None = None) -> Microvisor:
+    """The process-wide microvisor (created on first use)."""
+    global _microvisor
+    with _mv_lock:
+        if _microvisor is None:
+            _microvisor = Microvisor(cache)
+        return _microvisor
 
 
 def run_cage(spec: CageSpec, cache: ArtifactCache | None = None, module: wasmtime.Module | None = None) -> CageResult:
-    lib = native.load()
-    if module is None:
-        try:
-            wasm = Path(spec.program).read_bytes()
-        except OSError as e:
-            raise LindError(f"{spec.program}: {e.strerror}") from None
-        module = (cache or ArtifactCache()).load(wasm, str(spec.program))
-    root = Path(spec.root)
-    if not root.is_dir():
-        raise LindError(f"{root}: root is not a directory")
-
-    pid = _new_pid()
-    cage = lib.lind_cage_new(pid, 0, str(root).encode())
-    if not cage:
-        raise LindError(f"{root}: cannot open the root directory")
-    try:
-        return _run(lib, cage, pid, spec, module)
-    finally:
-        lib.lind_cage_free(cage)
-
-
-def _run(lib: ctypes.CDLL, cage: int, pid: int, spec: CageSpec, module: wasmtime.Module) -> CageResult:
-    r = lib.lind_cage_set_cwd(cage, spec.cwd.encode())
-    if r < 0:
-        raise LindError(f"--cwd {spec.cwd}: {os.strerror(-r)} (inside the root)")
-    for i, host_fd in enumerate(spec.stdio):
-        if lib.lind_cage_set_fd(cage, i, host_fd) < 0:
-            raise LindError(f"cannot give fd {host_fd} to the cage")
-    env = {**DEFAULT_ENV, **spec.env}
-    strings = [a.encode() for a in spec.argv] + [f"{k}={v}".encode() for k, v in env.items()]
-    if any(b"\0" in s for s in strings):
-        raise LindError("argv and environment strings cannot contain NUL bytes")
-    blob = b"".join(s + b"\0" for s in strings)
-    lib.lind_cage_set_args(cage, blob, len(blob), len(spec.argv), len(env))
-    if spec.mem_limit:
-        lib.lind_cage_set_mem_limit(cage, spec.mem_limit)
-
-    engine = eng.engine()
-    store = wasmtime.Store(engine)
-    store.set_epoch_deadline(1 << 62)
-    linker = wasmtime.Linker(engine)
-    cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
-    err = ffi.wasmtime_linker_define_func_unchecked(
-        linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(cage), _NULL_FINALIZER
-    )
-    if err:
-        raise wasmtime.WasmtimeError._from_ptr(err)
-    try:
-        instance = linker.instantiate(store, module)
-    except wasmtime.WasmtimeError as e:
-        raise LindError(f"{spec.program}: cannot instantiate: {str(e).splitlines()[0]}") from None
-    exports = instance.exports(store)
-    memory = exports["memory"]
-    heap_base = exports["__heap_base"]
-    start = exports["_start"]
-    if not isinstance(memory, wasmtime.Memory) or not isinstance(heap_base, wasmtime.Global) or not isinstance(
-        start, wasmtime.Func
-    ):
-        raise LindError(f"{spec.program}: not a lind program (bad export types)")
-    base = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p)
-    r = lib.lind_cage_attach_memory(
-        cage, ctypes.byref(memory._memory), base, memory.data_len(store), heap_base.value(store) & 0xFFFFFFFF
-    )
-    if r < 0:
-        raise LindError(f"{spec.program}: bad memory layout ({os.strerror(-r)})")
-
-    trap_msg = None
-    try:
-        start(store)
-    except wasmtime.Trap as t:
-        trap_msg = t.message
-        code = t.trap_code
-        info = _exit_info(lib, cage)
-        if not info[0]:
-            lib.lind_cage_set_killed(cage, int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code else signal.SIGILL)
-    except wasmtime.WasmtimeError as e:
-        trap_msg = str(e)
-        if not _exit_info(lib, cage)[0]:
-            lib.lind_cage_set_killed(cage, signal.SIGSEGV)
-    exited, code_, sig = _exit_info(lib, cage)
-    if not exited:  # _start returned
-        return CageResult(pid, 0, None)
-    if sig:
-        return CageResult(pid, None, sig, trap_msg if trap_msg and "cage exited" not in trap_msg else None)
-    return CageResult(pid, code_, None)
-
-
-def _exit_info(lib: ctypes.CDLL, cage: int) -> tuple[int, int, int]:
-    out = (ctypes.c_int * 3)()
-    lib.lind_cage_exit_info(cage, out)
-    return out[0], out[1], out[2]
+    """Runs one cage tree to its end on the calling thread."""
+    mv = microvisor(cache)
+    if cache is not None:
+        mv.cache = cache
+    return mv.run(spec, module)

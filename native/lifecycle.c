@@ -1,0 +1,436 @@
+/* fork, exec and exit: the parts done in C. The Python run loop (lind_aot/vmm/cage.py) does the
+ * rest when the instance returns (fork: after the asyncify unwind) or traps (exec, exit).
+ *
+ * fork: the first entry starts an asyncify unwind into a buffer inside the cage and asks the run
+ * loop for a fork; the loop makes the child (lind_cage_fork + a copy of the memory), then rewinds
+ * both; the second entry stops the rewind and returns the child's pid, or 0 in the child. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+#define ASYNC_PAGES 16 /* 64 KiB for the unwound wasm stack */
+#define L_CLONE_VM 0x100
+#define L_CLONE_THREAD 0x10000
+#define L_AT_FDCWD (-100)
+#define MAX_SCRIPT_DEPTH 4
+#define ARG_MAX_BYTES (2u << 20)
+
+typedef int (*exec_load_fn)(uint64_t pid, int host_fd);
+static exec_load_fn py_exec_load;
+
+void lind_set_callbacks(exec_load_fn exec_load) { py_exec_load = exec_load; }
+
+static int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
+{
+    wasmtime_extern_t ext;
+    if (!c->caller || !wt.caller_export_get(c->caller, name, strlen(name), &ext) || ext.kind != WASMTIME_EXTERN_FUNC)
+        return -ENOSYS;
+    wasmtime_val_raw_t v[1];
+    v[0].i32 = arg;
+    wasm_trap_t *trap = NULL;
+    wasmtime_error_t *err = wt.func_call_unchecked(wt.caller_context(c->caller), &ext.of.func, v, (size_t)nargs, &trap);
+    if (err) {
+        wt.error_delete(err);
+        return -EFAULT;
+    }
+    if (trap) {
+        wt.trap_delete(trap);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static int64_t do_fork(struct lind_call *c)
+{
+    struct lind_cage *cage = c->cage;
+    if (cage->rewinding) {
+        cage->rewinding = 0;
+        call_export(c, "asyncify_stop_rewind", 0, 0);
+        return cage->fork_result;
+    }
+    if (cage->in_handler)
+        return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
+    if (!cage->async_buf) {
+        int64_t a = memory_alloc_pages(c, ASYNC_PAGES);
+        if (a < 0)
+            return -ENOMEM;
+        cage->async_buf = (uint32_t)a;
+        cage->async_len = ASYNC_PAGES * LIND_PAGE;
+    }
+    uint32_t *d = (uint32_t *)(cage->base + cage->async_buf);
+    d[0] = cage->async_buf + 8;
+    d[1] = cage->async_buf + cage->async_len;
+    if (call_export(c, "asyncify_start_unwind", 1, (int32_t)cage->async_buf) < 0)
+        return -ENOSYS; /* not built with asyncify */
+    cage->pending = PENDING_FORK;
+    return 0;
+}
+
+static int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
+
+static int64_t sys_clone(struct lind_call *c)
+{
+    uint64_t flags = c->a[0];
+    if (c->cage->rewinding)
+        return do_fork(c);
+    if (flags & (L_CLONE_VM | L_CLONE_THREAD))
+        return -ENOSYS; /* threads and vfork-style shared memory: not yet */
+    return do_fork(c);
+}
+
+/* ---- exec ---- */
+
+/* Copies a NULL-terminated guest vector of strings into blob; returns the count or -errno. */
+static int copy_vector(struct lind_call *c, uint64_t vec, char **blob, size_t *len, size_t *cap)
+{
+    int n = 0;
+    if ((uint32_t)vec == 0)
+        return 0;
+    for (;;) {
+        uint32_t *slot = guest_ptr(c, vec + 4ull * (uint64_t)n, 4);
+        if (!slot)
+            return -EFAULT;
+        if (*slot == 0)
+            return n;
+        uint64_t a = *slot;
+        if (a >= c->cage->size)
+            return -EFAULT;
+        const char *s = (const char *)c->cage->base + a;
+        size_t sl = strnlen(s, c->cage->size - a);
+        if (sl == c->cage->size - a)
+            return -EFAULT;
+        if (*len + sl + 1 > ARG_MAX_BYTES)
+            return -E2BIG;
+        if (*len + sl + 1 > *cap) {
+            size_t nc = (*cap ? *cap * 2 : 4096);
+            while (nc < *len + sl + 1)
+                nc *= 2;
+            char *nb = realloc(*blob, nc);
+            if (!nb)
+                return -ENOMEM;
+            *blob = nb;
+            *cap = nc;
+        }
+        memcpy(*blob + *len, s, sl + 1);
+        *len += sl + 1;
+        n++;
+    }
+}
+
+static int blob_prepend(char **blob, size_t *len, const char *s)
+{
+    size_t sl = strlen(s) + 1;
+    char *nb = malloc(*len + sl);
+    if (!nb)
+        return -ENOMEM;
+    memcpy(nb, s, sl);
+    memcpy(nb + sl, *blob, *len);
+    free(*blob);
+    *blob = nb;
+    *len += sl;
+    return 0;
+}
+
+/* Drops the first string of the blob (argv[0], replaced by a script's own path). */
+static void blob_drop_first(char **blob, size_t *len)
+{
+    size_t first = strlen(*blob) + 1;
+    memmove(*blob, *blob + first, *len - first);
+    *len -= first;
+}
+
+static void exec_reset(struct lind_cage *cage)
+{
+    for (int fd = 0; fd < cage->nfds; fd++)
+        if (cage->fds[fd].host >= 0 && cage->fds[fd].cloexec)
+            fd_close(cage, fd);
+    for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
+        if (cage->sigact[s].handler > 1) {
+            cage->sigact[s].handler = 0;
+            cage->sigact[s].flags = 0;
+            cage->sigact[s].mask = 0;
+        }
+    shared_maps_flush(cage);
+    memory_release(cage);
+    cage->base = NULL;
+    cage->size = 0;
+    cage->async_buf = cage->siginfo_buf = 0;
+}
+
+static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags)
+{
+    struct lind_cage *cage = c->cage;
+    char abs[PATH_MAX], shown[PATH_MAX];
+    char *args = NULL, *envs = NULL;
+    size_t alen = 0, acap = 0, elen = 0, ecap = 0;
+    int fd = -1, r;
+
+    if (!py_exec_load)
+        return -ENOSYS;
+    if (flags & AT_EMPTY_PATH) {
+        char tmp[2];
+        r = guest_string(c, path, tmp, sizeof tmp);
+        if (r == 0 && tmp[0] == 0) {
+            int h = fd_host(cage, dirfd);
+            if (h < 0)
+                return h;
+            fd = fcntl(h, F_DUPFD_CLOEXEC, 3);
+            if (fd < 0)
+                return -errno;
+            strcpy(abs, "/dev/fd/exec");
+        }
+    }
+    if (fd < 0) {
+        r = path_from_guest(c, dirfd, path, abs);
+        if (r < 0)
+            return r;
+    }
+    r = guest_string(c, path, shown, sizeof shown);
+    if (r < 0 && fd < 0)
+        return r;
+    int argc = copy_vector(c, argv, &args, &alen, &acap);
+    if (argc < 0) {
+        r = argc;
+        goto out;
+    }
+    int envc = copy_vector(c, envp, &envs, &elen, &ecap);
+    if (envc < 0) {
+        r = envc;
+        goto out;
+    }
+    for (int depth = 0;; depth++) {
+        if (depth > MAX_SCRIPT_DEPTH) {
+            r = -ELOOP;
+            goto out;
+        }
+        if (fd < 0) {
+            fd = path_open(cage, abs, O_RDONLY, 0, 0);
+            if (fd < 0) {
+                r = fd == -EISDIR ? -EACCES : fd;
+                goto out;
+            }
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            r = -EACCES;
+            goto out;
+        }
+        if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0) {
+            r = -EACCES;
+            goto out;
+        }
+        char head[256];
+        ssize_t n = pread(fd, head, sizeof head - 1, 0);
+        if (n < 0) {
+            r = -errno;
+            goto out;
+        }
+        head[n] = 0;
+        if (n >= 4 && memcmp(head, "\0asm", 4) == 0) {
+            r = py_exec_load(cage->id, fd);
+            if (r < 0)
+                goto out;
+            break;
+        }
+        if (n >= 2 && head[0] == '#' && head[1] == '!') {
+            /* "#!interp [one optional argument]", as Linux parses it */
+            char *p = head + 2, *e = memchr(head, '\n', (size_t)n);
+            if (!e) {
+                if (n == (ssize_t)sizeof head - 1) {
+                    r = -ENOEXEC;
+                    goto out;
+                }
+                e = head + n;
+            }
+            *e = 0;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            char *interp = p;
+            while (*p && *p != ' ' && *p != '\t')
+                p++;
+            char *iarg = NULL;
+            if (*p) {
+                *p++ = 0;
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                char *end = p + strlen(p);
+                while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+                    *--end = 0;
+                if (*p)
+                    iarg = p;
+            }
+            if (!*interp) {
+                r = -ENOEXEC;
+                goto out;
+            }
+            /* argv becomes: interp [iarg] script argv[1..] */
+            if (argc > 0)
+                blob_drop_first(&args, &alen);
+            else
+                argc = 1;
+            if ((r = blob_prepend(&args, &alen, shown)) < 0)
+                goto out;
+            if (iarg) {
+                if ((r = blob_prepend(&args, &alen, iarg)) < 0)
+                    goto out;
+                argc++;
+            }
+            if ((r = blob_prepend(&args, &alen, interp)) < 0)
+                goto out;
+            argc++;
+            strcpy(shown, interp);
+            close(fd);
+            fd = -1;
+            if (interp[0] == '/') {
+                strcpy(abs, interp);
+            } else {
+                size_t cl = strlen(cage->cwd);
+                if (cl + 1 + strlen(interp) >= PATH_MAX) {
+                    r = -ENAMETOOLONG;
+                    goto out;
+                }
+                memcpy(abs, cage->cwd, cl);
+                abs[cl] = '/';
+                strcpy(abs + cl + 1, interp);
+            }
+            continue;
+        }
+        r = -ENOEXEC;
+        goto out;
+    }
+    /* point of no return: the new program is loaded */
+    {
+        char *blob = malloc(alen + elen + 1);
+        if (!blob) {
+            r = -ENOMEM;
+            goto out;
+        }
+        memcpy(blob, args, alen);
+        memcpy(blob + alen, envs, elen);
+        free(cage->args);
+        cage->args = blob;
+        cage->args_len = (uint32_t)(alen + elen);
+        cage->argc = (uint32_t)argc;
+        cage->envc = (uint32_t)envc;
+    }
+    exec_reset(cage);
+    cage->pending = PENDING_EXEC;
+    r = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(args);
+    free(envs);
+    return r;
+}
+
+static int64_t sys_execve(struct lind_call *c) { return do_exec(c, L_AT_FDCWD, c->a[0], c->a[1], c->a[2], 0); }
+static int64_t sys_execveat(struct lind_call *c)
+{
+    return do_exec(c, arg_int(c, 0), c->a[1], c->a[2], c->a[3], arg_int(c, 4));
+}
+
+static int64_t sys_exit_group(struct lind_call *c)
+{
+    c->cage->exit_code = arg_int(c, 0) & 0xff;
+    c->cage->exited = 1;
+    return 0;
+}
+
+/* ---- Python side of the lifecycle ---- */
+
+int lind_cage_pending(const struct lind_cage *cage) { return cage->pending; }
+void lind_cage_clear_pending(struct lind_cage *cage) { cage->pending = PENDING_NONE; }
+uint32_t lind_cage_async_buf(const struct lind_cage *cage) { return cage->async_buf; }
+
+void lind_cage_set_rewind(struct lind_cage *cage, int64_t result)
+{
+    cage->pending = PENDING_NONE;
+    cage->rewinding = 1;
+    cage->fork_result = result;
+}
+
+/* The bookkeeping half of fork: a new cage sharing the parent's open files. */
+struct lind_cage *lind_cage_fork(struct lind_cage *parent)
+{
+    struct lind_cage *child = calloc(1, sizeof *child);
+    if (!child)
+        return NULL;
+    memcpy(child, parent, sizeof *child);
+    child->pages = NULL;
+    child->fds = NULL;
+    child->nfds = 0;
+    child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
+    child->args = NULL;
+    child->thread_set = 0;
+    child->sig_pending = 0;
+    child->pending = PENDING_NONE;
+    child->in_handler = 0;
+    child->root_fd = fcntl(parent->root_fd, F_DUPFD_CLOEXEC, 3);
+    if (child->root_fd < 0 || memory_clone_state(child, parent) < 0)
+        goto fail;
+    if (parent->args_len) {
+        child->args = malloc(parent->args_len);
+        if (!child->args)
+            goto fail;
+        memcpy(child->args, parent->args, parent->args_len);
+    }
+    for (int fd = 0; fd < parent->nfds; fd++) {
+        if (parent->fds[fd].host < 0)
+            continue;
+        int h = fcntl(parent->fds[fd].host, F_DUPFD_CLOEXEC, 3);
+        if (h < 0 || fd_install_at(child, fd, h, parent->fds[fd].cloexec) < 0)
+            goto fail;
+    }
+    child->proc = proc_new(child, (int)parent->id);
+    if (!child->proc)
+        goto fail;
+    child->id = (uint64_t)child->proc->pid;
+    child->parent = parent->id;
+    return child;
+fail:
+    fd_close_all(child);
+    free(child->pages);
+    free(child->args);
+    if (child->root_fd >= 0)
+        close(child->root_fd);
+    free(child);
+    return NULL;
+}
+
+/* Copies the parent's memory into the child's (already at least as large). */
+int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_memory_t *mem,
+                          uint8_t *base, uint64_t size)
+{
+    child->mem = *mem;
+    child->base = base;
+    child->size = size;
+    if (size > parent->size) {
+        /* the child instance may start larger than the parent grew: those pages are free */
+        uint32_t np = (uint32_t)(size / LIND_PAGE);
+        uint8_t *p = realloc(child->pages, np);
+        if (!p)
+            return -ENOMEM;
+        memset(p + child->npages, PAGE_FREE, np - child->npages);
+        child->pages = p;
+        child->npages = np;
+    }
+    return memory_copy_to(parent, base, size);
+}
+
+void register_handlers_lifecycle(void)
+{
+    lind_handlers[57] = sys_fork;
+    lind_handlers[58] = sys_fork; /* vfork: a full copy is a valid vfork */
+    lind_handlers[56] = sys_clone;
+    lind_handlers[59] = sys_execve;
+    lind_handlers[322] = sys_execveat;
+    lind_handlers[60] = sys_exit_group; /* exit: one thread per cage */
+    lind_handlers[231] = sys_exit_group;
+}

@@ -1,0 +1,370 @@
+/* The process table: pids, parents, process groups, sessions, exit status and the wait family.
+ *
+ * Cages of one microvisor share this table. A cage that ends becomes a zombie until its parent
+ * reaps it; its children are re-parented to the root cage of its tree. Blocking waits sleep on a
+ * condition variable (never a busy loop). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lind.h"
+
+#define NBUCKETS 4096
+
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
+static struct lind_proc *buckets[NBUCKETS];
+static int next_pid = 1;
+static int nprocs;
+
+static struct lind_proc *find_locked(int pid)
+{
+    for (struct lind_proc *p = buckets[(unsigned)pid % NBUCKETS]; p; p = p->next)
+        if (p->pid == pid)
+            return p;
+    return NULL;
+}
+
+static void unlink_locked(struct lind_proc *proc)
+{
+    struct lind_proc **pp = &buckets[(unsigned)proc->pid % NBUCKETS];
+    while (*pp && *pp != proc)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = proc->next;
+    nprocs--;
+}
+
+/* A new process entry for cage (ppid 0: the root of a new tree). */
+struct lind_proc *proc_new(struct lind_cage *cage, int ppid)
+{
+    struct lind_proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    pthread_mutex_lock(&proc_lock);
+    p->pid = next_pid++;
+    p->ppid = ppid;
+    struct lind_proc *parent = ppid ? find_locked(ppid) : NULL;
+    p->pgid = parent ? parent->pgid : p->pid;
+    p->sid = parent ? parent->sid : p->pid;
+    p->tree_root = parent ? parent->tree_root : p->pid;
+    p->cage = cage;
+    p->next = buckets[(unsigned)p->pid % NBUCKETS];
+    buckets[(unsigned)p->pid % NBUCKETS] = p;
+    nprocs++;
+    pthread_mutex_unlock(&proc_lock);
+    return p;
+}
+
+int proc_count(void)
+{
+    pthread_mutex_lock(&proc_lock);
+    int n = nprocs;
+    pthread_mutex_unlock(&proc_lock);
+    return n;
+}
+
+/* The cage of proc is gone: it becomes a zombie with wait status `wstatus`. Its children go to the
+ * root of the tree (or are forgotten when there is no live root). Entries nobody can reap are
+ * freed at once. */
+void proc_exit(struct lind_proc *proc, int wstatus)
+{
+    pthread_mutex_lock(&proc_lock);
+    proc->zombie = 1;
+    proc->wstatus = wstatus;
+    proc->cage = NULL;
+    struct lind_proc *root = find_locked(proc->tree_root);
+    int new_parent = (root && root != proc && !root->zombie) ? root->pid : 0;
+    for (int b = 0; b < NBUCKETS; b++) {
+        struct lind_proc *c = buckets[b];
+        while (c) {
+            struct lind_proc *next = c->next;
+            if (c->ppid == proc->pid) {
+                c->ppid = new_parent;
+                if (!new_parent && c->zombie) {
+                    unlink_locked(c);
+                    free(c);
+                }
+            }
+            c = next;
+        }
+    }
+    struct lind_proc *parent = proc->ppid ? find_locked(proc->ppid) : NULL;
+    if (!parent || parent->zombie) {
+        proc->ppid = 0;
+        if (proc->pid != proc->tree_root) { /* the tree root stays for its embedder to read */
+            unlink_locked(proc);
+            free(proc);
+        }
+    }
+    pthread_cond_broadcast(&proc_cond);
+    pthread_mutex_unlock(&proc_lock);
+}
+
+/* Frees a tree root's entry once its embedder has read the status. */
+void proc_release(struct lind_proc *proc)
+{
+    pthread_mutex_lock(&proc_lock);
+    if (find_locked(proc->pid) == proc) {
+        unlink_locked(proc);
+        free(proc);
+    }
+    pthread_mutex_unlock(&proc_lock);
+}
+
+static int matches(const struct lind_proc *child, const struct lind_proc *me, int pid)
+{
+    if (child->ppid != me->pid)
+        return 0;
+    if (pid > 0)
+        return child->pid == pid;
+    if (pid == -1)
+        return 1;
+    if (pid == 0)
+        return child->pgid == me->pgid;
+    return child->pgid == -pid;
+}
+
+#define L_WNOHANG 1
+#define L_WUNTRACED 2
+#define L_WCONTINUED 8
+#define L_WNOWAIT 0x1000000
+#define L_WEXITED 4
+#define L_WSTOPPED 2
+
+/* Waits for a child; returns its pid (0 with WNOHANG when none is ready) or -errno.
+ * *wstatus receives the status. With nowait the zombie stays. */
+static int do_wait(struct lind_cage *cage, int pid, int options, int *wstatus, int nowait)
+{
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *me = cage->proc;
+    for (;;) {
+        int any = 0;
+        struct lind_proc *found = NULL;
+        for (int b = 0; b < NBUCKETS && !found; b++)
+            for (struct lind_proc *c = buckets[b]; c; c = c->next)
+                if (matches(c, me, pid)) {
+                    any = 1;
+                    if (c->zombie) {
+                        found = c;
+                        break;
+                    }
+                }
+        if (found) {
+            int r = found->pid;
+            *wstatus = found->wstatus;
+            if (!nowait) {
+                unlink_locked(found);
+                free(found);
+            }
+            pthread_mutex_unlock(&proc_lock);
+            return r;
+        }
+        if (!any) {
+            pthread_mutex_unlock(&proc_lock);
+            return -ECHILD;
+        }
+        if (options & L_WNOHANG) {
+            pthread_mutex_unlock(&proc_lock);
+            return 0;
+        }
+        if (cage_interrupted(cage)) {
+            pthread_mutex_unlock(&proc_lock);
+            return -EINTR;
+        }
+        /* wake up now and then to notice signals sent to us */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&proc_cond, &proc_lock, &ts);
+    }
+}
+
+static int64_t sys_wait4(struct lind_call *c)
+{
+    int pid = arg_int(c, 0), options = arg_int(c, 2), efault, st = 0;
+    int *gstatus = guest_ptr_or_null(c, c->a[1], 4, &efault);
+    if (efault)
+        return -EFAULT;
+    if (options & ~(L_WNOHANG | L_WUNTRACED | L_WCONTINUED | 0x40000000 | 0x80000000 | 0x20000000))
+        return -EINVAL;
+    if (pid == INT32_MIN)
+        return -ESRCH;
+    void *ru = guest_ptr_or_null(c, c->a[3], 144, &efault);
+    if (efault)
+        return -EFAULT;
+    int r = do_wait(c->cage, pid, options, &st, 0);
+    if (r > 0 && gstatus)
+        *gstatus = st;
+    if (r >= 0 && ru)
+        memset(ru, 0, 144); /* struct rusage of the x86-64 kernel: usage is not accounted yet */
+    return r;
+}
+
+/* waitid(idtype, id, siginfo_t *, options, rusage *) */
+static int64_t sys_waitid(struct lind_call *c)
+{
+    int idtype = arg_int(c, 0), id = arg_int(c, 1), options = arg_int(c, 3), efault, st = 0;
+    uint8_t *si = guest_ptr_or_null(c, c->a[2], 128, &efault);
+    if (efault)
+        return -EFAULT;
+    int pid;
+    if (idtype == 0) /* P_ALL */
+        pid = -1;
+    else if (idtype == 1) /* P_PID */
+        pid = id > 0 ? id : INT32_MIN;
+    else if (idtype == 2) /* P_PGID */
+        pid = id > 0 ? -id : 0;
+    else
+        return -EINVAL;
+    if (!(options & (L_WEXITED | L_WSTOPPED | L_WCONTINUED)))
+        return -EINVAL;
+    if (pid == INT32_MIN)
+        return -EINVAL;
+    int r = do_wait(c->cage, pid, options, &st, !!(options & L_WNOWAIT));
+    if (r < 0)
+        return r;
+    if (si) {
+        memset(si, 0, 128);
+        if (r > 0) {
+            int32_t f[7] = {17 /* SIGCHLD */, 0, 0, 0, r, (int32_t)c->cage->uid, 0};
+            int exited = (st & 0x7f) == 0;
+            f[2] = exited ? 1 /* CLD_EXITED */ : ((st & 0x80) ? 3 /* CLD_DUMPED */ : 2 /* CLD_KILLED */);
+            f[6] = exited ? (st >> 8) & 0xff : st & 0x7f;
+            /* siginfo: signo, errno, code, then (x86-64 layout) pid at 16, uid at 20, status at 24 */
+            memcpy(si, f, 12);
+            memcpy(si + 16, &f[4], 4);
+            memcpy(si + 20, &f[5], 4);
+            memcpy(si + 24, &f[6], 4);
+        }
+    }
+    return 0;
+}
+
+static int64_t sys_getpgid(struct lind_call *c)
+{
+    int pid = arg_int(c, 0), r;
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *p = pid == 0 ? c->cage->proc : find_locked(pid);
+    r = (p && !p->zombie) ? p->pgid : -ESRCH;
+    pthread_mutex_unlock(&proc_lock);
+    return r;
+}
+
+static int64_t sys_getpgrp(struct lind_call *c) { return c->cage->proc->pgid; }
+
+static int64_t sys_getsid(struct lind_call *c)
+{
+    int pid = arg_int(c, 0), r;
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *p = pid == 0 ? c->cage->proc : find_locked(pid);
+    r = (p && !p->zombie) ? p->sid : -ESRCH;
+    pthread_mutex_unlock(&proc_lock);
+    return r;
+}
+
+static int64_t sys_setpgid(struct lind_call *c)
+{
+    int pid = arg_int(c, 0), pgid = arg_int(c, 1), r = 0;
+    struct lind_proc *me = c->cage->proc;
+    if (pgid < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *p = pid == 0 ? me : find_locked(pid);
+    if (!p || (p != me && p->ppid != me->pid))
+        r = -ESRCH;
+    else if (p->sid != me->sid || p->pid == p->sid)
+        r = -EPERM;
+    else {
+        if (pgid == 0)
+            pgid = p->pid;
+        if (pgid != p->pid) { /* joining an existing group of the same session */
+            int ok = 0;
+            for (int b = 0; b < NBUCKETS && !ok; b++)
+                for (struct lind_proc *q = buckets[b]; q; q = q->next)
+                    if (!q->zombie && q->pgid == pgid && q->sid == me->sid) {
+                        ok = 1;
+                        break;
+                    }
+            if (!ok)
+                r = -EPERM;
+        }
+        if (r == 0)
+            p->pgid = pgid;
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return r;
+}
+
+static int64_t sys_setsid(struct lind_call *c)
+{
+    struct lind_proc *me = c->cage->proc;
+    int r;
+    pthread_mutex_lock(&proc_lock);
+    int leader = 0;
+    for (int b = 0; b < NBUCKETS && !leader; b++)
+        for (struct lind_proc *q = buckets[b]; q; q = q->next)
+            if (!q->zombie && q != me && q->pgid == me->pid) {
+                leader = 1;
+                break;
+            }
+    if (me->pgid == me->pid || leader) {
+        r = -EPERM;
+    } else {
+        me->sid = me->pgid = me->pid;
+        r = me->pid;
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return r;
+}
+
+/* Delivers sig to every live cage selected by pid (kill(2) semantics). */
+int proc_kill(struct lind_cage *sender, int pid, int sig)
+{
+    int found = 0;
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *me = sender->proc;
+    if (pid > 0) {
+        struct lind_proc *p = find_locked(pid);
+        if (p && p->cage) {
+            found = 1;
+            if (sig)
+                cage_post_signal(p->cage, sig);
+        } else if (p) {
+            found = 1; /* a zombie: accepted, no effect */
+        }
+    } else {
+        int pgid = pid == 0 ? me->pgid : -pid;
+        for (int b = 0; b < NBUCKETS; b++)
+            for (struct lind_proc *q = buckets[b]; q; q = q->next) {
+                if (q->tree_root != me->tree_root && pid == -1)
+                    continue; /* kill(-1): only our own tree, never other embedders' cages */
+                if (pid == -1 ? (q == me || q->pid == q->tree_root) : q->pgid != pgid)
+                    continue;
+                found = 1;
+                if (q->cage && sig)
+                    cage_post_signal(q->cage, sig);
+            }
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return found ? 0 : -ESRCH;
+}
+
+void register_handlers_proc(void)
+{
+    lind_handlers[61] = sys_wait4;
+    lind_handlers[247] = sys_waitid;
+    lind_handlers[121] = sys_getpgid;
+    lind_handlers[111] = sys_getpgrp;
+    lind_handlers[124] = sys_getsid;
+    lind_handlers[109] = sys_setpgid;
+    lind_handlers[112] = sys_setsid;
+}
