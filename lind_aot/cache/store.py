@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from lind_aot.vmm import engine as eng
 
 MAGIC = b"LINDAOT1"
 HEADER = len(MAGIC) + 32
-MAP_SIZE = 64 << 30  # address space only; the file grows as needed
+MAP_SIZE = 64 << 30
+MODULE_LRU = 64  # address space only; the file grows as needed
 
 
 class CacheError(RuntimeError):
@@ -59,6 +61,7 @@ class ArtifactCache:
         self._art = self._env.open_db(b"artifacts")
         self._meta = self._env.open_db(b"meta")
         self._lock = threading.Lock()
+        self._modules: OrderedDict[str, wasmtime.Module] = OrderedDict()  # loaded, by key (LRU)
         self.events: list[str] = []  # "hit" / "miss" / "discarded", for callers that report
 
     def _load_secret(self) -> bytes:
@@ -167,10 +170,20 @@ class ArtifactCache:
         return key, art, False
 
     def load(self, wasm: bytes, source: str = "") -> wasmtime.Module:
-        """A runnable module for wasm on this machine, through the cache."""
+        """A runnable module for wasm on this machine, through the cache (and an in-process LRU of
+        loaded modules, so that exec of a program already loaded costs no deserialize)."""
+        key = self.key_for(wasm, eng.host_target())
         with self._lock:
+            mod = self._modules.get(key)
+            if mod is not None:
+                self._modules.move_to_end(key)
+                return mod
             _, art, _ = self.compile(wasm, None, source)
-        return wasmtime.Module.deserialize(eng.engine(), art)
+            mod = wasmtime.Module.deserialize(eng.engine(), art)
+            self._modules[key] = mod
+            if len(self._modules) > MODULE_LRU:
+                self._modules.popitem(last=False)
+            return mod
 
 
 def check_wasm(wasm: bytes, source: str) -> None:

@@ -220,14 +220,12 @@ class Microvisor:
         trap_msg: str | None = None
         killed: int | None = None
         while True:
+            # a trap raised by the data plane (exit, exec) may surface as Trap or as WasmtimeError
+            trap: wasmtime.Trap | wasmtime.WasmtimeError | None = None
             try:
                 inst.start(inst.store)
-                trap: wasmtime.Trap | None = None
-            except wasmtime.Trap as t:
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as t:
                 trap = t
-            except wasmtime.WasmtimeError as e:  # e.g. a host-side failure while running
-                trap_msg, killed = str(e), int(signal.SIGSEGV)
-                break
             pending = lib.lind_cage_pending(cage)
             if pending == PENDING_FORK and trap is None:
                 self._fork(cage, inst)
@@ -243,10 +241,12 @@ class Microvisor:
                     trap_msg, killed = str(e), int(signal.SIGKILL)
                     break
                 continue
-            if trap is not None:
+            if isinstance(trap, wasmtime.Trap):
                 code = trap.trap_code
                 trap_msg = trap.message
-                killed = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else None
+                killed = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else int(signal.SIGSEGV)
+            elif trap is not None:
+                trap_msg, killed = str(trap), int(signal.SIGSEGV)
             break
         info = (ctypes.c_int * 3)()
         lib.lind_cage_exit_info(cage, info)
