@@ -30,14 +30,15 @@ def _apt_dir() -> Path:
 
 def _apt_options() -> list[str]:
     d = _apt_dir()
-    return [
-        "-o", f"Dir::Etc::SourceList={d / 'sources.list'}",
-        "-o", "Dir::Etc::SourceParts=/dev/null",
-        "-o", f"Dir::State::Lists={d / 'lists'}",
-        "-o", f"Dir::Cache={d / 'cache'}",
-        "-o", "Debug::NoLocking=1",
-        "-o", "APT::Sandbox::User=root" if os.geteuid() == 0 else "APT::Sandbox::User=_apt",
+    settings = [
+        f"Dir::Etc::SourceList={d / 'sources.list'}",
+        "Dir::Etc::SourceParts=/dev/null",
+        f"Dir::State::Lists={d / 'lists'}",
+        f"Dir::Cache={d / 'cache'}",
+        # As root, apt would otherwise warn that its _apt sandbox user cannot write here.
+        "APT::Sandbox::User=root" if os.geteuid() == 0 else "APT::Sandbox::User=_apt",
     ]
+    return [arg for s in settings for arg in ("-o", s)]
 
 
 def _prepare_apt_dir() -> None:
@@ -83,7 +84,7 @@ def _pick_version(package: str, version_prefix: str | None) -> str | None:
         return None
     versions = _source_versions(package)
     # Debian versions may carry an epoch ("1:1.35.0-4"); match the prefix on the upstream part too.
-    matching = [v for v in versions if v.startswith(version_prefix) or v.split(":", 1)[-1].startswith(version_prefix)]
+    matching = [v for v in versions if v.split(":", 1)[-1].startswith(version_prefix)]
     if not matching:
         raise FetchError(
             f"no Debian source version of {package!r} starts with {version_prefix!r} "
@@ -135,13 +136,15 @@ def fetch_debian_source(package: str, version_prefix: str | None = None) -> Path
 
     upstream = version.split(":", 1)[-1].rsplit("-", 1)[0] if version else None
     candidates = sorted(
-        p for p in download.glob("*.orig.tar.*")
+        p
+        for p in download.glob("*.orig.tar.*")
         if not p.name.endswith(".asc") and (upstream is None or f"_{upstream}.orig.tar." in p.name)
     )
     if not candidates:
         # Native packages (no .orig) ship a single <pkg>_<ver>.tar.*.
         candidates = sorted(
-            p for p in download.glob(f"{package}_*.tar.*")
+            p
+            for p in download.glob(f"{package}_*.tar.*")
             if not p.name.endswith(".asc") and ".debian.tar." not in p.name
         )
     if not candidates:

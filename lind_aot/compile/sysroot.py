@@ -75,15 +75,33 @@ MUSL_CFLAGS = [
     "-D_XOPEN_SOURCE=700",
 ]
 
-# Sources of musl that are not built, and why.  Paths are relative to the musl tree.
-#   ldso/ (the dynamic linker) and crt/ (ELF start files, asm) are never part of libc.a; our
-#   crt1.o comes from libc/crt/crt1.c.  The remaining entries are inside src/:
+# What is not built, and why (paths relative to the musl tree):
+#   ldso/ (the dynamic linker) and crt/ (ELF start files, asm) are never part of libc.a; crt1.o comes
+#   from libc/crt/crt1.c.  No Scrt1/rcrt1/crti/crtn, no libc.so: cages are static wasm modules.
+#   setjmp/longjmp/sigsetjmp: musl has only asm versions (src/setjmp/*.c and src/signal/sigsetjmp.c
+#   are empty placeholders) and wasm has no stack switching here, so they are absent: a program that
+#   uses them fails to link (undefined symbol) until the host provides them.
+#   Every other musl C source is built; the asm-only or wasm-specific pieces are replaced by the C
+#   files of libc/src/*/wasm32/ (thread pointer, TLS setup, cancellation syscall, __unmapself, lseek,
+#   sysinfo, wait4, get/setitimer, syscall(), posix_spawn via fork, memcpy/memset/memmove with bulk
+#   memory, math functions that are single wasm instructions).  __clone stays musl's generic C stub
+#   (-ENOSYS), so pthread_create fails with EAGAIN until threads are implemented.
 EXCLUDED_SOURCES: dict[str, str] = {
-    # setjmp/longjmp/sigsetjmp: musl has only asm versions (src/setjmp/*.c and sigsetjmp.c are empty
-    # placeholders) and wasm has no stack switching here; a program using them fails to link (undefined
-    # symbol) until the host provides them.  sigsetjmp_tail is only called from the asm sigsetjmp.
     "src/signal/sigsetjmp_tail.c": "helper of the asm-only sigsetjmp",
 }
+
+# Textual edits to musl files (path, old, new), applied to the merged tree; each must match exactly once.
+MUSL_PATCHES: list[tuple[str, str, str]] = [
+    # struct epoll_event is packed on x86-64 (12 bytes); keep the kernel's layout so the host copies it.
+    (
+        "include/sys/epoll.h",
+        "#ifdef __x86_64__\n__attribute__ ((__packed__))",
+        "#if defined(__x86_64__) || defined(__wasm32__)\n__attribute__ ((__packed__))",
+    ),
+    # clang's wasm32 intptr_t is long (arch/wasm32 sets _Addr to long to match __INTPTR_TYPE__),
+    # so the PRI*PTR/SCN*PTR length modifier is "l", as on 64-bit targets.
+    ("include/inttypes.h", '#define __PRIPTR ""', '#define __PRIPTR "l"'),
+]
 
 EMPTY_LIBS = ["m", "rt", "pthread", "crypt", "util", "xnet", "resolv", "dl"]
 
@@ -113,7 +131,8 @@ def sysroot_hash() -> str:
     """Short hash of everything that determines the sysroot's content."""
     h = hashlib.sha256()
     h.update(f"musl-{MUSL_VERSION}\0{clang_version()}\0".encode())
-    h.update(json.dumps([TARGET_FLAGS, OPT_FLAGS, MUSL_CFLAGS, sorted(EXCLUDED_SOURCES)]).encode())
+    config = [TARGET_FLAGS, OPT_FLAGS, MUSL_CFLAGS, sorted(EXCLUDED_SOURCES), MUSL_PATCHES]
+    h.update(json.dumps(config).encode())
     h.update(Path(__file__).read_bytes())
     for p in _iter_overlay_files():
         h.update(str(p.relative_to(overlay_dir())).encode() + b"\0")
@@ -153,6 +172,12 @@ def _merge_tree(musl: Path, tree: Path) -> None:
         dst = tree / p.relative_to(overlay_dir())
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(p, dst)
+    for rel, old, new in MUSL_PATCHES:
+        f = tree / rel
+        text = f.read_text()
+        if text.count(old) != 1:
+            raise RuntimeError(f"musl patch does not apply to {rel}: {old!r}")
+        f.write_text(text.replace(old, new))
 
 
 def _generate_headers(tree: Path) -> None:
@@ -161,9 +186,16 @@ def _generate_headers(tree: Path) -> None:
     bits.mkdir(parents=True)
     arch_bits = tree / "arch" / ARCH / "bits"
     alltypes = subprocess.run(
-        ["sed", "-f", str(tree / "tools" / "mkalltypes.sed"),
-         str(arch_bits / "alltypes.h.in"), str(tree / "include" / "alltypes.h.in")],
-        capture_output=True, text=True, check=True,
+        [
+            "sed",
+            "-f",
+            str(tree / "tools" / "mkalltypes.sed"),
+            str(arch_bits / "alltypes.h.in"),
+            str(tree / "include" / "alltypes.h.in"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     (bits / "alltypes.h").write_text(alltypes)
     sc = (arch_bits / "syscall.h.in").read_text()
@@ -224,8 +256,9 @@ def _install_headers(tree: Path, inc: Path) -> None:
     shutil.copytree(tree / "include", inc, ignore=shutil.ignore_patterns("alltypes.h.in"))
     bits = inc / "bits"
     bits.mkdir(exist_ok=True)
-    for d in (tree / "arch" / "generic" / "bits", tree / "arch" / ARCH / "bits", tree / "obj" / "include" / "bits"):
-        for p in d.glob("*.h"):
+    # Same precedence as musl's install: generated > arch > generic.
+    for d in (tree / "arch" / "generic", tree / "arch" / ARCH, tree / "obj" / "include"):
+        for p in (d / "bits").glob("*.h"):
             shutil.copy2(p, bits / p.name)
     shutil.copy2(overlay_dir() / "include" / "lind_syscall.h", inc / "lind_syscall.h")
 
@@ -274,8 +307,10 @@ def _build_into(root: Path, jobs: int, log: bool) -> None:
         for name in EMPTY_LIBS:
             subprocess.run([LLVM_AR, "rc", str(lib / f"lib{name}.a")], check=True)
         if not BUILTINS_SYSTEM.is_file():
-            raise RuntimeError(f"compiler-rt builtins for wasm32 missing: {BUILTINS_SYSTEM} "
-                               "(install libclang-rt-19-dev-wasm32)")
+            raise RuntimeError(
+                f"compiler-rt builtins for wasm32 missing: {BUILTINS_SYSTEM} "
+                "(install libclang-rt-19-dev-wasm32)"
+            )
         shutil.copy2(BUILTINS_SYSTEM, lib / BUILTINS_NAME)
         stamp = {
             "musl": MUSL_VERSION,

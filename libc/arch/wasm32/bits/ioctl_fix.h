@@ -1,0 +1,4 @@
+#undef SIOCGSTAMP
+#undef SIOCGSTAMPNS
+#define SIOCGSTAMP      0x8906
+#define SIOCGSTAMPNS    0x8907

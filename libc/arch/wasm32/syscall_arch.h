@@ -1,0 +1,94 @@
+/* wasm32 (lind) system calls.
+ *
+ * Every system call goes through the single host import `lind.syscall`
+ * (docs/abi.md).  The calling convention is musl's x32 one: ILP32 values
+ * on top of the Linux x86-64 system-call numbers and structure layouts.
+ * 32-bit arguments (int, long, pointers, size_t) are zero-extended to 64
+ * bits, 64-bit arguments (off_t ...) are passed whole in one argument. */
+
+#define __SYSCALL_LL_E(x) (x)
+#define __SYSCALL_LL_O(x) (x)
+
+/* Zero-extend anything narrower than 64 bits: a negative int becomes
+ * 0x00000000ffffffff (the host reads int arguments as the low 32 bits,
+ * signed).  `1?(X):(X)` decays arrays (flexible ones too) to pointers. */
+#define __scc(X) (sizeof(1?(X):(X)) < 8 ? (syscall_arg_t)(unsigned long)(X) : (syscall_arg_t)(X))
+typedef long long syscall_arg_t;
+
+long long __lind_syscall(unsigned int __nr,
+	unsigned long long __self_cage, unsigned long long __target_cage,
+	unsigned long long __a1, unsigned long long __a1_cage,
+	unsigned long long __a2, unsigned long long __a2_cage,
+	unsigned long long __a3, unsigned long long __a3_cage,
+	unsigned long long __a4, unsigned long long __a4_cage,
+	unsigned long long __a5, unsigned long long __a5_cage,
+	unsigned long long __a6, unsigned long long __a6_cage)
+	__attribute__((__import_module__("lind"), __import_name__("syscall")));
+
+#define __LIND_SC(n,a,b,c,d,e,f) (long)__lind_syscall((unsigned)(n), 0, 0, \
+	(unsigned long long)(a), 0, (unsigned long long)(b), 0, (unsigned long long)(c), 0, \
+	(unsigned long long)(d), 0, (unsigned long long)(e), 0, (unsigned long long)(f), 0)
+
+static __inline long __syscall0(syscall_arg_t n)
+{
+	return __LIND_SC(n, 0, 0, 0, 0, 0, 0);
+}
+
+static __inline long __syscall1(syscall_arg_t n, syscall_arg_t a1)
+{
+	return __LIND_SC(n, a1, 0, 0, 0, 0, 0);
+}
+
+static __inline long __syscall2(syscall_arg_t n, syscall_arg_t a1, syscall_arg_t a2)
+{
+	return __LIND_SC(n, a1, a2, 0, 0, 0, 0);
+}
+
+static __inline long __syscall3(syscall_arg_t n, syscall_arg_t a1, syscall_arg_t a2, syscall_arg_t a3)
+{
+	return __LIND_SC(n, a1, a2, a3, 0, 0, 0);
+}
+
+static __inline long __syscall4(syscall_arg_t n, syscall_arg_t a1, syscall_arg_t a2, syscall_arg_t a3,
+	syscall_arg_t a4)
+{
+	return __LIND_SC(n, a1, a2, a3, a4, 0, 0);
+}
+
+static __inline long __syscall5(syscall_arg_t n, syscall_arg_t a1, syscall_arg_t a2, syscall_arg_t a3,
+	syscall_arg_t a4, syscall_arg_t a5)
+{
+	return __LIND_SC(n, a1, a2, a3, a4, a5, 0);
+}
+
+static __inline long __syscall6(syscall_arg_t n, syscall_arg_t a1, syscall_arg_t a2, syscall_arg_t a3,
+	syscall_arg_t a4, syscall_arg_t a5, syscall_arg_t a6)
+{
+	return __LIND_SC(n, a1, a2, a3, a4, a5, a6);
+}
+
+/* As on x32: the 64-bit time syscalls are the plain x86-64 ones. */
+#undef SYS_futimesat
+
+#define SYS_clock_gettime64 SYS_clock_gettime
+#define SYS_clock_settime64 SYS_clock_settime
+#define SYS_clock_adjtime64 SYS_clock_adjtime
+#define SYS_clock_nanosleep_time64 SYS_clock_nanosleep
+#define SYS_timer_gettime64 SYS_timer_gettime
+#define SYS_timer_settime64 SYS_timer_settime
+#define SYS_timerfd_gettime64 SYS_timerfd_gettime
+#define SYS_timerfd_settime64 SYS_timerfd_settime
+#define SYS_utimensat_time64 SYS_utimensat
+#define SYS_pselect6_time64 SYS_pselect6
+#define SYS_ppoll_time64 SYS_ppoll
+#define SYS_recvmmsg_time64 SYS_recvmmsg
+#define SYS_mq_timedsend_time64 SYS_mq_timedsend
+#define SYS_mq_timedreceive_time64 SYS_mq_timedreceive
+#define SYS_semtimedop_time64 SYS_semtimedop
+#define SYS_rt_sigtimedwait_time64 SYS_rt_sigtimedwait
+#define SYS_futex_time64 SYS_futex
+#define SYS_sched_rr_get_interval_time64 SYS_sched_rr_get_interval
+#define SYS_getrusage_time64 SYS_getrusage
+#define SYS_wait4_time64 SYS_wait4
+
+#define IPC_64 0

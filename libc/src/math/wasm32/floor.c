@@ -1,0 +1,7 @@
+#include <math.h>
+
+/* wasm has a native instruction for this (IEEE-exact). */
+double floor(double x)
+{
+	return __builtin_floor(x);
+}
