@@ -70,6 +70,7 @@ void lind_cage_bind_thread(struct lind_cage *cage)
 int lind_cage_finish(struct lind_cage *cage)
 {
     int wstatus = cage->term_signal ? (cage->term_signal & 0x7f) : (cage->exit_code & 0xff) << 8;
+    timer_cancel(cage);
     shared_maps_flush(cage);
     fd_close_all(cage);
     cage->thread_set = 0;
@@ -153,6 +154,12 @@ int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_memory_t *mem
     cage->base = base;
     cage->size = size;
     return memory_attach(cage, heap_base);
+}
+
+void lind_cage_set_table(struct lind_cage *cage, const wasmtime_table_t *table)
+{
+    cage->functable = *table;
+    cage->has_table = 1;
 }
 
 void lind_cage_exit_info(const struct lind_cage *cage, int *out)

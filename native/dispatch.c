@@ -70,6 +70,7 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_proc();
     register_handlers_signal();
     register_handlers_lifecycle();
+    register_handlers_timer();
     signal_init();
     return 0;
 }

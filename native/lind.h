@@ -85,6 +85,8 @@ struct lind_cage {
     int thread_set;
     int in_handler;          /* nesting depth of guest signal handlers being run */
     uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
+    wasmtime_table_t functable; /* the instance's function table, to call signal handlers */
+    int has_table;
 
     /* set by exit/exit_group; the entry returns a trap that ends the instance */
     int exited;
@@ -125,7 +127,8 @@ struct lind_cage {
 /* One system call in flight. */
 struct lind_call {
     struct lind_cage *cage;
-    wasmtime_caller_t *caller;
+    wasmtime_caller_t *caller;   /* NULL when the call comes from the epoch callback */
+    wasmtime_context_t *ctx;     /* set when caller is NULL */
     uint32_t nr;
     uint64_t a[6];
     uint64_t ac[6];
@@ -137,6 +140,12 @@ typedef int64_t (*lind_handler_t)(struct lind_call *c);
 static inline int arg_int(const struct lind_call *c, int i) { return (int)(uint32_t)c->a[i]; }
 static inline uint32_t arg_u32(const struct lind_call *c, int i) { return (uint32_t)c->a[i]; }
 static inline int64_t arg_i64(const struct lind_call *c, int i) { return (int64_t)c->a[i]; }
+
+/* The store context of a call (from the caller, or given directly by the epoch callback). */
+static inline wasmtime_context_t *call_ctx(const struct lind_call *c)
+{
+    return c->caller ? wt.caller_context(c->caller) : c->ctx;
+}
 
 /* memory.c: guest pointers. NULL means EFAULT. */
 void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len);
@@ -191,5 +200,7 @@ void register_handlers_fd(void);
 void register_handlers_proc(void);
 void register_handlers_signal(void);
 void register_handlers_lifecycle(void);
+void register_handlers_timer(void);
+void timer_cancel(struct lind_cage *cage);
 
 #endif

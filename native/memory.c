@@ -20,9 +20,9 @@
 /* The cached size can lag behind when the guest ran memory.grow itself: re-read it. */
 static void memory_refresh(struct lind_call *c)
 {
-    if (!c->caller)
+    wasmtime_context_t *ctx = call_ctx(c);
+    if (!ctx)
         return;
-    wasmtime_context_t *ctx = wt.caller_context(c->caller);
     struct lind_cage *cage = c->cage;
     cage->base = wt.memory_data(ctx, &cage->mem);
     cage->size = wt.memory_data_size(ctx, &cage->mem);
@@ -114,12 +114,11 @@ static int memory_grow_to(struct lind_call *c, uint64_t end)
     struct lind_cage *cage = c->cage;
     if (end <= cage->size)
         return 0;
-    if (end > cage->mem_limit || !c->caller)
+    if (end > cage->mem_limit || !call_ctx(c))
         return -ENOMEM;
     uint64_t delta = (end - cage->size + LIND_WASM_PAGE - 1) / LIND_WASM_PAGE;
     uint64_t prev;
-    wasmtime_context_t *ctx = wt.caller_context(c->caller);
-    wasmtime_error_t *err = wt.memory_grow(ctx, &cage->mem, delta, &prev);
+    wasmtime_error_t *err = wt.memory_grow(call_ctx(c), &cage->mem, delta, &prev);
     if (err) {
         wt.error_delete(err);
         return -ENOMEM;

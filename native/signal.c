@@ -88,13 +88,12 @@ int cage_interrupted(struct lind_cage *cage) { return deliverable(cage) != 0 || 
 /* Calls the guest handler `fn` (function-table index) for sig. */
 static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
 {
-    wasmtime_extern_t table;
     wasmtime_val_t fval;
-    if (!c->caller || !wt.caller_export_get(c->caller, "__indirect_function_table", 25, &table) ||
-        table.kind != WASMTIME_EXTERN_TABLE)
+    if (!c->cage->has_table)
         return -1;
-    wasmtime_context_t *ctx = wt.caller_context(c->caller);
-    if (!wt.table_get(ctx, &table.of.table, fn, &fval) || fval.kind != WASMTIME_FUNCREF || !fval.of.funcref.store_id)
+    wasmtime_context_t *ctx = c->caller ? wt.caller_context(c->caller) : c->ctx;
+    if (!ctx || !wt.table_get(ctx, &c->cage->functable, fn, &fval) || fval.kind != WASMTIME_FUNCREF ||
+        !fval.of.funcref.store_id)
         return -1;
     wasmtime_val_raw_t args[3];
     args[0].i32 = sig;

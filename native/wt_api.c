@@ -34,6 +34,7 @@ int wt_api_load(const char *path)
     RESOLVE(trap_delete, "wasm_trap_delete");
     RESOLVE(table_get, "wasmtime_table_get");
     RESOLVE(func_call_unchecked, "wasmtime_func_call_unchecked");
+    RESOLVE(context_set_epoch_deadline, "wasmtime_context_set_epoch_deadline");
 #undef RESOLVE
     return 0;
 }

@@ -92,6 +92,7 @@ struct wt_api {
     wasmtime_error_t *(*error_new)(const char *);
     void (*trap_delete)(wasm_trap_t *);
     bool (*table_get)(wasmtime_context_t *, const wasmtime_table_t *, uint64_t, wasmtime_val_t *);
+    void (*context_set_epoch_deadline)(wasmtime_context_t *, uint64_t);
     wasmtime_error_t *(*func_call_unchecked)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *,
                                              size_t, wasm_trap_t **);
 };

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import wasmtime
+from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 
 from lind_aot.cache.store import ArtifactCache, CacheError
@@ -44,6 +45,7 @@ TRAP_SIGNALS = {
 
 _NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+_EPOCH_CB_T = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]
 
 
 class LindError(RuntimeError):
@@ -81,7 +83,11 @@ class _Instance:
         engine = eng.engine()
         self.module = module
         self.store = wasmtime.Store(engine)
-        self.store.set_epoch_deadline(1 << 62)
+        # every epoch tick (native/epoch.c) the cage's pending signals are looked at
+        self.store.set_epoch_deadline(1)
+        ffi.wasmtime_store_epoch_deadline_callback(
+            self.store.ptr(), _EPOCH_CB_T(lib.lind_epoch_callback_ptr()), ctypes.c_void_p(cage), _NULL_FINALIZER
+        )
         self.linker = wasmtime.Linker(engine)
         cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
         err = ffi.wasmtime_linker_define_func_unchecked(
@@ -101,6 +107,9 @@ class _Instance:
             raise LindError("not a lind program (bad export types)")
         self.memory, self.heap_base, self.start = memory, heap_base, start
         self.exports = ex
+        table = ex.get("__indirect_function_table")
+        if isinstance(table, wasmtime.Table):
+            lib.lind_cage_set_table(cage, ctypes.byref(table._table))
 
     def call(self, name: str, *args: int) -> None:
         fn = self.exports[name]
@@ -122,6 +131,11 @@ class Microvisor:
         self._threads: set[threading.Thread] = set()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
         self.lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
+        self.lib.lind_start_epoch_ticker(
+            ctypes.cast(eng.engine().ptr(), ctypes.c_void_p),
+            ctypes.cast(ffi.dll.wasmtime_engine_increment_epoch, ctypes.c_void_p),
+            ctypes.cast(ffi.dll.wasmtime_engine_clone, ctypes.c_void_p),
+        )
 
     # ---- callbacks from C ----
 

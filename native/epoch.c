@@ -1,0 +1,77 @@
+/* Interrupting CPU-bound cages. The engine is built with epoch interruption; a ticker thread
+ * advances the epoch every EPOCH_MS and each store's deadline callback (this file) runs the
+ * pending signals of its cage: default actions end it (the callback returns an error, which traps
+ * the instance), handlers run right there on the cage's stack. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "lind.h"
+
+#define EPOCH_MS 10
+
+static void (*engine_increment_epoch)(wasm_engine_t *);
+static wasm_engine_t *ticking_engine;
+static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, EPOCH_MS * 1000 * 1000};
+    for (;;) {
+        nanosleep(&ts, NULL);
+        engine_increment_epoch(ticking_engine);
+    }
+    return NULL;
+}
+
+static void start_ticker(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_create(&t, &attr, ticker, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+/* Python hands over the engine (a wasm_engine_t*), the increment function and the engine clone
+ * function: the ticker holds its own reference, so the engine outlives interpreter shutdown. */
+void lind_start_epoch_ticker(void *engine, void *increment_fn, void *clone_fn)
+{
+    wasm_engine_t *(*clone)(wasm_engine_t *);
+    *(void **)&clone = clone_fn;
+    if (ticking_engine)
+        return;
+    ticking_engine = clone(engine);
+    *(void **)&engine_increment_epoch = increment_fn;
+    pthread_once(&ticker_once, start_ticker);
+}
+
+static const char KILLED[] = "lind: cage killed by a signal";
+
+/* wasmtime_store_epoch_deadline_callback: data is the cage. */
+wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
+                                      wasmtime_update_deadline_kind_t *kind)
+{
+    struct lind_cage *cage = data;
+    *delta = 1;
+    *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    if (!cage_interrupted(cage))
+        return NULL;
+    struct lind_call c;
+    /* a handler called from here runs wasm: it needs a deadline in the future first */
+    wt.context_set_epoch_deadline(ctx, 1);
+    memset(&c, 0, sizeof c);
+    c.cage = cage;
+    c.ctx = ctx;
+    signals_after_call(&c);
+    if (cage->exited)
+        return wt.error_new(KILLED);
+    return NULL;
+}
+
+void *lind_epoch_callback_ptr(void) { return (void *)lind_epoch_callback; }
