@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -54,22 +55,36 @@ def cmd_run(argv: list[str]) -> int:
     a = p.parse_args(argv)
 
     from lind_aot.cache.store import CacheError
-    from lind_aot.vmm.cage import CageSpec, LindError, run_cage
+    from lind_aot.vmm.cage import CageSpec, LindError, microvisor
 
     spec = CageSpec(
         program=Path(a.program), argv=[a.program, *a.args], env=_parse_env(a.env), root=Path(a.root),
         cwd=a.cwd, mem_limit=a.mem,
     )
     try:
-        result = run_cage(spec, _cache(a.cache))
+        mv = microvisor(_cache(a.cache))
+        handle = mv.start(spec)
     except (LindError, CacheError) as e:
         print(f"lind: {e}", file=sys.stderr)
         return 127 if isinstance(e, LindError) and "No such file" in str(e) else 126
+
+    # Terminal and termination signals go to the cage tree's process group, as a shell's
+    # foreground job gets them; the cages decide what they do with them.
+    def forward(sig: int, _frame: object) -> None:
+        if mv.kill(-handle.pid, sig) < 0:
+            mv.kill(handle.pid, sig)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(s, forward)
+    result = None
+    while result is None:
+        result = handle.wait(0.5)
+    # The run ends when every cage of the tree has ended: orphans are waited for, not killed,
+    # so that nothing they write is lost.
+    mv.wait_all()
     sys.stdout.flush()
     if result.signal is not None:
-        import signal as _signal
-
-        name = _signal.Signals(result.signal).name
+        name = signal.Signals(result.signal).name
         detail = f" ({result.trap})" if result.trap else ""
         print(f"lind: cage {result.pid} killed by {name}{detail}", file=sys.stderr)
     return result.status

@@ -76,6 +76,25 @@ class CageSpec:
     mem_limit: int | None = None
 
 
+class CageHandle:
+    """A running cage tree started by Microvisor.start."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._thread: threading.Thread | None = None
+        self._result: CageResult | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> CageResult | None:
+        """The root cage's result, or None if it is still running after timeout seconds."""
+        if not self._done.wait(timeout):
+            return None
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
 class _Instance:
     """One wasm instance of a cage (replaced on exec, created for a fork child)."""
 
@@ -164,9 +183,8 @@ class Microvisor:
             raise LindError(f"{program}: {e.strerror}") from None
         return self.cache.load(wasm, str(program))
 
-    def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
-        """Runs a new cage tree on the calling thread; returns the root cage's result once it ends
-        (and, with wait_all, once every cage it started has ended too)."""
+    def start(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageHandle:
+        """Starts a new cage tree on its own OS thread."""
         module = module or self.load(spec.program)
         cage = self._new_cage(spec)
         pid = int(self.lib.lind_cage_pid(cage))
@@ -177,10 +195,28 @@ class Microvisor:
             self.lib.lind_cage_finish(cage)
             self.lib.lind_cage_free(cage)
             raise
-        result = self._loop(cage, pid, inst)
+        handle = CageHandle(pid)
+        t = threading.Thread(target=self._root_main, args=(cage, pid, inst, handle), daemon=True, name=f"cage-{pid}")
+        handle._thread = t
+        t.start()
+        return handle
+
+    def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
+        """Runs a new cage tree; returns the root cage's result once it ends (and, with wait_all,
+        once every cage it started has ended too)."""
+        result = self.start(spec, module).wait()
+        assert result is not None
         if wait_all:
             self.wait_all()
         return result
+
+    def _root_main(self, cage: int, pid: int, inst: _Instance, handle: CageHandle) -> None:
+        try:
+            handle._result = self._loop(cage, pid, inst)
+        except BaseException as e:  # noqa: BLE001 - reported through the handle
+            handle._error = e
+        finally:
+            handle._done.set()
 
     def wait_all(self) -> None:
         while True:
@@ -189,7 +225,7 @@ class Microvisor:
             if not threads:
                 return
             for t in threads:
-                t.join()
+                t.join(0.5)  # a timeout keeps the waiting thread responsive to signals
 
     def _new_cage(self, spec: CageSpec) -> int:
         lib = self.lib
