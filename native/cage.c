@@ -146,13 +146,12 @@ void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
     cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
 }
 
-/* Called after instantiation with the instance's exported memory. */
-int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_memory_t *mem, uint8_t *base,
-                            uint64_t size, uint32_t heap_base)
+/* Called after instantiation with the cage's shared memory. */
+int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_sharedmemory_t *mem, uint32_t heap_base)
 {
-    cage->mem = *mem;
-    cage->base = base;
-    cage->size = size;
+    cage->mem = mem;
+    cage->base = wt.sharedmemory_data(mem);
+    cage->size = wt.sharedmemory_data_size(mem);
     return memory_attach(cage, heap_base);
 }
 

@@ -160,6 +160,7 @@ static void exec_reset(struct lind_cage *cage)
     memory_release(cage);
     cage->base = NULL;
     cage->size = 0;
+    cage->mem = NULL;
     cage->async_buf = cage->siginfo_buf = 0;
 }
 
@@ -405,10 +406,11 @@ fail:
 }
 
 /* Copies the parent's memory into the child's (already at least as large). */
-int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_memory_t *mem,
-                          uint8_t *base, uint64_t size)
+int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem)
 {
-    child->mem = *mem;
+    uint8_t *base = wt.sharedmemory_data(mem);
+    uint64_t size = wt.sharedmemory_data_size(mem);
+    child->mem = mem;
     child->base = base;
     child->size = size;
     if (size > parent->size) {

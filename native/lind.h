@@ -93,10 +93,10 @@ struct lind_cage {
     int exit_code;
     int term_signal;
 
-    /* linear memory */
+    /* linear memory: shared by the cage's threads, created by the host; its base never moves */
     uint8_t *base;
     uint64_t size;
-    wasmtime_memory_t mem;
+    const wasmtime_sharedmemory_t *mem;
     uint64_t mem_limit;      /* bytes the cage may grow to */
     uint32_t brk_start;      /* page aligned end of static data + stack */
     uint32_t brk;            /* current break as returned to the guest */

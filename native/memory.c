@@ -20,12 +20,11 @@
 /* The cached size can lag behind when the guest ran memory.grow itself: re-read it. */
 static void memory_refresh(struct lind_call *c)
 {
-    wasmtime_context_t *ctx = call_ctx(c);
-    if (!ctx)
-        return;
     struct lind_cage *cage = c->cage;
-    cage->base = wt.memory_data(ctx, &cage->mem);
-    cage->size = wt.memory_data_size(ctx, &cage->mem);
+    if (!cage->mem)
+        return;
+    cage->base = wt.sharedmemory_data(cage->mem);
+    cage->size = wt.sharedmemory_data_size(cage->mem);
     uint32_t np = (uint32_t)(cage->size / LIND_PAGE);
     if (np > cage->npages) {
         uint8_t *p = realloc(cage->pages, np);
@@ -114,11 +113,11 @@ static int memory_grow_to(struct lind_call *c, uint64_t end)
     struct lind_cage *cage = c->cage;
     if (end <= cage->size)
         return 0;
-    if (end > cage->mem_limit || !call_ctx(c))
+    if (end > cage->mem_limit || !cage->mem)
         return -ENOMEM;
     uint64_t delta = (end - cage->size + LIND_WASM_PAGE - 1) / LIND_WASM_PAGE;
     uint64_t prev;
-    wasmtime_error_t *err = wt.memory_grow(call_ctx(c), &cage->mem, delta, &prev);
+    wasmtime_error_t *err = wt.sharedmemory_grow(cage->mem, delta, &prev);
     if (err) {
         wt.error_delete(err);
         return -ENOMEM;

@@ -25,9 +25,9 @@ int wt_api_load(const char *path)
     } while (0)
     RESOLVE(caller_context, "wasmtime_caller_context");
     RESOLVE(caller_export_get, "wasmtime_caller_export_get");
-    RESOLVE(memory_data, "wasmtime_memory_data");
-    RESOLVE(memory_data_size, "wasmtime_memory_data_size");
-    RESOLVE(memory_grow, "wasmtime_memory_grow");
+    RESOLVE(sharedmemory_data, "wasmtime_sharedmemory_data");
+    RESOLVE(sharedmemory_data_size, "wasmtime_sharedmemory_data_size");
+    RESOLVE(sharedmemory_grow, "wasmtime_sharedmemory_grow");
     RESOLVE(trap_new, "wasmtime_trap_new");
     RESOLVE(error_delete, "wasmtime_error_delete");
     RESOLVE(error_new, "wasmtime_error_new");

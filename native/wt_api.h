@@ -74,6 +74,7 @@ typedef struct wasmtime_val {
 #define WASMTIME_FUNCREF 5
 
 typedef struct wasm_engine_t wasm_engine_t;
+typedef struct wasmtime_sharedmemory wasmtime_sharedmemory_t;
 typedef uint8_t wasmtime_update_deadline_kind_t;
 #define WASMTIME_UPDATE_DEADLINE_CONTINUE 0
 
@@ -84,9 +85,9 @@ typedef wasm_trap_t *(*wasmtime_func_unchecked_callback_t)(void *env, wasmtime_c
 struct wt_api {
     wasmtime_context_t *(*caller_context)(wasmtime_caller_t *);
     bool (*caller_export_get)(wasmtime_caller_t *, const char *, size_t, wasmtime_extern_t *);
-    uint8_t *(*memory_data)(const wasmtime_context_t *, const wasmtime_memory_t *);
-    size_t (*memory_data_size)(const wasmtime_context_t *, const wasmtime_memory_t *);
-    wasmtime_error_t *(*memory_grow)(wasmtime_context_t *, const wasmtime_memory_t *, uint64_t, uint64_t *);
+    uint8_t *(*sharedmemory_data)(const wasmtime_sharedmemory_t *);
+    size_t (*sharedmemory_data_size)(const wasmtime_sharedmemory_t *);
+    wasmtime_error_t *(*sharedmemory_grow)(const wasmtime_sharedmemory_t *, uint64_t, uint64_t *);
     wasm_trap_t *(*trap_new)(const char *, size_t);
     void (*error_delete)(wasmtime_error_t *);
     wasmtime_error_t *(*error_new)(const char *);

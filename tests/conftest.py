@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 C_DIR = Path(__file__).resolve().parent / "c"
 LIND = [sys.executable, "-m", "lind_aot.cli"]
 BUILD = REPO / "build" / "tests"
+if str(REPO) not in sys.path:  # lind_aot importable wherever pytest is started from
+    sys.path.insert(0, str(REPO))
 
 
 @dataclass
@@ -35,8 +38,15 @@ def build_native(src: Path, extra: list[str] | None = None) -> Path:
     return out
 
 
+def _wasm_dir() -> Path:
+    """Cage builds are kept per sysroot: a libc change rebuilds every test program."""
+    from lind_aot.compile.sysroot import sysroot_hash
+
+    return BUILD / f"wasm-{sysroot_hash()}"
+
+
 def build_cage(src: Path, extra: list[str] | None = None) -> Path:
-    out = BUILD / "wasm" / (src.stem + ".wasm")
+    out = _wasm_dir() / (src.stem + ".wasm")
     out.parent.mkdir(parents=True, exist_ok=True)
     if not _newer(out, [src]):
         r = subprocess.run([*LIND, "cc", "-O2", "-o", str(out), str(src), "-lm", *(extra or [])],
@@ -91,3 +101,10 @@ def compare(name: str, root_dir: Path, args: list[str] | None = None, stdin: byt
     return n, c
 
 
+
+
+def run_lind(args: list[str], stdin: bytes = b"", timeout: float = 120, env: dict[str, str] | None = None) -> Run:
+    """Runs the `lind` command line with `args` (from the repository, like run_cage)."""
+    e = {**os.environ, **(env or {})}
+    p = subprocess.run([*LIND, *args], input=stdin, capture_output=True, timeout=timeout, cwd=REPO, env=e)
+    return Run(p.returncode, p.stdout, p.stderr)

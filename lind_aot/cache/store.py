@@ -192,15 +192,15 @@ def check_wasm(wasm: bytes, source: str) -> None:
 
 
 def check_lind_program(module: wasmtime.Module, source: str) -> None:
-    """A lind program imports only lind.syscall and exports memory and _start."""
+    """A lind program imports lind.syscall and a shared env.memory, and exports _start."""
     name = source or "module"
-    imports = [(i.module, i.name) for i in module.imports]
-    bad = [f"{m}.{n}" for m, n in imports if (m, n) != ("lind", "syscall")]
-    if bad or not imports:
-        raise NotAWasmFile(
-            f"{name}: not a lind program (imports {', '.join(bad) or 'nothing'}; build it with `lind cc`)"
-        )
+    imports = {(i.module, i.name): i.type for i in module.imports}
+    bad = [f"{m}.{n}" for (m, n) in imports if (m, n) not in (("lind", "syscall"), ("env", "memory"))]
+    mem = imports.get(("env", "memory"))
+    if bad or ("lind", "syscall") not in imports or not isinstance(mem, wasmtime.MemoryType) or not mem.is_shared:
+        what = ", ".join(bad) if bad else "no shared env.memory" if ("lind", "syscall") in imports else "nothing"
+        raise NotAWasmFile(f"{name}: not a lind program (imports {what}; build it with `lind cc`)")
     exports = {e.name for e in module.exports}
-    missing = {"memory", "_start", "__heap_base"} - exports
+    missing = {"_start", "__heap_base"} - exports
     if missing:
         raise NotAWasmFile(f"{name}: not a lind program (missing exports: {', '.join(sorted(missing))})")

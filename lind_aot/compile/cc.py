@@ -29,8 +29,12 @@ LINK_FLAGS = [
     "--stack-first",
     "-z",
     f"stack-size={STACK_SIZE}",
-    "--export-memory",
+    # the host creates the memory (shared: a cage's threads are instances over the same memory)
+    "--import-memory",
+    "--shared-memory",
+    "--max-memory=4294967296",
     "--export=__stack_pointer",
+    "--export=__tls_base",
     "--export=__heap_base",
     # grates register handlers by function pointer (a table index) and the host calls them, and
     # signal handlers later: the host needs the table.
@@ -42,6 +46,7 @@ WASM_OPT_FEATURES = [
     "--enable-sign-ext",
     "--enable-mutable-globals",
     "--enable-nontrapping-float-to-int",
+    "--enable-threads",
 ]
 ASYNCIFY_FLAGS = ["--asyncify", "--pass-arg=asyncify-imports@lind.syscall"]
 

@@ -44,7 +44,7 @@ BUILTINS_SYSTEM = Path("/usr/lib/llvm-19/lib/clang/19/lib/wasi") / BUILTINS_NAME
 
 # Target and code-generation flags shared by libc and user code.  -mcpu=mvp plus the features
 # binaryen 108 understands (not clang's generic cpu: its reference-types/multivalue output cannot be
-# read by wasm-opt 108).  No atomics: cages are single-threaded for now.
+# read by wasm-opt 108).  Atomics: threads of a cage share one (imported, shared) memory.
 TARGET_FLAGS = [
     "--target=wasm32-unknown-unknown",
     "-mcpu=mvp",
@@ -52,6 +52,7 @@ TARGET_FLAGS = [
     "-msign-ext",
     "-mbulk-memory",
     "-mnontrapping-fptoint",
+    "-matomics",
 ]
 OPT_FLAGS = ["-O2"]
 
@@ -84,8 +85,8 @@ MUSL_CFLAGS = [
 #   Every other musl C source is built; the asm-only or wasm-specific pieces are replaced by the C
 #   files of libc/src/*/wasm32/ (thread pointer, TLS setup, cancellation syscall, __unmapself, lseek,
 #   sysinfo, wait4, get/setitimer, syscall(), posix_spawn via fork, memcpy/memset/memmove with bulk
-#   memory, math functions that are single wasm instructions).  __clone stays musl's generic C stub
-#   (-ENOSYS), so pthread_create fails with EAGAIN until threads are implemented.
+#   memory, math functions that are single wasm instructions, __clone and __lind_thread_start for
+#   threads run by the host in instances that share the memory).
 EXCLUDED_SOURCES: dict[str, str] = {
     "src/signal/sigsetjmp_tail.c": "helper of the asm-only sigsetjmp",
 }

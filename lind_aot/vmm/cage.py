@@ -95,12 +95,24 @@ class CageHandle:
         return self._result
 
 
-class _Instance:
-    """One wasm instance of a cage (replaced on exec, created for a fork child)."""
+def memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
+    """The type of the shared memory a lind program imports as env.memory."""
+    for imp in module.imports:
+        if (imp.module, imp.name) == ("env", "memory") and isinstance(imp.type, wasmtime.MemoryType):
+            return imp.type
+    raise LindError("not a lind program (no env.memory import; rebuild it with `lind cc`)")
 
-    def __init__(self, lib: ctypes.CDLL, cage: int, module: wasmtime.Module) -> None:
+
+class _Instance:
+    """One wasm instance of a cage (replaced on exec, created for a fork child, one per thread).
+
+    All instances of a cage share its memory, a wasmtime SharedMemory created by the host."""
+
+    def __init__(self, lib: ctypes.CDLL, cage: int, module: wasmtime.Module,
+                 memory: wasmtime.SharedMemory | None = None) -> None:
         engine = eng.engine()
         self.module = module
+        self.memory = memory or wasmtime.SharedMemory(engine, memory_type(module))
         self.store = wasmtime.Store(engine)
         # every epoch tick (native/epoch.c) the cage's pending signals are looked at
         self.store.set_epoch_deadline(1)
@@ -108,6 +120,13 @@ class _Instance:
             self.store.ptr(), _EPOCH_CB_T(lib.lind_epoch_callback_ptr()), ctypes.c_void_p(cage), _NULL_FINALIZER
         )
         self.linker = wasmtime.Linker(engine)
+        # (wasmtime-py 50's Linker.define mis-wraps a SharedMemory: build the extern here)
+        ext = ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY,
+                                    ffi.wasmtime_extern_union(sharedmemory=self.memory.ptr()))
+        err = ffi.wasmtime_linker_define(self.linker.ptr(), self.store._context(), b"env", 3, b"memory", 6,
+                                         ctypes.byref(ext))
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)
         cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
         err = ffi.wasmtime_linker_define_func_unchecked(
             self.linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(cage),
@@ -120,11 +139,10 @@ class _Instance:
         except wasmtime.WasmtimeError as e:
             raise LindError(f"cannot instantiate: {str(e).splitlines()[0]}") from None
         ex = self.instance.exports(self.store)
-        memory, heap_base, start = ex.get("memory"), ex.get("__heap_base"), ex.get("_start")
-        if not (isinstance(memory, wasmtime.Memory) and isinstance(heap_base, wasmtime.Global)
-                and isinstance(start, wasmtime.Func)):
+        heap_base, start = ex.get("__heap_base"), ex.get("_start")
+        if not (isinstance(heap_base, wasmtime.Global) and isinstance(start, wasmtime.Func)):
             raise LindError("not a lind program (bad export types)")
-        self.memory, self.heap_base, self.start = memory, heap_base, start
+        self.heap_base, self.start = heap_base, start
         self.exports = ex
         table = ex.get("__indirect_function_table")
         if isinstance(table, wasmtime.Table):
@@ -135,8 +153,13 @@ class _Instance:
         assert isinstance(fn, wasmtime.Func)
         fn(self.store, *args)
 
-    def base(self) -> int:
-        return ctypes.cast(self.memory.data_ptr(self.store), ctypes.c_void_p).value or 0
+    def memory_ptr(self) -> int:
+        return ctypes.cast(self.memory.ptr(), ctypes.c_void_p).value or 0
+
+    def copy_global(self, name: str, src: _Instance) -> None:
+        g_src, g_dst = src.exports.get(name), self.exports.get(name)
+        if isinstance(g_src, wasmtime.Global) and isinstance(g_dst, wasmtime.Global):
+            g_dst.set_value(self.store, g_src.value(src.store))
 
 
 class Microvisor:
@@ -257,10 +280,7 @@ class Microvisor:
         return cage
 
     def _attach(self, cage: int, inst: _Instance) -> None:
-        r = self.lib.lind_cage_attach_memory(
-            cage, ctypes.byref(inst.memory._memory), inst.base(), inst.memory.data_len(inst.store),
-            inst.heap_base.value(inst.store) & 0xFFFFFFFF,
-        )
+        r = self.lib.lind_cage_attach_memory(cage, inst.memory_ptr(), inst.heap_base.value(inst.store) & 0xFFFFFFFF)
         if r < 0:
             raise LindError(f"bad memory layout ({os.strerror(-r)})")
 
@@ -340,17 +360,15 @@ class Microvisor:
 
     def _fork_instance(self, parent: int, child: int, pinst: _Instance) -> _Instance:
         cinst = _Instance(self.lib, child, pinst.module)
-        psize = pinst.memory.data_len(pinst.store)
-        csize = cinst.memory.data_len(cinst.store)
+        psize, csize = pinst.memory.data_len(), cinst.memory.data_len()
         if psize > csize:
-            cinst.memory.grow(cinst.store, (psize - csize + 65535) // 65536)
-        r = self.lib.lind_cage_fork_memory(parent, child, ctypes.byref(cinst.memory._memory), cinst.base(),
-                                           cinst.memory.data_len(cinst.store))
+            cinst.memory.grow((psize - csize + 65535) // 65536)
+        r = self.lib.lind_cage_fork_memory(parent, child, cinst.memory_ptr())
         if r < 0:
             raise LindError(f"fork: cannot copy memory ({os.strerror(-r)})")
-        sp_p, sp_c = pinst.exports.get("__stack_pointer"), cinst.exports.get("__stack_pointer")
-        if isinstance(sp_p, wasmtime.Global) and isinstance(sp_c, wasmtime.Global):
-            sp_c.set_value(cinst.store, sp_p.value(pinst.store))
+        # the instance's own state that lives outside memory: its stack pointer and TLS block
+        cinst.copy_global("__stack_pointer", pinst)
+        cinst.copy_global("__tls_base", pinst)
         return cinst
 
     def _child_main(self, cage: int, pid: int, inst: _Instance) -> None:

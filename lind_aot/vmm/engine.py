@@ -22,6 +22,8 @@ ENGINE_SETTINGS: dict[str, object] = {
     "memory_may_move": False,
     "memory_init_cow": False,
     "wasm_bulk_memory": True,
+    "wasm_threads": True,
+    "shared_memory": True,
 }
 
 TARGETS = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}

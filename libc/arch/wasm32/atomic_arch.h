@@ -1,74 +1,66 @@
-/* wasm32 without the threads proposal: cages are single-threaded for now,
- * so the "atomic" primitives are plain memory operations.  When threads
- * arrive (shared memory + -matomics), replace these with the __atomic_*
- * builtins (i32.atomic.rmw.cmpxchg etc.). */
+/* wasm32 with the threads proposal: cages share one linear memory between their threads, so the
+ * primitives are the __atomic builtins (i32.atomic.rmw.* instructions). */
 
 #define a_cas a_cas
 static inline int a_cas(volatile int *p, int t, int s)
 {
-	int old = *p;
-	if (old == t) *p = s;
-	return old;
+	__atomic_compare_exchange_n(p, &t, s, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return t;
 }
 
 #define a_cas_p a_cas_p
 static inline void *a_cas_p(volatile void *p, void *t, void *s)
 {
-	void *old = *(void *volatile *)p;
-	if (old == t) *(void *volatile *)p = s;
-	return old;
+	__atomic_compare_exchange_n((void *volatile *)p, &t, s, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return t;
 }
 
 #define a_swap a_swap
 static inline int a_swap(volatile int *p, int v)
 {
-	int old = *p;
-	*p = v;
-	return old;
+	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_fetch_add a_fetch_add
 static inline int a_fetch_add(volatile int *p, int v)
 {
-	int old = *p;
-	*p = old + v;
-	return old;
+	return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_and a_and
 static inline void a_and(volatile int *p, int v)
 {
-	*p &= v;
+	__atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_or a_or
 static inline void a_or(volatile int *p, int v)
 {
-	*p |= v;
+	__atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 
 #define a_inc a_inc
 static inline void a_inc(volatile int *p)
 {
-	++*p;
+	__atomic_fetch_add(p, 1, __ATOMIC_SEQ_CST);
 }
 
 #define a_dec a_dec
 static inline void a_dec(volatile int *p)
 {
-	--*p;
+	__atomic_fetch_sub(p, 1, __ATOMIC_SEQ_CST);
 }
 
 #define a_store a_store
 static inline void a_store(volatile int *p, int x)
 {
-	*p = x;
+	__atomic_store_n(p, x, __ATOMIC_SEQ_CST);
 }
 
 #define a_barrier a_barrier
 static inline void a_barrier()
 {
-	__asm__ __volatile__ ("" : : : "memory");
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 #define a_spin a_spin

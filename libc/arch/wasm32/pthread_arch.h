@@ -1,12 +1,8 @@
-/* The thread pointer.  wasm has no thread register: for now (single-threaded
- * cages) it is a plain C global holding the main thread's struct pthread,
- * set by __set_thread_area (src/thread/wasm32/__set_thread_area.c).
- *
- * THREADS HOOK: with shared memory a C global is shared by all threads, so
- * this must become per-instance state (a wasm global, e.g. an
- * `__lind_tp` global declared in a .s file or exported/set by the host when
- * it starts a thread instance). */
-extern uintptr_t __lind_thread_pointer;
+/* The thread pointer. wasm has no thread register: it is a thread-local variable, which wasm-ld
+ * places in the TLS block of each thread's instance (addressed by that instance's __tls_base
+ * global). The main thread's block is set up by the module's start function; a new thread's by
+ * __lind_thread_start (src/thread/wasm32/clone.c). */
+extern __thread uintptr_t __lind_thread_pointer;
 
 static inline uintptr_t __get_tp()
 {

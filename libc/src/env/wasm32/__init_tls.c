@@ -10,16 +10,12 @@
 
 /* wasm32 replacement for src/env/__init_tls.c.
  *
- * A wasm module has no ELF program headers and, without the threads
- * proposal, no thread-local storage segment (clang lowers `__thread`
- * variables to ordinary globals when memory is not shared), so the main
- * thread's TLS area is just its struct pthread, which lives in static
- * storage.
- *
- * THREADS HOOK: when threads arrive, __copy_tls must also copy the module's
- * TLS image (__tls_base/__tls_size/__wasm_init_tls) into each new thread's
- * block, and the thread pointer must become per-instance state (see
- * arch/wasm32/pthread_arch.h). */
+ * A wasm module has no ELF program headers. `__thread` variables live in the
+ * module's TLS block, addressed by the per-instance __tls_base global: the
+ * module's start function sets up the main thread's block, and a new
+ * thread's block is placed by __copy_tls just below its struct pthread, then
+ * initialised by __lind_thread_start (src/thread/wasm32/clone.c). The main
+ * thread's struct pthread lives in static storage. */
 
 volatile int __thread_list_lock;
 
@@ -46,6 +42,14 @@ static struct builtin_tls {
 } builtin_tls[1];
 #define MIN_TLS_ALIGN offsetof(struct builtin_tls, pt)
 
+/* The wasm TLS block of a thread, right below its struct pthread. */
+hidden void *__lind_tls_block(struct pthread *td)
+{
+	size_t size = __builtin_wasm_tls_size(), align = __builtin_wasm_tls_align();
+	if (align < sizeof(void *)) align = sizeof(void *);
+	return (void *)(((uintptr_t)td - size) & -align);
+}
+
 void *__copy_tls(unsigned char *mem)
 {
 	pthread_t td;
@@ -67,11 +71,14 @@ static void static_init_tls(size_t *aux)
 	libc.tls_head = 0;
 	libc.tls_align = MIN_TLS_ALIGN;
 	libc.tls_size = 2*sizeof(void *) + sizeof(struct pthread)
-		+ MIN_TLS_ALIGN + MIN_TLS_ALIGN-1 & -MIN_TLS_ALIGN;
+		+ MIN_TLS_ALIGN + __builtin_wasm_tls_size() + __builtin_wasm_tls_align()
+		+ sizeof(void *) + MIN_TLS_ALIGN-1 & -MIN_TLS_ALIGN;
 
 	/* Failure to initialize thread pointer is always fatal. */
-	if (libc.tls_size > sizeof builtin_tls || __init_tp(__copy_tls((void *)builtin_tls)) < 0)
+	/* the main thread's wasm TLS block is the module's own static one */
+	if (__init_tp(&builtin_tls->pt) < 0)
 		a_crash();
+	builtin_tls->pt.dtv = (uintptr_t *)builtin_tls->space;
 }
 
 weak_alias(static_init_tls, __init_tls);

@@ -1,8 +1,7 @@
 #include "pthread_impl.h"
 
-/* The wasm32 thread pointer is a plain global (see arch/wasm32/pthread_arch.h).
- * THREADS HOOK: per-thread instances will need their own copy. */
-uintptr_t __lind_thread_pointer;
+/* The wasm32 thread pointer is a thread-local variable (see arch/wasm32/pthread_arch.h). */
+__thread uintptr_t __lind_thread_pointer;
 
 int __set_thread_area(void *p)
 {
