@@ -45,8 +45,19 @@ struct lind_cage *lind_cage_new(const char *root)
     if (cage->rlim[RLIMIT_NOFILE].max < 1024)
         cage->rlim[RLIMIT_NOFILE].max = 1024;
     cage->mem_limit = LIND_MAX_MEM;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&cage->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_cond_init(&cage->threads_cond, NULL);
+    cage->nthreads = 1;
     cage->proc = proc_new(cage, 0);
-    if (!cage->proc) {
+    if (cage->proc)
+        cage->main = thread_new(cage, cage->proc->pid);
+    if (!cage->proc || !cage->main) {
+        if (cage->proc)
+            proc_release(cage->proc);
         close(cage->root_fd);
         free(cage);
         return NULL;
@@ -55,14 +66,18 @@ struct lind_cage *lind_cage_new(const char *root)
     return cage;
 }
 
+struct lind_thread *lind_cage_main_thread(struct lind_cage *cage) { return cage->main; }
+
 uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
 
-/* Called on the OS thread that runs the cage, before running it. */
-void lind_cage_bind_thread(struct lind_cage *cage)
+/* Called on the OS thread that runs a cage thread, before running it. */
+void lind_thread_bind(struct lind_thread *th)
 {
-    cage->thread = (unsigned long)pthread_self();
-    cage->thread_set = 1;
+    th->os_thread = (unsigned long)pthread_self();
+    th->os_thread_set = 1;
 }
+
+void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
 
 /* The cage's program has ended (exit, a fatal signal or a trap): it becomes a zombie for its
  * parent, its fds are closed now (so pipe readers see EOF), its parent gets SIGCHLD.
@@ -73,7 +88,7 @@ int lind_cage_finish(struct lind_cage *cage)
     timer_cancel(cage);
     shared_maps_flush(cage);
     fd_close_all(cage);
-    cage->thread_set = 0;
+    cage->main->os_thread_set = 0;
     proc_exit(cage->proc, wstatus);
     return wstatus;
 }
@@ -155,10 +170,10 @@ int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_sharedmemory_
     return memory_attach(cage, heap_base);
 }
 
-void lind_cage_set_table(struct lind_cage *cage, const wasmtime_table_t *table)
+void lind_thread_set_table(struct lind_thread *th, const wasmtime_table_t *table)
 {
-    cage->functable = *table;
-    cage->has_table = 1;
+    th->functable = *table;
+    th->has_table = 1;
 }
 
 void lind_cage_exit_info(const struct lind_cage *cage, int *out)
@@ -189,6 +204,9 @@ void lind_cage_free(struct lind_cage *cage)
     fd_close_all(cage);
     close(cage->root_fd);
     free(cage->args);
+    free(cage->main);
+    pthread_mutex_destroy(&cage->lock);
+    pthread_cond_destroy(&cage->threads_cond);
     free(cage);
 }
 

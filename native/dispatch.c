@@ -14,7 +14,8 @@ static const char EXEC_TRAP[] = "lind: cage exec";
 wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args,
                                 size_t nargs)
 {
-    struct lind_cage *cage = env;
+    struct lind_thread *th = env;
+    struct lind_cage *cage = th->cage;
     struct lind_call c;
     int64_t ret;
 
@@ -22,7 +23,10 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
         return wt.trap_new("lind: bad syscall import", 24);
     }
     c.cage = cage;
+    c.th = th;
     c.caller = caller;
+    c.ctx = NULL;
+    c.nborrowed = 0;
     c.nr = (uint32_t)args[0].i32;
     for (int i = 0; i < 6; i++) {
         c.a[i] = (uint64_t)args[3 + 2 * i].i64;
@@ -38,14 +42,16 @@ again:
     } else {
         ret = -ENOSYS;
     }
-    if (cage->sig_pending && !cage->exited && cage->pending == PENDING_NONE) {
+    if (c.nborrowed)
+        fd_release(&c);
+    if ((th->sig_pending | cage->sig_pending) && !cage->exited && th->pending == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
         signals_after_call(&c);
     }
-    if (cage->exited)
+    if (cage->exited || th->exited)
         return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
-    if (cage->pending == PENDING_EXEC)
+    if (th->pending == PENDING_EXEC)
         return wt.trap_new(EXEC_TRAP, sizeof EXEC_TRAP - 1);
     args[0].i64 = ret;
     return NULL;
@@ -71,6 +77,7 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_signal();
     register_handlers_lifecycle();
     register_handlers_timer();
+    register_handlers_thread();
     signal_init();
     return 0;
 }

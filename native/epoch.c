@@ -53,23 +53,25 @@ void lind_start_epoch_ticker(void *engine, void *increment_fn, void *clone_fn)
 
 static const char KILLED[] = "lind: cage killed by a signal";
 
-/* wasmtime_store_epoch_deadline_callback: data is the cage. */
+/* wasmtime_store_epoch_deadline_callback: data is the thread. */
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                       wasmtime_update_deadline_kind_t *kind)
 {
-    struct lind_cage *cage = data;
+    struct lind_thread *th = data;
+    struct lind_cage *cage = th->cage;
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
-    if (!cage_interrupted(cage))
+    if (!thread_interrupted(th))
         return NULL;
     struct lind_call c;
     /* a handler called from here runs wasm: it needs a deadline in the future first */
     wt.context_set_epoch_deadline(ctx, 1);
     memset(&c, 0, sizeof c);
     c.cage = cage;
+    c.th = th;
     c.ctx = ctx;
     signals_after_call(&c);
-    if (cage->exited)
+    if (cage->exited || th->exited)
         return wt.error_new(KILLED);
     return NULL;
 }

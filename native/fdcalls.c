@@ -21,7 +21,7 @@ static int host_dup(int h)
 
 static int64_t sys_dup(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     int n = host_dup(h);
@@ -30,7 +30,7 @@ static int64_t sys_dup(struct lind_call *c)
 
 static int64_t do_dup3(struct lind_call *c, int oldfd, int newfd, int cloexec)
 {
-    int h = fd_host(c->cage, oldfd);
+    int h = fd_host(c, oldfd);
     if (h < 0)
         return h;
     if (oldfd == newfd)
@@ -76,7 +76,7 @@ static int64_t sys_fcntl(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int fd = arg_int(c, 0), cmd = arg_int(c, 1);
-    int h = fd_host(cage, fd);
+    int h = fd_host(c, fd);
     if (h < 0)
         return h;
     switch (cmd) {
@@ -121,7 +121,7 @@ static int64_t sys_ioctl(struct lind_call *c)
 {
     int fd = arg_int(c, 0);
     unsigned long req = arg_u32(c, 1);
-    int h = fd_host(c->cage, fd);
+    int h = fd_host(c, fd);
     if (h < 0)
         return h;
     switch (req) {
@@ -170,7 +170,7 @@ static int64_t sys_ioctl(struct lind_call *c)
 
 static int64_t sys_fsync(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fsync(h) < 0 ? -errno : 0;
@@ -178,7 +178,7 @@ static int64_t sys_fsync(struct lind_call *c)
 
 static int64_t sys_fdatasync(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fdatasync(h) < 0 ? -errno : 0;
@@ -186,7 +186,7 @@ static int64_t sys_fdatasync(struct lind_call *c)
 
 static int64_t sys_ftruncate(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return ftruncate(h, arg_i64(c, 1)) < 0 ? -errno : 0;
@@ -194,7 +194,7 @@ static int64_t sys_ftruncate(struct lind_call *c)
 
 static int64_t sys_fchmod(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fchmod(h, arg_u32(c, 1) & 07777) < 0 ? -errno : 0;
@@ -202,7 +202,7 @@ static int64_t sys_fchmod(struct lind_call *c)
 
 static int64_t sys_fchown(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fchown(h, arg_u32(c, 1), arg_u32(c, 2)) < 0 ? -errno : 0;
@@ -211,7 +211,7 @@ static int64_t sys_fchown(struct lind_call *c)
 /* struct stat (144 bytes) has the kernel's x86-64 layout in the guest: copied as is. */
 static int64_t sys_fstat(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     struct stat *g = guest_ptr(c, c->a[1], sizeof(struct stat));
@@ -222,7 +222,7 @@ static int64_t sys_fstat(struct lind_call *c)
 
 static int64_t sys_fstatfs(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     struct statfs *g = guest_ptr(c, c->a[1], sizeof(struct statfs));
@@ -234,7 +234,7 @@ static int64_t sys_fstatfs(struct lind_call *c)
 /* struct linux_dirent64 is the same in the guest and the kernel. */
 static int64_t sys_getdents64(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
@@ -249,7 +249,7 @@ static int64_t sys_fchdir(struct lind_call *c)
 {
     char path[PATH_MAX];
     struct stat st;
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     if (fstat(h, &st) < 0)

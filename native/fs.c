@@ -58,7 +58,7 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
         if (abs[0] == 0) {
             if (dirfd == L_AT_FDCWD)
                 return path_open(c->cage, c->cage->cwd, O_PATH | extra, 0, 0);
-            int h = fd_host(c->cage, dirfd);
+            int h = fd_host(c, dirfd);
             if (h < 0)
                 return h;
             int n = fcntl(h, F_DUPFD_CLOEXEC, 3);
@@ -410,7 +410,7 @@ static int64_t sys_utimensat(struct lind_call *c)
         tp = ts;
     }
     if ((uint32_t)c->a[1] == 0) { /* futimens */
-        int h = fd_host(c->cage, dirfd);
+        int h = fd_host(c, dirfd);
         if (h < 0)
             return h;
         return futimens(h, tp) < 0 ? -errno : 0;

@@ -22,7 +22,7 @@ static int64_t write_result(struct lind_call *c, ssize_t r)
 
 static int64_t sys_read(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
@@ -35,7 +35,7 @@ static int64_t sys_read(struct lind_call *c)
 
 static int64_t sys_write(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
@@ -47,7 +47,7 @@ static int64_t sys_write(struct lind_call *c)
 
 static int64_t sys_pread(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
@@ -60,7 +60,7 @@ static int64_t sys_pread(struct lind_call *c)
 
 static int64_t sys_pwrite(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
@@ -97,7 +97,7 @@ static int iov_translate(struct lind_call *c, uint64_t addr, int cnt, struct iov
 static int64_t vec_io(struct lind_call *c, int write_, int positional)
 {
     struct iovec iov[L_IOV_MAX];
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     int cnt = arg_int(c, 2);
     if (h < 0)
         return h;
@@ -123,7 +123,7 @@ static int64_t sys_pwritev(struct lind_call *c) { return vec_io(c, 1, 1); }
 
 static int64_t sys_lseek(struct lind_call *c)
 {
-    int h = fd_host(c->cage, arg_int(c, 0));
+    int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
         return h;
     off_t r = lseek(h, arg_i64(c, 1), arg_int(c, 2));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lind.h"
@@ -48,27 +49,29 @@ static int call_export(struct lind_call *c, const char *name, int nargs, int32_t
 
 static int64_t do_fork(struct lind_call *c)
 {
-    struct lind_cage *cage = c->cage;
-    if (cage->rewinding) {
-        cage->rewinding = 0;
+    struct lind_thread *th = c->th;
+    if (th->rewinding) {
+        th->rewinding = 0;
         call_export(c, "asyncify_stop_rewind", 0, 0);
-        return cage->fork_result;
+        return th->fork_result;
     }
-    if (cage->in_handler)
+    if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
-    if (!cage->async_buf) {
+    if (!th->async_buf) {
+        cage_lock(c->cage);
         int64_t a = memory_alloc_pages(c, ASYNC_PAGES);
+        cage_unlock(c->cage);
         if (a < 0)
             return -ENOMEM;
-        cage->async_buf = (uint32_t)a;
-        cage->async_len = ASYNC_PAGES * LIND_PAGE;
+        th->async_buf = (uint32_t)a;
+        th->async_len = ASYNC_PAGES * LIND_PAGE;
     }
-    uint32_t *d = (uint32_t *)(cage->base + cage->async_buf);
-    d[0] = cage->async_buf + 8;
-    d[1] = cage->async_buf + cage->async_len;
-    if (call_export(c, "asyncify_start_unwind", 1, (int32_t)cage->async_buf) < 0)
+    uint32_t *d = (uint32_t *)(c->cage->base + th->async_buf);
+    d[0] = th->async_buf + 8;
+    d[1] = th->async_buf + th->async_len;
+    if (call_export(c, "asyncify_start_unwind", 1, (int32_t)th->async_buf) < 0)
         return -ENOSYS; /* not built with asyncify */
-    cage->pending = PENDING_FORK;
+    th->pending = PENDING_FORK;
     return 0;
 }
 
@@ -77,10 +80,12 @@ static int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
 static int64_t sys_clone(struct lind_call *c)
 {
     uint64_t flags = c->a[0];
-    if (c->cage->rewinding)
+    if (c->th->rewinding)
         return do_fork(c);
-    if (flags & (L_CLONE_VM | L_CLONE_THREAD))
-        return -ENOSYS; /* threads and vfork-style shared memory: not yet */
+    if (flags & L_CLONE_THREAD)
+        return thread_clone(c);
+    if (flags & L_CLONE_VM)
+        return -ENOSYS; /* a process sharing memory without being a thread: not supported */
     return do_fork(c);
 }
 
@@ -145,11 +150,26 @@ static void blob_drop_first(char **blob, size_t *len)
     *len -= first;
 }
 
-static void exec_reset(struct lind_cage *cage)
+/* exec ends every other thread first (they trap at their next entry or epoch tick). */
+static void exec_end_other_threads(struct lind_cage *cage)
 {
-    for (int fd = 0; fd < cage->nfds; fd++)
-        if (cage->fds[fd].host >= 0 && cage->fds[fd].cloexec)
-            fd_close(cage, fd);
+    cage_lock(cage);
+    for (struct lind_thread *t = cage->others; t; t = t->next)
+        t->exited = 1;
+    cage_kick_threads(cage, cage->main);
+    while (cage->nthreads > 1) {
+        cage_unlock(cage);
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+        cage_lock(cage);
+        cage_kick_threads(cage, cage->main);
+    }
+    cage_unlock(cage);
+}
+
+static void exec_reset(struct lind_cage *cage, struct lind_thread *th)
+{
+    fd_close_on_exec(cage);
     for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
         if (cage->sigact[s].handler > 1) {
             cage->sigact[s].handler = 0;
@@ -161,7 +181,8 @@ static void exec_reset(struct lind_cage *cage)
     cage->base = NULL;
     cage->size = 0;
     cage->mem = NULL;
-    cage->async_buf = cage->siginfo_buf = 0;
+    th->async_buf = th->siginfo_buf = 0;
+    th->has_table = 0;
 }
 
 static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags)
@@ -174,11 +195,13 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
 
     if (!py_exec_load)
         return -ENOSYS;
+    if (c->th != cage->main)
+        return -ENOTSUP; /* exec from a thread other than the main one: not supported yet */
     if (flags & AT_EMPTY_PATH) {
         char tmp[2];
         r = guest_string(c, path, tmp, sizeof tmp);
         if (r == 0 && tmp[0] == 0) {
-            int h = fd_host(cage, dirfd);
+            int h = fd_host(c, dirfd);
             if (h < 0)
                 return h;
             fd = fcntl(h, F_DUPFD_CLOEXEC, 3);
@@ -320,8 +343,9 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
         cage->argc = (uint32_t)argc;
         cage->envc = (uint32_t)envc;
     }
-    exec_reset(cage);
-    cage->pending = PENDING_EXEC;
+    exec_end_other_threads(cage);
+    exec_reset(cage, c->th);
+    c->th->pending = PENDING_EXEC;
     r = 0;
 out:
     if (fd >= 0)
@@ -337,42 +361,45 @@ static int64_t sys_execveat(struct lind_call *c)
     return do_exec(c, arg_int(c, 0), c->a[1], c->a[2], c->a[3], arg_int(c, 4));
 }
 
-static int64_t sys_exit_group(struct lind_call *c)
-{
-    c->cage->exit_code = arg_int(c, 0) & 0xff;
-    c->cage->exited = 1;
-    return 0;
-}
-
 /* ---- Python side of the lifecycle ---- */
 
-int lind_cage_pending(const struct lind_cage *cage) { return cage->pending; }
-void lind_cage_clear_pending(struct lind_cage *cage) { cage->pending = PENDING_NONE; }
-uint32_t lind_cage_async_buf(const struct lind_cage *cage) { return cage->async_buf; }
+int lind_thread_pending(const struct lind_thread *th) { return th->pending; }
+void lind_thread_clear_pending(struct lind_thread *th) { th->pending = PENDING_NONE; }
+uint32_t lind_thread_async_buf(const struct lind_thread *th) { return th->async_buf; }
 
-void lind_cage_set_rewind(struct lind_cage *cage, int64_t result)
+void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
 {
-    cage->pending = PENDING_NONE;
-    cage->rewinding = 1;
-    cage->fork_result = result;
+    th->pending = PENDING_NONE;
+    th->rewinding = 1;
+    th->fork_result = result;
 }
 
-/* The bookkeeping half of fork: a new cage sharing the parent's open files. */
-struct lind_cage *lind_cage_fork(struct lind_cage *parent)
+/* The bookkeeping half of fork by thread th: a new cage sharing the parent's open files, whose
+ * only thread is a copy of th. */
+struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
 {
     struct lind_cage *child = calloc(1, sizeof *child);
     if (!child)
         return NULL;
+    cage_lock(parent);
     memcpy(child, parent, sizeof *child);
+    cage_unlock(parent);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&child->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_cond_init(&child->threads_cond, NULL);
     child->pages = NULL;
     child->fds = NULL;
     child->nfds = 0;
     child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
     child->args = NULL;
-    child->thread_set = 0;
     child->sig_pending = 0;
-    child->pending = PENDING_NONE;
-    child->in_handler = 0;
+    child->others = NULL;
+    child->nthreads = 1;
+    child->main = NULL;
+    child->proc = NULL;
     child->root_fd = fcntl(parent->root_fd, F_DUPFD_CLOEXEC, 3);
     if (child->root_fd < 0 || memory_clone_state(child, parent) < 0)
         goto fail;
@@ -382,20 +409,26 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent)
             goto fail;
         memcpy(child->args, parent->args, parent->args_len);
     }
-    for (int fd = 0; fd < parent->nfds; fd++) {
-        if (parent->fds[fd].host < 0)
-            continue;
-        int h = fcntl(parent->fds[fd].host, F_DUPFD_CLOEXEC, 3);
-        if (h < 0 || fd_install_at(child, fd, h, parent->fds[fd].cloexec) < 0)
-            goto fail;
-    }
+    if (fd_table_clone(child, parent) < 0)
+        goto fail;
     child->proc = proc_new(child, (int)parent->id);
     if (!child->proc)
         goto fail;
     child->id = (uint64_t)child->proc->pid;
     child->parent = parent->id;
+    child->main = thread_new(child, (int)child->id);
+    if (!child->main)
+        goto fail;
+    child->main->sig_mask = th->sig_mask;
+    child->main->async_buf = th->async_buf;
+    child->main->async_len = th->async_len;
+    child->main->siginfo_buf = th->siginfo_buf;
     return child;
 fail:
+    if (child->proc) {
+        child->proc->cage = NULL;
+        proc_exit(child->proc, 0);
+    }
     fd_close_all(child);
     free(child->pages);
     free(child->args);
@@ -433,6 +466,4 @@ void register_handlers_lifecycle(void)
     lind_handlers[56] = sys_clone;
     lind_handlers[59] = sys_execve;
     lind_handlers[322] = sys_execveat;
-    lind_handlers[60] = sys_exit_group; /* exit: one thread per cage */
-    lind_handlers[231] = sys_exit_group;
 }

@@ -5,6 +5,7 @@
 #define LIND_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,10 +30,17 @@ struct threei_entry {
     uint64_t fnptr;
 };
 
-/* A virtual fd. The host fd is a dup of the cage's open file description, so offsets and status
- * flags are shared between dup'ed fds exactly as on Linux. */
+/* A virtual fd refers to a host fd, a dup of the open file description, so offsets and status
+ * flags are shared between dup'ed fds exactly as on Linux. The host fd is reference counted: a
+ * system call in flight in one thread keeps it open while another thread closes the virtual fd
+ * (otherwise the host could reuse the number for another cage's file). */
+struct fd_file {
+    int host;
+    int refs;
+};
+
 struct lind_fd {
-    int host;     /* -1: unused */
+    struct fd_file *f;  /* NULL: unused */
     int cloexec;
 };
 
@@ -66,10 +74,10 @@ struct lind_sigaction {
     uint64_t mask;
 };
 
-struct lind_cage {
-    uint64_t id;
-    uint64_t parent;
-    struct lind_proc *proc;
+/* A thread of a cage: its own wasm instance (and Store), OS thread, signal mask and fork state. */
+struct lind_thread {
+    struct lind_cage *cage;
+    int tid;
 
     /* lifecycle requests to the Python run loop (fork unwinds the wasm stack with asyncify) */
     int pending;
@@ -77,18 +85,37 @@ struct lind_cage {
     int64_t fork_result;
     uint32_t async_buf, async_len;
 
-    /* signals */
-    uint64_t sig_pending;    /* atomic bit set, bit (n-1) for signal n */
+    uint64_t sig_pending;    /* thread-directed signals: atomic bit set, bit (n-1) for signal n */
     uint64_t sig_mask;
-    struct lind_sigaction sigact[65];
-    unsigned long thread;    /* pthread_t of the OS thread running the cage, to interrupt it */
-    int thread_set;
     int in_handler;          /* nesting depth of guest signal handlers being run */
-    uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
-    wasmtime_table_t functable; /* the instance's function table, to call signal handlers */
+    unsigned long os_thread; /* pthread_t of the OS thread running it, to interrupt it */
+    int os_thread_set;
+    wasmtime_table_t functable; /* this instance's function table, to call signal handlers */
     int has_table;
+    uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
 
-    /* set by exit/exit_group; the entry returns a trap that ends the instance */
+    uint32_t clear_tid;      /* CLONE_CHILD_CLEARTID: zeroed and futex-woken at thread exit */
+    int exited;              /* this thread called exit */
+    struct lind_thread *next;
+};
+
+struct lind_cage {
+    uint64_t id;
+    uint64_t parent;
+    struct lind_proc *proc;
+
+    /* threads: main is the thread whose tid is the pid; others are listed under lock */
+    struct lind_thread *main;
+    struct lind_thread *others;
+    int nthreads;
+    pthread_mutex_t lock;    /* fd table, memory map, cwd, dispositions, thread list (>1 thread) */
+    pthread_cond_t threads_cond;
+
+    /* signals */
+    uint64_t sig_pending;    /* process-directed: atomic bit set */
+    struct lind_sigaction sigact[65];
+
+    /* set by exit_group or a fatal signal; every thread's next entry returns a trap */
     int exited;
     int exit_code;
     int term_signal;
@@ -127,11 +154,14 @@ struct lind_cage {
 /* One system call in flight. */
 struct lind_call {
     struct lind_cage *cage;
+    struct lind_thread *th;
     wasmtime_caller_t *caller;   /* NULL when the call comes from the epoch callback */
     wasmtime_context_t *ctx;     /* set when caller is NULL */
     uint32_t nr;
     uint64_t a[6];
     uint64_t ac[6];
+    struct fd_file *borrowed[8];  /* host fds kept open until the call returns (threads only) */
+    int nborrowed;
 };
 
 typedef int64_t (*lind_handler_t)(struct lind_call *c);
@@ -157,7 +187,10 @@ void memory_release(struct lind_cage *cage);
 void shared_maps_flush(struct lind_cage *cage);
 
 /* fdtable.c */
-int fd_host(struct lind_cage *cage, int fd);                 /* host fd or -EBADF */
+int fd_host(struct lind_call *c, int fd);    /* host fd, valid until the call returns, or -EBADF */
+void fd_release(struct lind_call *c);
+void fd_close_on_exec(struct lind_cage *cage);
+int fd_table_clone(struct lind_cage *child, struct lind_cage *parent);
 int fd_install(struct lind_cage *cage, int host, int cloexec, int min_fd); /* takes ownership */
 int fd_install_at(struct lind_cage *cage, int fd, int host, int cloexec);
 int fd_close(struct lind_cage *cage, int fd);
@@ -178,8 +211,10 @@ int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_count(void);
 
 /* signal.c */
-void cage_post_signal(struct lind_cage *cage, int sig);
-int cage_interrupted(struct lind_cage *cage);   /* a signal is pending that should end a wait */
+void cage_post_signal(struct lind_cage *cage, int sig);           /* process-directed */
+void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
+int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
+void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */
 int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call that failed with EINTR */
 void signal_init(void);
@@ -188,6 +223,14 @@ void signal_init(void);
 int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
+
+/* thread.c */
+struct lind_thread *thread_new(struct lind_cage *cage, int tid);
+int64_t thread_clone(struct lind_call *c);
+void lind_thread_finish(struct lind_thread *th);
+int proc_alloc_tid(void);
+void cage_lock(struct lind_cage *cage);
+void cage_unlock(struct lind_cage *cage);
 
 /* dispatch.c */
 extern lind_handler_t lind_handlers[LIND_NCALLS];
@@ -201,6 +244,7 @@ void register_handlers_proc(void);
 void register_handlers_signal(void);
 void register_handlers_lifecycle(void);
 void register_handlers_timer(void);
+void register_handlers_thread(void);
 void timer_cancel(struct lind_cage *cage);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lind.h"
@@ -255,7 +256,7 @@ void shared_maps_flush(struct lind_cage *cage)
 
 /* ---- system calls ---- */
 
-static int64_t sys_brk(struct lind_call *c)
+static int64_t do_brk(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     uint64_t want = arg_u32(c, 0);
@@ -316,7 +317,7 @@ static int64_t do_munmap(struct lind_call *c, uint64_t addr, uint64_t len)
     return 0;
 }
 
-static int64_t sys_mmap(struct lind_call *c)
+static int64_t do_mmap(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     uint64_t addr = arg_u32(c, 0), len = arg_u32(c, 1);
@@ -333,12 +334,15 @@ static int64_t sys_mmap(struct lind_call *c)
     if (len > LIND_MAX_MEM)
         return -ENOMEM;
     if (!(flags & L_MAP_ANONYMOUS)) {
-        host = fd_host(cage, fd);
+        host = fd_host(c, fd);
         if (host < 0)
             return -EBADF;
         int fl = fcntl(host, F_GETFL);
-        if (fl < 0)
+        struct stat st;
+        if (fl < 0 || fstat(host, &st) < 0)
             return -EBADF;
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+            return -ENODEV; /* no mappings of pipes, sockets, ttys, /dev/zero... */
         if ((fl & O_ACCMODE) == O_WRONLY)
             return -EACCES;
         if (type != L_MAP_PRIVATE && (prot & L_PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
@@ -406,7 +410,7 @@ static int64_t sys_mmap(struct lind_call *c)
     return (int64_t)start;
 }
 
-static int64_t sys_munmap(struct lind_call *c)
+static int64_t do_munmap_call(struct lind_call *c)
 {
     return do_munmap(c, arg_u32(c, 0), arg_u32(c, 1));
 }
@@ -419,7 +423,7 @@ static int all_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
     return 1;
 }
 
-static int64_t sys_mprotect(struct lind_call *c)
+static int64_t do_mprotect(struct lind_call *c)
 {
     uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
     if (addr % LIND_PAGE)
@@ -431,7 +435,7 @@ static int64_t sys_mprotect(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_madvise(struct lind_call *c)
+static int64_t do_madvise(struct lind_call *c)
 {
     uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
     int advice = arg_int(c, 2);
@@ -450,7 +454,7 @@ static int64_t sys_madvise(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_msync(struct lind_call *c)
+static int64_t do_msync(struct lind_call *c)
 {
     uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
     if (addr % LIND_PAGE)
@@ -463,7 +467,7 @@ static int64_t sys_msync(struct lind_call *c)
 }
 
 #define L_MREMAP_MAYMOVE 1
-static int64_t sys_mremap(struct lind_call *c)
+static int64_t do_mremap(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     uint64_t old = arg_u32(c, 0), olen = PAGE_UP(arg_u32(c, 1)), nlen = PAGE_UP(arg_u32(c, 2));
@@ -501,6 +505,23 @@ static int64_t sys_mremap(struct lind_call *c)
     do_munmap(c, old, olen);
     return (int64_t)start;
 }
+
+/* The page map is shared by the cage's threads: memory calls hold the cage lock. */
+#define LOCKED(name, fn)                                  \
+    static int64_t name(struct lind_call *c)              \
+    {                                                     \
+        cage_lock(c->cage);                               \
+        int64_t r = fn(c);                                \
+        cage_unlock(c->cage);                             \
+        return r;                                         \
+    }
+LOCKED(sys_brk, do_brk)
+LOCKED(sys_mmap, do_mmap)
+LOCKED(sys_munmap, do_munmap_call)
+LOCKED(sys_mprotect, do_mprotect)
+LOCKED(sys_madvise, do_madvise)
+LOCKED(sys_msync, do_msync)
+LOCKED(sys_mremap, do_mremap)
 
 void register_handlers_memory(void)
 {

@@ -127,7 +127,7 @@ int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out)
     if (dirfd == AT_FDCWD) {
         strcpy(dir, c->cage->cwd);
     } else {
-        int h = fd_host(c->cage, dirfd);
+        int h = fd_host(c, dirfd);
         if (h < 0)
             return h;
         r = path_of_fd(c->cage, h, dir);

@@ -58,6 +58,15 @@ struct lind_proc *proc_new(struct lind_cage *cage, int ppid)
     return p;
 }
 
+/* A thread id from the pid space (threads other than a cage's main one). */
+int proc_alloc_tid(void)
+{
+    pthread_mutex_lock(&proc_lock);
+    int tid = next_pid++;
+    pthread_mutex_unlock(&proc_lock);
+    return tid;
+}
+
 int proc_count(void)
 {
     pthread_mutex_lock(&proc_lock);
@@ -136,8 +145,9 @@ static int matches(const struct lind_proc *child, const struct lind_proc *me, in
 
 /* Waits for a child; returns its pid (0 with WNOHANG when none is ready) or -errno.
  * *wstatus receives the status. With nowait the zombie stays. */
-static int do_wait(struct lind_cage *cage, int pid, int options, int *wstatus, int nowait)
+static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait)
 {
+    struct lind_cage *cage = c->cage;
     pthread_mutex_lock(&proc_lock);
     struct lind_proc *me = cage->proc;
     for (;;) {
@@ -170,7 +180,7 @@ static int do_wait(struct lind_cage *cage, int pid, int options, int *wstatus, i
             pthread_mutex_unlock(&proc_lock);
             return 0;
         }
-        if (cage_interrupted(cage)) {
+        if (thread_interrupted(c->th)) {
             pthread_mutex_unlock(&proc_lock);
             return -EINTR;
         }
@@ -199,7 +209,7 @@ static int64_t sys_wait4(struct lind_call *c)
     void *ru = guest_ptr_or_null(c, c->a[3], 144, &efault);
     if (efault)
         return -EFAULT;
-    int r = do_wait(c->cage, pid, options, &st, 0);
+    int r = do_wait(c, pid, options, &st, 0);
     if (r > 0 && gstatus)
         *gstatus = st;
     if (r >= 0 && ru)
@@ -227,7 +237,7 @@ static int64_t sys_waitid(struct lind_call *c)
         return -EINVAL;
     if (pid == INT32_MIN)
         return -EINVAL;
-    int r = do_wait(c->cage, pid, options, &st, !!(options & L_WNOWAIT));
+    int r = do_wait(c, pid, options, &st, !!(options & L_WNOWAIT));
     if (r < 0)
         return r;
     if (si) {

@@ -62,37 +62,84 @@ static int ignored(struct lind_cage *cage, int sig)
     return h == L_SIG_IGN || (h == L_SIG_DFL && (default_action(sig) == DEF_IGN));
 }
 
+/* Stop and continue are bookkeeping only: a cage is never really stopped. */
+static int stop_or_cont_default(struct lind_cage *cage, int sig)
+{
+    enum sig_default d = default_action(sig);
+    return (d == DEF_CONT || d == DEF_STOP) && (cage->sigact[sig].handler == L_SIG_DFL || sig == 19);
+}
+
+static void kick(struct lind_thread *th)
+{
+    if (th->os_thread_set && !pthread_equal((pthread_t)th->os_thread, pthread_self()))
+        pthread_kill((pthread_t)th->os_thread, KICK_SIGNAL);
+}
+
+/* Interrupts every thread of the cage but `except` (cage lock held). */
+void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except)
+{
+    if (cage->main && cage->main != except)
+        kick(cage->main);
+    for (struct lind_thread *t = cage->others; t; t = t->next)
+        if (t != except)
+            kick(t);
+}
+
 void cage_post_signal(struct lind_cage *cage, int sig)
 {
-    if (sig <= 0 || sig > 64 || ignored(cage, sig))
+    if (sig <= 0 || sig > 64 || ignored(cage, sig) || stop_or_cont_default(cage, sig))
         return;
-    if (default_action(sig) == DEF_CONT || default_action(sig) == DEF_STOP) {
-        /* stop/continue: bookkeeping only, a cage is never really stopped */
-        if (cage->sigact[sig].handler == L_SIG_DFL && sig != 19)
-            return;
-        if (sig == 19)
-            return;
-    }
     atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
-    if (cage->thread_set && !pthread_equal((pthread_t)cage->thread, pthread_self()))
-        pthread_kill((pthread_t)cage->thread, KICK_SIGNAL);
+    /* wake a thread that does not block it: the main thread first */
+    cage_lock(cage);
+    struct lind_thread *target = NULL;
+    if (cage->main && !(cage->main->sig_mask & BIT(sig)))
+        target = cage->main;
+    for (struct lind_thread *t = cage->others; t && !target; t = t->next)
+        if (!(t->sig_mask & BIT(sig)))
+            target = t;
+    if (target)
+        kick(target);
+    cage_unlock(cage);
 }
 
-static uint64_t deliverable(struct lind_cage *cage)
+void thread_post_signal(struct lind_thread *th, int sig)
 {
-    return atomic_load((_Atomic uint64_t *)&cage->sig_pending) & ~(cage->sig_mask & ~UNBLOCKABLE);
+    if (sig <= 0 || sig > 64 || ignored(th->cage, sig) || stop_or_cont_default(th->cage, sig))
+        return;
+    atomic_fetch_or((_Atomic uint64_t *)&th->sig_pending, BIT(sig));
+    kick(th);
 }
 
-int cage_interrupted(struct lind_cage *cage) { return deliverable(cage) != 0 || cage->exited; }
+static uint64_t deliverable(struct lind_thread *th)
+{
+    uint64_t pending = atomic_load((_Atomic uint64_t *)&th->sig_pending) |
+                       atomic_load((_Atomic uint64_t *)&th->cage->sig_pending);
+    return pending & ~(th->sig_mask & ~UNBLOCKABLE);
+}
 
-/* Calls the guest handler `fn` (function-table index) for sig. */
+int thread_interrupted(struct lind_thread *th)
+{
+    return deliverable(th) != 0 || th->cage->exited || th->exited;
+}
+
+/* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it. */
+static int take(struct lind_thread *th, int sig)
+{
+    if (atomic_fetch_and((_Atomic uint64_t *)&th->sig_pending, ~BIT(sig)) & BIT(sig))
+        return 1;
+    return (atomic_fetch_and((_Atomic uint64_t *)&th->cage->sig_pending, ~BIT(sig)) & BIT(sig)) != 0;
+}
+
+/* Calls the guest handler `fn` (function-table index) for sig, on the calling thread's instance. */
 static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
 {
+    struct lind_thread *th = c->th;
     wasmtime_val_t fval;
-    if (!c->cage->has_table)
+    if (!th->has_table)
         return -1;
-    wasmtime_context_t *ctx = c->caller ? wt.caller_context(c->caller) : c->ctx;
-    if (!ctx || !wt.table_get(ctx, &c->cage->functable, fn, &fval) || fval.kind != WASMTIME_FUNCREF ||
+    wasmtime_context_t *ctx = call_ctx(c);
+    if (!ctx || !wt.table_get(ctx, &th->functable, fn, &fval) || fval.kind != WASMTIME_FUNCREF ||
         !fval.of.funcref.store_id)
         return -1;
     wasmtime_val_raw_t args[3];
@@ -100,27 +147,29 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
     args[1].i32 = 0;
     args[2].i32 = 0;
     if (siginfo) {
-        if (!c->cage->siginfo_buf) {
+        if (!th->siginfo_buf) {
+            cage_lock(c->cage);
             int64_t a = memory_alloc_pages(c, 1);
+            cage_unlock(c->cage);
             if (a < 0)
                 return -1;
-            c->cage->siginfo_buf = (uint32_t)a;
+            th->siginfo_buf = (uint32_t)a;
         }
-        int32_t *si = (int32_t *)(c->cage->base + c->cage->siginfo_buf);
+        int32_t *si = (int32_t *)(c->cage->base + th->siginfo_buf);
         memset(si, 0, 128);
         si[0] = sig;
-        args[1].i32 = (int32_t)c->cage->siginfo_buf;
+        args[1].i32 = (int32_t)th->siginfo_buf;
     }
     wasm_trap_t *trap = NULL;
-    c->cage->in_handler++;
+    th->in_handler++;
     wasmtime_error_t *err = wt.func_call_unchecked(ctx, &fval.of.funcref, args, 3, &trap);
-    c->cage->in_handler--;
+    th->in_handler--;
     if (err)
         wt.error_delete(err);
     if (trap) {
         /* the handler called exit() or trapped: the cage ends (exit info is already set if exit) */
         wt.trap_delete(trap);
-        if (!c->cage->exited) {
+        if (!c->cage->exited && !th->exited) {
             c->cage->exited = 1;
             c->cage->term_signal = 11;
         }
@@ -128,37 +177,47 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
     return 0;
 }
 
-/* Acts on deliverable pending signals. Returns 1 if a handler ran (so EINTR may be restarted when
- * every handler that ran had SA_RESTART: *restart). */
+static void terminate(struct lind_call *c, int sig)
+{
+    struct lind_cage *cage = c->cage;
+    cage_lock(cage);
+    if (!cage->exited) {
+        cage->exited = 1;
+        cage->term_signal = sig;
+    }
+    cage_kick_threads(cage, c->th);
+    cage_unlock(cage);
+}
+
+/* Acts on deliverable pending signals. Returns 1 if a handler ran; *restart tells whether every
+ * handler that ran asked for SA_RESTART. */
 static int handle_pending(struct lind_call *c, int *restart)
 {
     struct lind_cage *cage = c->cage;
+    struct lind_thread *th = c->th;
     int ran = 0;
     *restart = 1;
     uint64_t d;
-    while (!cage->exited && (d = deliverable(cage)) != 0) {
+    while (!cage->exited && !th->exited && (d = deliverable(th)) != 0) {
         int sig = __builtin_ctzll(d) + 1;
-        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_pending, ~BIT(sig));
+        if (!take(th, sig))
+            continue;
         struct lind_sigaction act = cage->sigact[sig];
         if (act.handler == L_SIG_IGN)
             continue;
         if (act.handler == L_SIG_DFL || sig == 9 || sig == 19) {
             enum sig_default def = default_action(sig);
-            if (def == DEF_TERM || def == DEF_CORE) {
-                cage->exited = 1;
-                cage->term_signal = sig;
-            }
+            if (def == DEF_TERM || def == DEF_CORE)
+                terminate(c, sig);
             continue;
         }
-        uint64_t saved = cage->sig_mask;
-        cage->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : BIT(sig));
+        uint64_t saved = th->sig_mask;
+        th->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : BIT(sig));
         if (act.flags & L_SA_RESETHAND)
             cage->sigact[sig].handler = L_SIG_DFL;
-        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO)) < 0) {
-            cage->exited = 1; /* a handler that cannot be called: as if the signal killed */
-            cage->term_signal = sig;
-        }
-        cage->sig_mask = saved;
+        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO)) < 0)
+            terminate(c, sig); /* a handler that cannot be called: as if the signal killed */
+        th->sig_mask = saved;
         ran = 1;
         if (!(act.flags & L_SA_RESTART))
             *restart = 0;
@@ -169,7 +228,7 @@ static int handle_pending(struct lind_call *c, int *restart)
 void signals_after_call(struct lind_call *c)
 {
     int restart;
-    if (c->cage->in_handler > 8)
+    if (c->th->in_handler > 8)
         return; /* bounded nesting of handlers */
     handle_pending(c, &restart);
 }
@@ -178,10 +237,10 @@ void signals_after_call(struct lind_call *c)
 int signals_restart(struct lind_call *c, int64_t ret)
 {
     int restart;
-    if (ret != -EINTR || c->cage->in_handler > 8)
+    if (ret != -EINTR || c->th->in_handler > 8)
         return 0;
     int ran = handle_pending(c, &restart);
-    return ran && restart && !c->cage->exited;
+    return ran && restart && !c->cage->exited && !c->th->exited;
 }
 
 /* rt_sigaction(sig, const struct k_sigaction *act, struct k_sigaction *old, size_t sigsetsize).
@@ -207,6 +266,8 @@ static int64_t sys_rt_sigaction(struct lind_call *c)
         a->mask = ((uint64_t)act[4] << 32 | act[3]) & ~UNBLOCKABLE;
         if (ignored(c->cage, sig))
             atomic_fetch_and((_Atomic uint64_t *)&c->cage->sig_pending, ~BIT(sig));
+        if (ignored(c->cage, sig))
+            atomic_fetch_and((_Atomic uint64_t *)&c->th->sig_pending, ~BIT(sig));
     }
     if (old) {
         old[0] = prev.handler;
@@ -229,15 +290,15 @@ static int64_t sys_rt_sigprocmask(struct lind_call *c)
     uint64_t *old = guest_ptr_or_null(c, c->a[2], 8, &efault);
     if (efault)
         return -EFAULT;
-    uint64_t prev = c->cage->sig_mask;
+    uint64_t prev = c->th->sig_mask;
     if (set) {
         uint64_t s = *set & ~UNBLOCKABLE;
         if (how == 0)
-            c->cage->sig_mask |= s;
+            c->th->sig_mask |= s;
         else if (how == 1)
-            c->cage->sig_mask &= ~s;
+            c->th->sig_mask &= ~s;
         else if (how == 2)
-            c->cage->sig_mask = s;
+            c->th->sig_mask = s;
         else
             return -EINVAL;
     }
@@ -251,16 +312,15 @@ static int64_t sys_rt_sigpending(struct lind_call *c)
     uint64_t *g = guest_ptr(c, c->a[0], 8);
     if (!g)
         return -EFAULT;
-    *g = atomic_load((_Atomic uint64_t *)&c->cage->sig_pending) & c->cage->sig_mask;
+    *g = (atomic_load((_Atomic uint64_t *)&c->cage->sig_pending) |
+          atomic_load((_Atomic uint64_t *)&c->th->sig_pending)) & c->th->sig_mask;
     return 0;
 }
 
 /* Sleeps until a signal is deliverable; used by sigsuspend and pause. */
-static void wait_for_signal(struct lind_cage *cage)
+static void wait_for_signal(struct lind_thread *th)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    while (!cage_interrupted(cage)) {
+    while (!thread_interrupted(th)) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL); /* interrupted early by the kick signal */
     }
@@ -271,39 +331,57 @@ static int64_t sys_rt_sigsuspend(struct lind_call *c)
     const uint64_t *set = guest_ptr(c, c->a[0], 8);
     if (!set)
         return -EFAULT;
-    uint64_t saved = c->cage->sig_mask;
-    c->cage->sig_mask = *set & ~UNBLOCKABLE;
-    wait_for_signal(c->cage);
+    uint64_t saved = c->th->sig_mask;
+    c->th->sig_mask = *set & ~UNBLOCKABLE;
+    wait_for_signal(c->th);
     int restart;
     handle_pending(c, &restart);
-    c->cage->sig_mask = saved;
+    c->th->sig_mask = saved;
     return -EINTR;
 }
 
 static int64_t sys_pause(struct lind_call *c)
 {
-    wait_for_signal(c->cage);
+    wait_for_signal(c->th);
     return -EINTR;
 }
 
 static int64_t sys_kill(struct lind_call *c) { return proc_kill(c->cage, arg_int(c, 0), arg_int(c, 1)); }
 
-static int64_t sys_tkill(struct lind_call *c)
+/* A signal to one thread: a thread of the caller's own cage, or (tid == pid) another cage. */
+static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
 {
-    int tid = arg_int(c, 0);
-    if (tid <= 0)
+    struct lind_cage *cage = c->cage;
+    if (tid <= 0 || sig < 0 || sig > 64)
         return -EINVAL;
-    return proc_kill(c->cage, tid, arg_int(c, 1));
+    if (tgid <= 0 || (uint64_t)tgid == cage->id) {
+        struct lind_thread *found = NULL;
+        cage_lock(cage);
+        if (cage->main && cage->main->tid == tid)
+            found = cage->main;
+        for (struct lind_thread *t = cage->others; t && !found; t = t->next)
+            if (t->tid == tid)
+                found = t;
+        if (found && sig)
+            thread_post_signal(found, sig);
+        cage_unlock(cage);
+        if (found)
+            return 0;
+        if (tgid > 0)
+            return -ESRCH;
+    }
+    if (tgid > 0 && tgid != tid)
+        return -ESRCH;
+    return proc_kill(cage, tid, sig);
 }
+
+static int64_t sys_tkill(struct lind_call *c) { return kill_thread(c, -1, arg_int(c, 0), arg_int(c, 1)); }
 
 static int64_t sys_tgkill(struct lind_call *c)
 {
-    int tgid = arg_int(c, 0), tid = arg_int(c, 1);
-    if (tgid <= 0 || tid <= 0)
+    if (arg_int(c, 0) <= 0)
         return -EINVAL;
-    if (tgid != tid)
-        return -ESRCH; /* one thread per cage */
-    return proc_kill(c->cage, tid, arg_int(c, 2));
+    return kill_thread(c, arg_int(c, 0), arg_int(c, 1), arg_int(c, 2));
 }
 
 void register_handlers_signal(void)

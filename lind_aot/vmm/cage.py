@@ -45,6 +45,8 @@ TRAP_SIGNALS = {
 
 _NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+_THREAD_START_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
+                                   ctypes.c_uint32)
 _EPOCH_CB_T = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]
 
 
@@ -108,16 +110,18 @@ class _Instance:
 
     All instances of a cage share its memory, a wasmtime SharedMemory created by the host."""
 
-    def __init__(self, lib: ctypes.CDLL, cage: int, module: wasmtime.Module,
-                 memory: wasmtime.SharedMemory | None = None) -> None:
+    def __init__(self, lib: ctypes.CDLL, th: int, module: wasmtime.Module,
+                 memory: wasmtime.SharedMemory | None = None,
+                 entry: tuple[str, tuple[int, ...]] = ("_start", ())) -> None:
         engine = eng.engine()
         self.module = module
+        self.entry = entry  # the outermost function: where the thread starts and fork rewinds
         self.memory = memory or wasmtime.SharedMemory(engine, memory_type(module))
         self.store = wasmtime.Store(engine)
         # every epoch tick (native/epoch.c) the cage's pending signals are looked at
         self.store.set_epoch_deadline(1)
         ffi.wasmtime_store_epoch_deadline_callback(
-            self.store.ptr(), _EPOCH_CB_T(lib.lind_epoch_callback_ptr()), ctypes.c_void_p(cage), _NULL_FINALIZER
+            self.store.ptr(), _EPOCH_CB_T(lib.lind_epoch_callback_ptr()), ctypes.c_void_p(th), _NULL_FINALIZER
         )
         self.linker = wasmtime.Linker(engine)
         # (wasmtime-py 50's Linker.define mis-wraps a SharedMemory: build the extern here)
@@ -129,7 +133,7 @@ class _Instance:
             raise wasmtime.WasmtimeError._from_ptr(err)
         cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
         err = ffi.wasmtime_linker_define_func_unchecked(
-            self.linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(cage),
+            self.linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(th),
             _NULL_FINALIZER,
         )
         if err:
@@ -146,7 +150,11 @@ class _Instance:
         self.exports = ex
         table = ex.get("__indirect_function_table")
         if isinstance(table, wasmtime.Table):
-            lib.lind_cage_set_table(cage, ctypes.byref(table._table))
+            lib.lind_thread_set_table(th, ctypes.byref(table._table))
+
+    def run_entry(self) -> None:
+        name, args = self.entry
+        self.call(name, *args)
 
     def call(self, name: str, *args: int) -> None:
         fn = self.exports[name]
@@ -169,17 +177,20 @@ class Microvisor:
         self.lib = native.load()
         self.cache = cache or ArtifactCache()
         self._exec_modules: dict[int, wasmtime.Module] = {}
+        self._cages: dict[int, _Instance] = {}  # cage pointer -> its main thread's instance
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
+        self._thread_cb = _THREAD_START_T(self._thread_start)
         self.lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
+        self.lib.lind_set_thread_callback(ctypes.cast(self._thread_cb, ctypes.c_void_p))
         self.lib.lind_start_epoch_ticker(
             ctypes.cast(eng.engine().ptr(), ctypes.c_void_p),
             ctypes.cast(ffi.dll.wasmtime_engine_increment_epoch, ctypes.c_void_p),
             ctypes.cast(ffi.dll.wasmtime_engine_clone, ctypes.c_void_p),
         )
 
-    # ---- callbacks from C ----
+    # ---- callbacks from C (they must never raise) ----
 
     def _exec_load(self, pid: int, fd: int) -> int:
         """Loads the program an exec names (from its open host fd) before the old one goes."""
@@ -197,6 +208,24 @@ class Microvisor:
             self._exec_modules[pid] = module
         return 0
 
+    def _thread_start(self, cage: int, th: int, stack: int, start: int) -> int:
+        """clone(CLONE_THREAD): a new instance over the cage's memory, on a new OS thread."""
+        try:
+            with self._lock:
+                main = self._cages[cage]
+            inst = _Instance(self.lib, th, main.module, main.memory, ("__lind_thread_start", (start,)))
+            sp = inst.exports.get("__stack_pointer")
+            if not isinstance(sp, wasmtime.Global):
+                return -EAGAIN
+            sp.set_value(inst.store, wasmtime.Val.i32(stack))
+            t = threading.Thread(target=self._thread_main, args=(cage, th, inst), daemon=True, name=f"thread-{th:x}")
+            with self._lock:
+                self._threads.add(t)
+            t.start()
+        except Exception:  # noqa: BLE001
+            return -EAGAIN
+        return 0
+
     # ---- running ----
 
     def load(self, program: Path) -> wasmtime.Module:
@@ -212,7 +241,7 @@ class Microvisor:
         cage = self._new_cage(spec)
         pid = int(self.lib.lind_cage_pid(cage))
         try:
-            inst = _Instance(self.lib, cage, module)
+            inst = _Instance(self.lib, self.lib.lind_cage_main_thread(cage), module)
             self._attach(cage, inst)
         except BaseException:
             self.lib.lind_cage_finish(cage)
@@ -283,47 +312,58 @@ class Microvisor:
         r = self.lib.lind_cage_attach_memory(cage, inst.memory_ptr(), inst.heap_base.value(inst.store) & 0xFFFFFFFF)
         if r < 0:
             raise LindError(f"bad memory layout ({os.strerror(-r)})")
+        with self._lock:
+            self._cages[cage] = inst
 
-    def _loop(self, cage: int, pid: int, inst: _Instance) -> CageResult:
+    def _run_instance(self, cage: int, th: int, inst: _Instance) -> tuple[_Instance, str | None, int | None]:
+        """Runs one thread's instance until its program or thread ends; handles fork and exec.
+        Returns the last instance, a trap message and the signal a trap stands for."""
         lib = self.lib
-        lib.lind_cage_bind_thread(cage)
-        trap_msg: str | None = None
-        killed: int | None = None
         while True:
             # a trap raised by the data plane (exit, exec) may surface as Trap or as WasmtimeError
             trap: wasmtime.Trap | wasmtime.WasmtimeError | None = None
             try:
-                inst.start(inst.store)
+                inst.run_entry()
             except (wasmtime.Trap, wasmtime.WasmtimeError) as t:
                 trap = t
-            pending = lib.lind_cage_pending(cage)
+            pending = lib.lind_thread_pending(th)
             if pending == PENDING_FORK and trap is None:
-                self._fork(cage, inst)
+                self._fork(cage, th, inst)
                 continue
             if pending == PENDING_EXEC:
+                pid = int(lib.lind_cage_pid(cage))
                 with self._lock:
                     module = self._exec_modules.pop(pid)
-                lib.lind_cage_clear_pending(cage)
+                lib.lind_thread_clear_pending(th)
                 try:
-                    inst = _Instance(lib, cage, module)
+                    inst = _Instance(lib, th, module)
                     self._attach(cage, inst)
                 except LindError as e:
-                    trap_msg, killed = str(e), int(signal.SIGKILL)
-                    break
+                    return inst, str(e), int(signal.SIGKILL)
                 continue
             if isinstance(trap, wasmtime.Trap):
                 code = trap.trap_code
-                trap_msg = trap.message
-                killed = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else int(signal.SIGSEGV)
-            elif trap is not None:
-                trap_msg, killed = str(trap), int(signal.SIGSEGV)
-            break
+                sig = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else int(signal.SIGSEGV)
+                return inst, trap.message, sig
+            if trap is not None:
+                return inst, str(trap), int(signal.SIGSEGV)
+            return inst, None, None
+
+    def _loop(self, cage: int, pid: int, inst: _Instance) -> CageResult:
+        """The main thread of a cage: runs it, then ends the cage."""
+        lib = self.lib
+        th = lib.lind_cage_main_thread(cage)
+        lib.lind_thread_bind(th)
+        inst, trap_msg, killed = self._run_instance(cage, th, inst)
         info = (ctypes.c_int * 3)()
         lib.lind_cage_exit_info(cage, info)
         if not info[0] and killed is not None:
             lib.lind_cage_set_killed(cage, killed)
+        lib.lind_cage_wait_threads(cage)
         lib.lind_cage_exit_info(cage, info)
         lib.lind_cage_finish(cage)
+        with self._lock:
+            self._cages.pop(cage, None)
         del inst
         lib.lind_cage_free(cage)
         if not info[0]:  # _start returned
@@ -333,21 +373,39 @@ class Microvisor:
             return CageResult(pid, None, info[2], shown)
         return CageResult(pid, info[1], None)
 
-    def _fork(self, cage: int, inst: _Instance) -> None:
+    def _thread_main(self, cage: int, th: int, inst: _Instance) -> None:
+        """A thread other than the main one: a trap in it (not exit) ends the whole cage."""
+        lib = self.lib
+        try:
+            lib.lind_thread_bind(th)
+            _, _, killed = self._run_instance(cage, th, inst)
+            info = (ctypes.c_int * 3)()
+            lib.lind_cage_exit_info(cage, info)
+            if killed is not None and not info[0] and not lib.lind_thread_exited(th):
+                lib.lind_cage_set_killed(cage, killed)  # a fault in a thread ends the whole cage
+            lib.lind_thread_unbind(th)
+            del inst
+            lib.lind_thread_finish(th)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _fork(self, cage: int, th: int, inst: _Instance) -> None:
         lib = self.lib
         inst.call("asyncify_stop_unwind")
-        buf = lib.lind_cage_async_buf(cage)
-        child = lib.lind_cage_fork(cage)
+        buf = lib.lind_thread_async_buf(th)
+        child = lib.lind_cage_fork(cage, th)
         result = -EAGAIN
         if child:
+            cth = lib.lind_cage_main_thread(child)
             try:
-                cinst = self._fork_instance(cage, child, inst)
+                cinst = self._fork_instance(cage, child, cth, inst)
             except (LindError, wasmtime.WasmtimeError):
                 lib.lind_cage_finish(child)
                 lib.lind_cage_free(child)
             else:
                 cpid = int(lib.lind_cage_pid(child))
-                lib.lind_cage_set_rewind(child, 0)
+                lib.lind_thread_set_rewind(cth, 0)
                 cinst.call("asyncify_start_rewind", buf)
                 t = threading.Thread(target=self._child_main, args=(child, cpid, cinst), daemon=True,
                                      name=f"cage-{cpid}")
@@ -355,11 +413,11 @@ class Microvisor:
                     self._threads.add(t)
                 t.start()
                 result = cpid
-        lib.lind_cage_set_rewind(cage, result)
+        lib.lind_thread_set_rewind(th, result)
         inst.call("asyncify_start_rewind", buf)
 
-    def _fork_instance(self, parent: int, child: int, pinst: _Instance) -> _Instance:
-        cinst = _Instance(self.lib, child, pinst.module)
+    def _fork_instance(self, parent: int, child: int, cth: int, pinst: _Instance) -> _Instance:
+        cinst = _Instance(self.lib, cth, pinst.module, entry=pinst.entry)
         psize, csize = pinst.memory.data_len(), cinst.memory.data_len()
         if psize > csize:
             cinst.memory.grow((psize - csize + 65535) // 65536)
@@ -369,6 +427,8 @@ class Microvisor:
         # the instance's own state that lives outside memory: its stack pointer and TLS block
         cinst.copy_global("__stack_pointer", pinst)
         cinst.copy_global("__tls_base", pinst)
+        with self._lock:
+            self._cages[child] = cinst
         return cinst
 
     def _child_main(self, cage: int, pid: int, inst: _Instance) -> None:
