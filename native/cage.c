@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lind.h"
@@ -85,6 +86,7 @@ void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
 int lind_cage_finish(struct lind_cage *cage)
 {
     int wstatus = cage->term_signal ? (cage->term_signal & 0x7f) : (cage->exit_code & 0xff) << 8;
+    threei_grate_ending(cage); /* if it served as a grate: its cages fall back to the microvisor */
     timer_cancel(cage);
     shared_maps_flush(cage);
     fd_close_all(cage);
@@ -199,6 +201,11 @@ void lind_cage_free(struct lind_cage *cage)
         return;
     if (cage->proc && cage->proc->pid == cage->proc->tree_root)
         proc_release(cage->proc);
+    /* other cages' calls in flight on this one (a grate acting on it) finish first */
+    while (__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE) > 0) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     shared_maps_flush(cage);
     memory_release(cage);
     fd_close_all(cage);

@@ -10,7 +10,41 @@ lind_handler_t lind_handlers[LIND_NCALLS];
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
 
-/* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64. */
+#define GRATE_MEMORY_FLAG (1ull << 63)
+
+/* A call a grate makes on behalf of `target` (make_threei_call with a target cage): it applies to
+ * the target (its fds, memory map, cwd...), pointer arguments point into the target's memory or,
+ * flagged, into the grate's. Allowed on descendants only. */
+static int64_t call_on_behalf(struct lind_call *c, uint64_t target)
+{
+    struct lind_cage *me = c->cage;
+    struct lind_thread *my_th = c->th;
+    if (target > INT32_MAX || !proc_is_ancestor((int)me->id, (int)target))
+        return target > INT32_MAX ? -ESRCH : -EPERM;
+    struct lind_cage *t = cage_get((int)target);
+    if (!t)
+        return -ESRCH;
+    c->cage = t;
+    c->acting = 1;
+    for (int i = 0; i < 6; i++) {
+        uint64_t owner = c->ac[i] & ~GRATE_MEMORY_FLAG;
+        c->argmem[i] = owner == me->id ? me : NULL;
+    }
+    /* when the grate serves this very cage's call, the call belongs to that thread */
+    if (my_th->origin && my_th->origin->cage == t)
+        c->th = my_th->origin;
+    int64_t ret = lind_handlers[c->nr] ? lind_handlers[c->nr](c) : -ENOSYS;
+    if (c->nborrowed)
+        fd_release(c);
+    c->cage = me;
+    c->th = my_th;
+    c->acting = 0;
+    cage_put(t);
+    return ret;
+}
+
+/* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64.
+ * The calling cage is the import's own (env): ids passed by the guest grant nothing. */
 wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args,
                                 size_t nargs)
 {
@@ -27,7 +61,9 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
     c.caller = caller;
     c.ctx = NULL;
     c.nborrowed = 0;
+    c.acting = 0;
     c.nr = (uint32_t)args[0].i32;
+    uint64_t target = (uint64_t)args[2].i64;
     for (int i = 0; i < 6; i++) {
         c.a[i] = (uint64_t)args[3 + 2 * i].i64;
         c.ac[i] = (uint64_t)args[4 + 2 * i].i64;
@@ -35,15 +71,23 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
 again:
     if (c.nr >= LIND_NCALLS) {
         ret = -ENOSYS;
-    } else if (cage->table[c.nr].grate != 0) {
-        ret = -ENOSYS; /* grates: the 3i issue routes these into the grate's dispatcher */
-    } else if (lind_handlers[c.nr]) {
-        ret = lind_handlers[c.nr](&c);
+    } else if (th->rewinding) {
+        ret = lifecycle_resume_fork(&c); /* the re-entry of a fork call after the unwind */
     } else {
-        ret = -ENOSYS;
+        struct threei_entry e = cage->table[c.nr];
+        if (e.pool)
+            ret = threei_call_grate(&c, e);
+        else if (target && target != cage->id && c.nr < 1000)
+            ret = call_on_behalf(&c, target);
+        else if (lind_handlers[c.nr])
+            ret = lind_handlers[c.nr](&c);
+        else
+            ret = -ENOSYS;
     }
     if (c.nborrowed)
         fd_release(&c);
+    if (th->deferred_fork) /* a grate forwarded our fork: do it now, the parent sees ret */
+        ret = lifecycle_deferred_fork(&c, ret);
     if ((th->sig_pending | cage->sig_pending) && !cage->exited && th->pending == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
@@ -78,6 +122,7 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_lifecycle();
     register_handlers_timer();
     register_handlers_thread();
+    register_handlers_threei();
     signal_init();
     return 0;
 }

@@ -20,7 +20,7 @@ static void file_put(struct fd_file *f)
 int fd_host(struct lind_call *c, int fd)
 {
     struct lind_cage *cage = c->cage;
-    if (cage->nthreads <= 1) {
+    if (cage->nthreads <= 1 && !c->acting && !__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE)) {
         if (fd < 0 || fd >= cage->nfds || !cage->fds[fd].f)
             return -EBADF;
         return cage->fds[fd].f->host;

@@ -47,13 +47,26 @@ static int call_export(struct lind_call *c, const char *name, int nargs, int32_t
     return 0;
 }
 
+int64_t lifecycle_resume_fork(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    th->rewinding = 0;
+    call_export(c, "asyncify_stop_rewind", 0, 0);
+    return th->fork_result;
+}
+
 static int64_t do_fork(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
-    if (th->rewinding) {
-        th->rewinding = 0;
-        call_export(c, "asyncify_stop_rewind", 0, 0);
-        return th->fork_result;
+    if (c->acting) {
+        /* a grate forwards the fork of the cage it serves: the cage's own instance must unwind,
+         * which happens when the grate has returned (lifecycle_deferred_fork); the pid is chosen
+         * now so that the grate sees it */
+        if (th->cage != c->cage || th->deferred_fork)
+            return -EINVAL;
+        th->deferred_fork = 1;
+        th->reserved_pid = proc_alloc_tid();
+        return th->reserved_pid;
     }
     if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
@@ -76,6 +89,20 @@ static int64_t do_fork(struct lind_call *c)
 }
 
 static int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
+
+int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result)
+{
+    struct lind_thread *th = c->th;
+    th->deferred_fork = 0;
+    th->has_visible = 1;
+    th->visible = grate_result;
+    int64_t r = do_fork(c);
+    if (r < 0) {
+        th->has_visible = 0;
+        th->reserved_pid = 0;
+    }
+    return r;
+}
 
 static int64_t sys_clone(struct lind_call *c)
 {
@@ -196,7 +223,7 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
     if (!py_exec_load)
         return -ENOSYS;
     if (c->th != cage->main)
-        return -ENOTSUP; /* exec from a thread other than the main one: not supported yet */
+        return c->acting ? -EINVAL : -ENOTSUP; /* exec from a thread other than the main one: not yet */
     if (flags & AT_EMPTY_PATH) {
         char tmp[2];
         r = guest_string(c, path, tmp, sizeof tmp);
@@ -369,6 +396,10 @@ uint32_t lind_thread_async_buf(const struct lind_thread *th) { return th->async_
 
 void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
 {
+    if (th->has_visible && result > 0)
+        result = th->visible; /* the grate that forwarded the fork chose the parent's value */
+    th->has_visible = 0;
+    th->reserved_pid = 0;
     th->pending = PENDING_NONE;
     th->rewinding = 1;
     th->fork_result = result;
@@ -411,7 +442,9 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     }
     if (fd_table_clone(child, parent) < 0)
         goto fail;
-    child->proc = proc_new(child, (int)parent->id);
+    child->pool = NULL;
+    child->refs = 0;
+    child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
     if (!child->proc)
         goto fail;
     child->id = (uint64_t)child->proc->pid;

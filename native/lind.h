@@ -24,9 +24,12 @@
 #define LIND_ARGS_SIZES 1010
 #define LIND_ARGS_GET 1011
 
-/* One entry of a cage's 3i table: grate 0 means the microvisor answers. */
+/* A grate's pool of worker instances (threei.c); never freed, marked dead when the grate ends. */
+struct grate_pool;
+
+/* One entry of a cage's 3i table: pool NULL means the microvisor answers. */
 struct threei_entry {
-    uint64_t grate;
+    struct grate_pool *pool;
     uint64_t fnptr;
 };
 
@@ -95,6 +98,11 @@ struct lind_thread {
     uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
 
     uint32_t clear_tid;      /* CLONE_CHILD_CLEARTID: zeroed and futex-woken at thread exit */
+    int deferred_fork;       /* a grate forwarded this thread's fork: done when the grate returns */
+    int reserved_pid;        /* the pid the child of that fork will get */
+    int has_visible;         /* the grate chose what the parent's fork returns */
+    int64_t visible;
+    struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
     struct lind_thread *next;
 };
@@ -149,6 +157,8 @@ struct lind_cage {
     uint32_t args_len, argc, envc;
 
     struct threei_entry table[LIND_NCALLS];
+    struct grate_pool *pool; /* when this cage serves as a grate */
+    int refs;                /* references from other cages' calls (cage_get): free waits for 0 */
 };
 
 /* One system call in flight. */
@@ -162,6 +172,10 @@ struct lind_call {
     uint64_t ac[6];
     struct fd_file *borrowed[8];  /* host fds kept open until the call returns (threads only) */
     int nborrowed;
+    /* a call made by a grate on behalf of another cage (acting): whose memory each argument
+     * points into (NULL: the cage acted on) */
+    int acting;
+    struct lind_cage *argmem[6];
 };
 
 typedef int64_t (*lind_handler_t)(struct lind_call *c);
@@ -205,6 +219,8 @@ int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
 
 /* proc.c */
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid);
+struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid);
+int proc_is_ancestor(int ancestor, int pid);
 void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
@@ -224,6 +240,10 @@ int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
 
+/* lifecycle.c */
+int64_t lifecycle_resume_fork(struct lind_call *c);
+int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result);
+
 /* thread.c */
 struct lind_thread *thread_new(struct lind_cage *cage, int tid);
 int64_t thread_clone(struct lind_call *c);
@@ -231,6 +251,15 @@ void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
 void cage_lock(struct lind_cage *cage);
 void cage_unlock(struct lind_cage *cage);
+
+/* threei.c */
+int64_t threei_call_grate(struct lind_call *c, struct threei_entry e);
+void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent);
+struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
+void cage_put(struct lind_cage *cage);
+void register_handlers_threei(void);
+void threei_grate_ending(struct lind_cage *grate);
+void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 
 /* dispatch.c */
 extern lind_handler_t lind_handlers[LIND_NCALLS];

@@ -19,9 +19,8 @@
 #define PAGE_UP(x) (((uint64_t)(x) + LIND_PAGE - 1) & ~(uint64_t)(LIND_PAGE - 1))
 
 /* The cached size can lag behind when the guest ran memory.grow itself: re-read it. */
-static void memory_refresh(struct lind_call *c)
+static void memory_refresh_cage(struct lind_cage *cage)
 {
-    struct lind_cage *cage = c->cage;
     if (!cage->mem)
         return;
     cage->base = wt.sharedmemory_data(cage->mem);
@@ -38,17 +37,31 @@ static void memory_refresh(struct lind_call *c)
     }
 }
 
+static void memory_refresh(struct lind_call *c) { memory_refresh_cage(c->cage); }
+
+/* Whose memory a guest address is in: the cage's, unless a grate acting on it passed this very
+ * value as an argument flagged as pointing into the grate's own memory. */
+static struct lind_cage *memory_of(struct lind_call *c, uint64_t addr)
+{
+    if (c->acting)
+        for (int i = 0; i < 6; i++)
+            if (c->argmem[i] && (uint32_t)c->a[i] == (uint32_t)addr)
+                return c->argmem[i];
+    return c->cage;
+}
+
 void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len)
 {
     uint64_t a = (uint32_t)addr;
-    if (a == 0)
+    struct lind_cage *m = memory_of(c, addr);
+    if (a == 0 || !m->base)
         return NULL;
-    if (a + len > c->cage->size) {
-        memory_refresh(c);
-        if (a + len > c->cage->size)
+    if (a + len > m->size) {
+        memory_refresh_cage(m);
+        if (a + len > m->size)
             return NULL;
     }
-    return c->cage->base + a;
+    return m->base + a;
 }
 
 /* For optional pointers: NULL with *efault = 0 when the guest passed NULL. */
@@ -66,15 +79,16 @@ void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *e
 int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap)
 {
     uint64_t a = (uint32_t)addr;
-    if (a == 0)
+    struct lind_cage *m = memory_of(c, addr);
+    if (a == 0 || !m->base)
         return -EFAULT;
-    if (a >= c->cage->size) {
-        memory_refresh(c);
-        if (a >= c->cage->size)
+    if (a >= m->size) {
+        memory_refresh_cage(m);
+        if (a >= m->size)
             return -EFAULT;
     }
-    uint64_t avail = c->cage->size - a;
-    const char *s = (const char *)c->cage->base + a;
+    uint64_t avail = m->size - a;
+    const char *s = (const char *)m->base + a;
     size_t n = strnlen(s, avail < cap ? avail : cap);
     if (n == cap)
         return -ENAMETOOLONG;

@@ -38,13 +38,16 @@ static void unlink_locked(struct lind_proc *proc)
 }
 
 /* A new process entry for cage (ppid 0: the root of a new tree). */
-struct lind_proc *proc_new(struct lind_cage *cage, int ppid)
+struct lind_proc *proc_new(struct lind_cage *cage, int ppid) { return proc_new_with_pid(cage, ppid, 0); }
+
+/* ... with a pid reserved earlier by proc_alloc_tid (0: a new one). */
+struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
 {
     struct lind_proc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     pthread_mutex_lock(&proc_lock);
-    p->pid = next_pid++;
+    p->pid = pid ? pid : next_pid++;
     p->ppid = ppid;
     struct lind_proc *parent = ppid ? find_locked(ppid) : NULL;
     p->pgid = parent ? parent->pgid : p->pid;
@@ -65,6 +68,57 @@ int proc_alloc_tid(void)
     int tid = next_pid++;
     pthread_mutex_unlock(&proc_lock);
     return tid;
+}
+
+struct lind_cage *cage_get(int pid)
+{
+    struct lind_cage *c = NULL;
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *p = pid > 0 ? find_locked(pid) : NULL;
+    if (p && p->cage) {
+        c = p->cage;
+        __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return c;
+}
+
+void cage_put(struct lind_cage *cage) { __atomic_sub_fetch(&cage->refs, 1, __ATOMIC_ACQ_REL); }
+
+/* Is `ancestor` pid (or equal to) an ancestor of pid in the cage tree? */
+int proc_is_ancestor(int ancestor, int pid)
+{
+    int r = 0;
+    pthread_mutex_lock(&proc_lock);
+    for (struct lind_proc *p = find_locked(pid); p; p = p->ppid ? find_locked(p->ppid) : NULL) {
+        if (p->pid == ancestor) {
+            r = 1;
+            break;
+        }
+        if (!p->ppid)
+            break;
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return r;
+}
+
+void proc_forget_pool(struct grate_pool *pool)
+{
+    pthread_mutex_lock(&proc_lock);
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct lind_proc *p = buckets[b]; p; p = p->next) {
+            struct lind_cage *cage = p->cage;
+            if (!cage)
+                continue;
+            cage_lock(cage);
+            for (int i = 0; i < LIND_NCALLS; i++)
+                if (cage->table[i].pool == pool) {
+                    cage->table[i].pool = NULL;
+                    cage->table[i].fnptr = 0;
+                }
+            cage_unlock(cage);
+        }
+    pthread_mutex_unlock(&proc_lock);
 }
 
 int proc_count(void)
@@ -101,6 +155,8 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         }
     }
     struct lind_proc *parent = proc->ppid ? find_locked(proc->ppid) : NULL;
+    if (parent && parent->cage)
+        cage_post_signal(parent->cage, 17); /* SIGCHLD */
     if (!parent || parent->zombie) {
         proc->ppid = 0;
         if (proc->pid != proc->tree_root) { /* the tree root stays for its embedder to read */

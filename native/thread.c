@@ -132,6 +132,14 @@ static int64_t sys_exit(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int code = arg_int(c, 0) & 0xff;
+    if (c->th->cage != cage) { /* a grate acting on another cage: that cage's thread is unknown */
+        cage_lock(cage);
+        cage->exit_code = code;
+        cage->exited = 1;
+        cage_kick_threads(cage, NULL);
+        cage_unlock(cage);
+        return 0;
+    }
     if (c->th != cage->main) {
         c->th->exited = 1;
         cage_lock(cage);

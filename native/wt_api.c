@@ -32,6 +32,9 @@ int wt_api_load(const char *path)
     RESOLVE(error_delete, "wasmtime_error_delete");
     RESOLVE(error_new, "wasmtime_error_new");
     RESOLVE(trap_delete, "wasm_trap_delete");
+    RESOLVE(trap_message, "wasm_trap_message");
+    RESOLVE(byte_vec_delete, "wasm_byte_vec_delete");
+    RESOLVE(error_message, "wasmtime_error_message");
     RESOLVE(table_get, "wasmtime_table_get");
     RESOLVE(func_call_unchecked, "wasmtime_func_call_unchecked");
     RESOLVE(context_set_epoch_deadline, "wasmtime_context_set_epoch_deadline");

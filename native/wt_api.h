@@ -92,6 +92,9 @@ struct wt_api {
     void (*error_delete)(wasmtime_error_t *);
     wasmtime_error_t *(*error_new)(const char *);
     void (*trap_delete)(wasm_trap_t *);
+    void (*trap_message)(const wasm_trap_t *, void *out_byte_vec);
+    void (*byte_vec_delete)(void *byte_vec);
+    void (*error_message)(const wasmtime_error_t *, void *out_byte_vec);
     bool (*table_get)(wasmtime_context_t *, const wasmtime_table_t *, uint64_t, wasmtime_val_t *);
     void (*context_set_epoch_deadline)(wasmtime_context_t *, uint64_t);
     wasmtime_error_t *(*func_call_unchecked)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *,

@@ -35,6 +35,11 @@ LINK_FLAGS = [
     "--max-memory=4294967296",
     "--export=__stack_pointer",
     "--export=__tls_base",
+    # grates: the dispatcher the host calls, and what a worker instance needs to set itself up
+    "--export-if-defined=pass_fptr_to_wt",
+    "--export-if-defined=__lind_worker_init",
+    "--export-if-defined=__tls_size",
+    "--export-if-defined=__tls_align",
     "--export=__heap_base",
     # grates register handlers by function pointer (a table index) and the host calls them, and
     # signal handlers later: the host needs the table.

@@ -47,6 +47,8 @@ _NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
 _THREAD_START_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
                                    ctypes.c_uint32)
+_WORKER_NEW_T = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
+WORKER_STACK = 256 * 1024  # each grate worker's own stack, inside the grate's memory
 _EPOCH_CB_T = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]
 
 
@@ -161,6 +163,10 @@ class _Instance:
         assert isinstance(fn, wasmtime.Func)
         fn(self.store, *args)
 
+    def global_value(self, name: str) -> int | None:
+        g = self.exports.get(name)
+        return int(g.value(self.store)) if isinstance(g, wasmtime.Global) else None
+
     def memory_ptr(self) -> int:
         return ctypes.cast(self.memory.ptr(), ctypes.c_void_p).value or 0
 
@@ -182,8 +188,11 @@ class Microvisor:
         self._threads: set[threading.Thread] = set()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
         self._thread_cb = _THREAD_START_T(self._thread_start)
+        self._worker_cb = _WORKER_NEW_T(self._worker_new)
+        self._workers: dict[int, tuple[int, _Instance]] = {}  # worker pointer -> (grate cage, instance)
         self.lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
         self.lib.lind_set_thread_callback(ctypes.cast(self._thread_cb, ctypes.c_void_p))
+        self.lib.lind_set_grate_callback(ctypes.cast(self._worker_cb, ctypes.c_void_p))
         self.lib.lind_start_epoch_ticker(
             ctypes.cast(eng.engine().ptr(), ctypes.c_void_p),
             ctypes.cast(ffi.dll.wasmtime_engine_increment_epoch, ctypes.c_void_p),
@@ -225,6 +234,56 @@ class Microvisor:
         except Exception:  # noqa: BLE001
             return -EAGAIN
         return 0
+
+    def _worker_new(self, grate: int) -> int | None:
+        """A worker instance of a grate: its own Store and instance over the grate's memory, its own
+        stack and TLS block in that memory. Called by the first caller that finds no idle one."""
+        lib = self.lib
+        try:
+            with self._lock:
+                main = self._cages[grate]
+            if "pass_fptr_to_wt" not in main.exports or "__lind_worker_init" not in main.exports:
+                return None
+            w = lib.lind_worker_new(grate)
+            if not w:
+                return None
+            inst = _Instance(lib, lib.lind_worker_thread(w), main.module, main.memory, ("_start", ()))
+            tls_size, tls_align = (int(inst.global_value(n) or 0) for n in ("__tls_size", "__tls_align"))
+            tls_room = (tls_size + max(tls_align, 16) + 15) & ~15
+            base = lib.lind_grate_region(grate, tls_room + WORKER_STACK)
+            if base < 0:
+                lib.lind_worker_free(w)
+                return None
+            tls_block = (base + max(tls_align, 1) - 1) & ~(max(tls_align, 1) - 1)
+            sp = inst.exports["__stack_pointer"]
+            assert isinstance(sp, wasmtime.Global)
+            sp.set_value(inst.store, wasmtime.Val.i32(base + tls_room + WORKER_STACK))
+            inst.call("__lind_worker_init", tls_block)
+            disp = inst.exports["pass_fptr_to_wt"]
+            assert isinstance(disp, wasmtime.Func)
+            lib.lind_worker_set(w, ctypes.cast(inst.store._context(), ctypes.c_void_p), ctypes.byref(disp._func))
+            with self._lock:
+                self._workers[w] = (grate, inst)
+            return w
+        except Exception:  # noqa: BLE001 - never let an exception cross into C
+            return None
+
+    def _free_workers(self, grate: int) -> None:
+        """After a grate ended: drop its worker instances."""
+        lib = self.lib
+        while True:
+            w = lib.lind_grate_take_worker(grate)
+            if not w:
+                break
+            with self._lock:
+                self._workers.pop(w, None)
+            lib.lind_worker_free(w)
+        with self._lock:  # workers dropped after a trap are not in the pool any more
+            broken = [w for w, (g, _) in self._workers.items() if g == grate]
+            for w in broken:
+                del self._workers[w]
+        for w in broken:
+            lib.lind_worker_free(w)
 
     # ---- running ----
 
@@ -362,6 +421,7 @@ class Microvisor:
         lib.lind_cage_wait_threads(cage)
         lib.lind_cage_exit_info(cage, info)
         lib.lind_cage_finish(cage)
+        self._free_workers(cage)
         with self._lock:
             self._cages.pop(cage, None)
         del inst

@@ -1,6 +1,20 @@
 /* The 3i grate API: thin wrappers over the lind.syscall gateway. */
 #include <errno.h>
+#include <stdint.h>
 #include <lind_syscall.h>
+
+/* A grate's handlers run in worker instances the host creates over the grate's memory. Each one
+ * gets its own TLS block (set up here) and uses the main thread's struct pthread. */
+void __wasm_init_tls(void *);
+extern __thread uintptr_t __lind_thread_pointer;
+extern uintptr_t __lind_main_tp;
+
+__attribute__((__export_name__("__lind_worker_init")))
+void __lind_worker_init(void *tls_block)
+{
+	__wasm_init_tls(tls_block);
+	__lind_thread_pointer = __lind_main_tp;
+}
 
 static int ret_int(long long r)
 {
@@ -13,8 +27,9 @@ static int ret_int(long long r)
 
 int register_handler(uint64_t targetcage, uint64_t callnum, uint64_t grateid, uint64_t fnptr)
 {
+	/* packed as the reference packs it (a grate interposing 1001 reads it this way) */
 	return ret_int(__lind_syscall(LIND_REGISTER_HANDLER, 0, 0,
-		targetcage, 0, callnum, 0, grateid, 0, fnptr, 0, 0, 0, 0, 0));
+		targetcage, callnum, 0, grateid, fnptr, 0, 0, 0, 0, 0, 0, 0));
 }
 
 int copy_data_between_cages(uint64_t thiscage, uint64_t targetcage,

@@ -1,0 +1,392 @@
+/* 3i: per-cage system call tables, grates and the calls grates use.
+ *
+ * A cage's table maps a call number to a grate (its pool of worker instances) and a handler (a
+ * function-table index in the grate), or to nothing: the microvisor answers. A grate call runs
+ * synchronously on the calling cage's OS thread, in one of the grate's worker instances (its own
+ * Store and instance over the grate's shared memory, its own stack), through the grate's exported
+ * dispatcher pass_fptr_to_wt(fn, grateid, a1, a1cage, ..., a6, a6cage). Workers are made on demand
+ * by Python and kept for reuse, so a pool is as big as the number of concurrent callers.
+ *
+ * Authority: a cage may register handlers in, copy data from/to, copy tables into and make calls
+ * on behalf of itself and its descendants only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lind.h"
+
+#define THREEI_DEREGISTER 500 /* the reference's handler cage id that removes an entry */
+#define GRATE_MEMORY_FLAG (1ull << 63)
+
+struct grate_worker {
+    struct lind_thread *th;     /* the worker's own thread struct; cage = the grate */
+    wasmtime_context_t *ctx;
+    wasmtime_func_t dispatcher; /* pass_fptr_to_wt */
+    struct grate_worker *next;
+};
+
+struct grate_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t idle_cond;
+    struct lind_cage *grate;
+    int grate_id;
+    int dead;
+    int inflight;
+    struct grate_worker *idle;
+};
+
+typedef struct grate_worker *(*worker_new_fn)(struct lind_cage *grate);
+static worker_new_fn py_worker_new;
+
+void lind_set_grate_callback(worker_new_fn fn) { py_worker_new = fn; }
+
+/* ---- workers, as Python makes them ---- */
+
+struct grate_worker *lind_worker_new(struct lind_cage *grate)
+{
+    struct grate_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->th = thread_new(grate, proc_alloc_tid());
+    if (!w->th) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+struct lind_thread *lind_worker_thread(struct grate_worker *w) { return w->th; }
+
+void lind_worker_set(struct grate_worker *w, wasmtime_context_t *ctx, const wasmtime_func_t *dispatcher)
+{
+    w->ctx = ctx;
+    w->dispatcher = *dispatcher;
+}
+
+void lind_worker_free(struct grate_worker *w)
+{
+    free(w->th);
+    free(w);
+}
+
+/* Guest memory for a worker's stack and TLS block: [addr, addr + bytes) in the grate. */
+int64_t lind_grate_region(struct lind_cage *grate, uint32_t bytes)
+{
+    struct lind_call c;
+    memset(&c, 0, sizeof c);
+    c.cage = grate;
+    c.th = grate->main;
+    cage_lock(grate);
+    int64_t r = memory_alloc_pages(&c, (bytes + LIND_PAGE - 1) / LIND_PAGE);
+    cage_unlock(grate);
+    return r;
+}
+
+static struct grate_pool *pool_of(struct lind_cage *grate)
+{
+    cage_lock(grate);
+    if (!grate->pool) {
+        struct grate_pool *p = calloc(1, sizeof *p);
+        if (p) {
+            pthread_mutex_init(&p->lock, NULL);
+            pthread_cond_init(&p->idle_cond, NULL);
+            p->grate = grate;
+            p->grate_id = (int)grate->id;
+        }
+        grate->pool = p;
+    }
+    cage_unlock(grate);
+    return grate->pool;
+}
+
+/* The grate is ending: its entries disappear from every table (calls fall back to the microvisor)
+ * and calls in flight finish before its memory goes. Python frees the workers afterwards. */
+void threei_grate_ending(struct lind_cage *grate);
+
+/* ---- the call path ---- */
+
+static __thread struct grate_worker *cached_worker; /* last worker this OS thread used */
+
+int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
+{
+    struct grate_pool *pool = e.pool;
+    struct grate_worker *w = NULL;
+
+    pthread_mutex_lock(&pool->lock);
+    if (pool->dead) {
+        pthread_mutex_unlock(&pool->lock);
+        return lind_handlers[c->nr] ? lind_handlers[c->nr](c) : -ENOSYS;
+    }
+    pool->inflight++;
+    /* prefer the worker this OS thread used last (warm caches), else any idle one */
+    struct grate_worker **pp = &pool->idle;
+    if (cached_worker) {
+        for (; *pp; pp = &(*pp)->next)
+            if (*pp == cached_worker)
+                break;
+        if (!*pp)
+            pp = &pool->idle;
+    }
+    if (*pp) {
+        w = *pp;
+        *pp = w->next;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (!w) {
+        w = py_worker_new ? py_worker_new(pool->grate) : NULL;
+        if (!w) {
+            pthread_mutex_lock(&pool->lock);
+            pool->inflight--;
+            pthread_cond_broadcast(&pool->idle_cond);
+            pthread_mutex_unlock(&pool->lock);
+            return -EAGAIN;
+        }
+    }
+    cached_worker = w;
+    struct lind_thread *wth = w->th;
+    wth->origin = c->th->origin ? c->th->origin : c->th;
+    wth->os_thread = (unsigned long)pthread_self();
+    wth->os_thread_set = 1;
+
+    wasmtime_val_raw_t raw[14];
+    raw[0].i64 = (int64_t)e.fnptr;
+    raw[1].i64 = pool->grate_id;
+    for (int i = 0; i < 6; i++) {
+        raw[2 + 2 * i].i64 = (int64_t)c->a[i];
+        /* "0: the calling cage" becomes the caller's id: the grate must know whose memory it is */
+        raw[3 + 2 * i].i64 = (int64_t)(c->ac[i] ? c->ac[i] : c->cage->id);
+    }
+    wasm_trap_t *trap = NULL;
+    wasmtime_error_t *err = wt.func_call_unchecked(w->ctx, &w->dispatcher, raw, 14, &trap);
+    int64_t ret;
+    int broken = 0;
+    if (err || trap) {
+        /* the handler trapped (or its grate exited in it): the call fails, the worker is dropped */
+        if (getenv("LIND_DEBUG")) {
+            struct { size_t n; char *d; } m = {0, NULL};
+            if (trap)
+                wt.trap_message(trap, &m);
+            else
+                wt.error_message(err, &m);
+            fprintf(stderr, "lind: grate %d handler %llu failed: %.*s\n", pool->grate_id,
+                    (unsigned long long)e.fnptr, (int)m.n, m.d);
+            wt.byte_vec_delete(&m);
+        }
+        if (err)
+            wt.error_delete(err);
+        if (trap)
+            wt.trap_delete(trap);
+        ret = -EIO;
+        broken = 1;
+    } else {
+        ret = (int64_t)raw[0].i32;
+    }
+    wth->os_thread_set = 0;
+    wth->origin = NULL;
+    pthread_mutex_lock(&pool->lock);
+    if (!broken) {
+        w->next = pool->idle;
+        pool->idle = w;
+    } else if (cached_worker == w) {
+        cached_worker = NULL; /* Python frees it with the grate */
+    }
+    pool->inflight--;
+    pthread_cond_broadcast(&pool->idle_cond);
+    pthread_mutex_unlock(&pool->lock);
+    return ret;
+}
+
+/* Frees the idle workers of a grate that ended; returns them one by one to Python (NULL: done). */
+struct grate_worker *lind_grate_take_worker(struct lind_cage *grate)
+{
+    struct grate_pool *pool = grate->pool;
+    if (!pool)
+        return NULL;
+    pthread_mutex_lock(&pool->lock);
+    struct grate_worker *w = pool->idle;
+    if (w)
+        pool->idle = w->next;
+    pthread_mutex_unlock(&pool->lock);
+    return w;
+}
+
+struct clear_ctx {
+    struct grate_pool *pool;
+};
+
+void threei_grate_ending(struct lind_cage *grate)
+{
+    struct grate_pool *pool = grate->pool;
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->dead = 1;
+    while (pool->inflight > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&pool->idle_cond, &pool->lock, &ts);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    proc_forget_pool(pool);
+}
+
+void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent)
+{
+    memcpy(child->table, parent->table, sizeof child->table);
+}
+
+/* ---- the 3i calls ---- */
+
+/* May cage `me` act on cage pid `target` (itself or a descendant)? */
+static int may_act_on(struct lind_cage *me, uint64_t target)
+{
+    return target == me->id || (target < (1u << 31) && proc_is_ancestor((int)me->id, (int)target));
+}
+
+/* register_handler(targetcage, callnum[a1_cage], _, grateid[a2_cage], fnptr[a3]) as the
+ * reference packs it. */
+static int64_t sys_register_handler(struct lind_call *c)
+{
+    uint64_t target = c->a[0], callnum = c->ac[0], grateid = c->ac[1], fnptr = c->a[2];
+    if (callnum >= LIND_NCALLS)
+        return -EINVAL;
+    if (!may_act_on(c->cage, target))
+        return -EPERM;
+    struct lind_cage *t = target == c->cage->id ? c->cage : cage_get((int)target);
+    if (!t)
+        return -ESRCH;
+    int64_t r = 0;
+    if (grateid == THREEI_DEREGISTER) {
+        cage_lock(t);
+        t->table[callnum].pool = NULL;
+        t->table[callnum].fnptr = 0;
+        cage_unlock(t);
+    } else if (grateid > INT32_MAX || !proc_is_ancestor((int)grateid, (int)c->cage->id)) {
+        r = -EPERM; /* handlers live in the caller or one of its ancestors (the grate that forked it) */
+    } else {
+        struct lind_cage *g = grateid == c->cage->id ? c->cage : cage_get((int)grateid);
+        struct grate_pool *pool = g ? pool_of(g) : NULL;
+        if (!g) {
+            r = -ESRCH;
+        } else if (!pool) {
+            r = -ENOMEM;
+        } else {
+            cage_lock(t);
+            t->table[callnum].fnptr = fnptr;
+            t->table[callnum].pool = pool;
+            cage_unlock(t);
+        }
+        if (g && g != c->cage)
+            cage_put(g);
+    }
+    if (t != c->cage)
+        cage_put(t);
+    return r;
+}
+
+/* copy_handler_table_to_cage(srccage, targetcage) */
+static int64_t sys_copy_handler_table(struct lind_call *c)
+{
+    uint64_t src = c->a[0], dst = c->a[1];
+    if (!may_act_on(c->cage, dst))
+        return -EPERM;
+    struct lind_cage *s = src == c->cage->id ? c->cage : cage_get((int)src);
+    if (!s)
+        return -ESRCH;
+    struct lind_cage *d = dst == c->cage->id ? c->cage : cage_get((int)dst);
+    int64_t r = 0;
+    if (!d) {
+        r = -ESRCH;
+    } else {
+        static struct threei_entry tmp[LIND_NCALLS];
+        static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&tmp_lock);
+        cage_lock(s);
+        memcpy(tmp, s->table, sizeof tmp);
+        cage_unlock(s);
+        cage_lock(d);
+        memcpy(d->table, tmp, sizeof tmp);
+        cage_unlock(d);
+        pthread_mutex_unlock(&tmp_lock);
+        if (d != c->cage)
+            cage_put(d);
+    }
+    if (s != c->cage)
+        cage_put(s);
+    return r;
+}
+
+/* A range of a cage's memory, bounds-checked (the cage lock is held by the caller). */
+static uint8_t *range(struct lind_cage *cage, uint64_t addr, uint64_t len)
+{
+    if (!cage->base || addr == 0 || addr > UINT32_MAX || addr + len > cage->size)
+        return NULL;
+    return cage->base + addr;
+}
+
+/* copy_data_between_cages(thiscage, targetcage, srcaddr, srccage, destaddr, destcage, len,
+ * copytype) packed as a1/a1c, a2/a2c, a3/a3c, a4/a4c: copytype 0 copies len bytes, 1 copies a
+ * string of at most len bytes including its NUL (EINVAL if there is none). Returns 0. */
+static int64_t sys_copy_data(struct lind_call *c)
+{
+    uint64_t srcaddr = c->a[1], srccage = c->ac[1] & ~GRATE_MEMORY_FLAG;
+    uint64_t dstaddr = c->a[2], dstcage = c->ac[2] & ~GRATE_MEMORY_FLAG;
+    uint64_t len = c->a[3], type = c->ac[3];
+    if (type > 1 || len > UINT32_MAX)
+        return -EINVAL;
+    if (srccage == 0)
+        srccage = c->cage->id;
+    if (dstcage == 0)
+        dstcage = c->cage->id;
+    if (!may_act_on(c->cage, srccage) || !may_act_on(c->cage, dstcage))
+        return -EPERM;
+    struct lind_cage *s = srccage == c->cage->id ? c->cage : cage_get((int)srccage);
+    struct lind_cage *d = dstcage == c->cage->id ? c->cage : cage_get((int)dstcage);
+    int64_t r = 0;
+    if (!s || !d) {
+        r = -ESRCH;
+        goto out;
+    }
+    /* lock both in a fixed order (exec cannot swap a memory out from under the copy) */
+    struct lind_cage *first = s < d ? s : d, *second = s < d ? d : s;
+    cage_lock(first);
+    if (second != first)
+        cage_lock(second);
+    uint64_t n = len;
+    uint8_t *sp = range(s, srcaddr, type == 1 ? 0 : len);
+    if (sp && type == 1) {
+        uint64_t avail = s->size - srcaddr;
+        uint8_t *nul = memchr(sp, 0, avail < len ? avail : len);
+        n = nul ? (uint64_t)(nul - sp) + 1 : 0;
+        if (!nul)
+            r = -EINVAL;
+    }
+    uint8_t *dp = range(d, dstaddr, n);
+    if (r == 0 && (!sp || !dp))
+        r = -EFAULT;
+    if (r == 0 && n)
+        memmove(dp, sp, n);
+    if (second != first)
+        cage_unlock(second);
+    cage_unlock(first);
+out:
+    if (s && s != c->cage)
+        cage_put(s);
+    if (d && d != c->cage)
+        cage_put(d);
+    return r;
+}
+
+void register_handlers_threei(void)
+{
+    lind_handlers[LIND_REGISTER_HANDLER] = sys_register_handler;
+    lind_handlers[LIND_COPY_DATA] = sys_copy_data;
+    lind_handlers[LIND_COPY_HANDLER_TABLE] = sys_copy_handler_table;
+}
