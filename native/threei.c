@@ -24,7 +24,10 @@ struct grate_worker {
     struct lind_thread *th;     /* the worker's own thread struct; cage = the grate */
     wasmtime_context_t *ctx;
     wasmtime_func_t dispatcher; /* pass_fptr_to_wt */
-    struct grate_worker *next;
+    struct grate_pool *pool;
+    int busy;                   /* leased by a caller (atomic) */
+    int broken;                 /* a handler trapped in it: never used again */
+    struct grate_worker *next;  /* every worker of the pool, busy or not */
 };
 
 struct grate_pool {
@@ -32,9 +35,9 @@ struct grate_pool {
     pthread_cond_t idle_cond;
     struct lind_cage *grate;
     int grate_id;
-    int dead;
-    int inflight;
-    struct grate_worker *idle;
+    int dead;                   /* atomic */
+    int inflight;               /* calls in progress (atomic) */
+    struct grate_worker *workers;
 };
 
 typedef struct grate_worker *(*worker_new_fn)(struct lind_cage *grate);
@@ -109,40 +112,50 @@ void threei_grate_ending(struct lind_cage *grate);
 
 static __thread struct grate_worker *cached_worker; /* last worker this OS thread used */
 
+static int lease(struct grate_worker *w)
+{
+    int free_ = 0;
+    return !w->broken && __atomic_compare_exchange_n(&w->busy, &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* A worker for this call: the one this OS thread used last if it is free (no lock), else any
+ * free one, else a new one made by Python. */
+static struct grate_worker *worker_get(struct grate_pool *pool)
+{
+    struct grate_worker *w = cached_worker;
+    if (w && w->pool == pool && lease(w))
+        return w;
+    pthread_mutex_lock(&pool->lock);
+    for (w = pool->workers; w; w = w->next)
+        if (lease(w))
+            break;
+    pthread_mutex_unlock(&pool->lock);
+    if (w)
+        return w;
+    w = py_worker_new ? py_worker_new(pool->grate) : NULL;
+    if (!w)
+        return NULL;
+    w->pool = pool;
+    w->busy = 1;
+    pthread_mutex_lock(&pool->lock);
+    w->next = pool->workers;
+    pool->workers = w;
+    pthread_mutex_unlock(&pool->lock);
+    return w;
+}
+
 int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
 {
     struct grate_pool *pool = e.pool;
-    struct grate_worker *w = NULL;
-
-    pthread_mutex_lock(&pool->lock);
-    if (pool->dead) {
-        pthread_mutex_unlock(&pool->lock);
+    __atomic_add_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL);
+    if (__atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE)) {
+        __atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL);
         return lind_handlers[c->nr] ? lind_handlers[c->nr](c) : -ENOSYS;
     }
-    pool->inflight++;
-    /* prefer the worker this OS thread used last (warm caches), else any idle one */
-    struct grate_worker **pp = &pool->idle;
-    if (cached_worker) {
-        for (; *pp; pp = &(*pp)->next)
-            if (*pp == cached_worker)
-                break;
-        if (!*pp)
-            pp = &pool->idle;
-    }
-    if (*pp) {
-        w = *pp;
-        *pp = w->next;
-    }
-    pthread_mutex_unlock(&pool->lock);
+    struct grate_worker *w = worker_get(pool);
     if (!w) {
-        w = py_worker_new ? py_worker_new(pool->grate) : NULL;
-        if (!w) {
-            pthread_mutex_lock(&pool->lock);
-            pool->inflight--;
-            pthread_cond_broadcast(&pool->idle_cond);
-            pthread_mutex_unlock(&pool->lock);
-            return -EAGAIN;
-        }
+        __atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL);
+        return -EAGAIN;
     }
     cached_worker = w;
     struct lind_thread *wth = w->th;
@@ -161,9 +174,9 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *err = wt.func_call_unchecked(w->ctx, &w->dispatcher, raw, 14, &trap);
     int64_t ret;
-    int broken = 0;
     if (err || trap) {
-        /* the handler trapped (or its grate exited in it): the call fails, the worker is dropped */
+        /* the handler trapped (or its grate exited in it): the call fails with EIO and the
+         * worker is not used again (Python frees it with the grate) */
         if (getenv("LIND_DEBUG")) {
             struct { size_t n; char *d; } m = {0, NULL};
             if (trap)
@@ -179,42 +192,34 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
         if (trap)
             wt.trap_delete(trap);
         ret = -EIO;
-        broken = 1;
+        w->broken = 1;
     } else {
         ret = (int64_t)raw[0].i32;
     }
     wth->os_thread_set = 0;
     wth->origin = NULL;
-    pthread_mutex_lock(&pool->lock);
-    if (!broken) {
-        w->next = pool->idle;
-        pool->idle = w;
-    } else if (cached_worker == w) {
-        cached_worker = NULL; /* Python frees it with the grate */
+    __atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);
+    if (__atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL) == 0 && __atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->idle_cond);
+        pthread_mutex_unlock(&pool->lock);
     }
-    pool->inflight--;
-    pthread_cond_broadcast(&pool->idle_cond);
-    pthread_mutex_unlock(&pool->lock);
     return ret;
 }
 
-/* Frees the idle workers of a grate that ended; returns them one by one to Python (NULL: done). */
+/* After the grate ended: hands its workers back to Python one by one to be freed (NULL: done). */
 struct grate_worker *lind_grate_take_worker(struct lind_cage *grate)
 {
     struct grate_pool *pool = grate->pool;
     if (!pool)
         return NULL;
     pthread_mutex_lock(&pool->lock);
-    struct grate_worker *w = pool->idle;
+    struct grate_worker *w = pool->workers;
     if (w)
-        pool->idle = w->next;
+        pool->workers = w->next;
     pthread_mutex_unlock(&pool->lock);
     return w;
 }
-
-struct clear_ctx {
-    struct grate_pool *pool;
-};
 
 void threei_grate_ending(struct lind_cage *grate)
 {
@@ -222,8 +227,8 @@ void threei_grate_ending(struct lind_cage *grate)
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->dead = 1;
-    while (pool->inflight > 0) {
+    __atomic_store_n(&pool->dead, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&pool->inflight, __ATOMIC_ACQUIRE) > 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 20 * 1000 * 1000;
