@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+NET_POLICIES = {"none": 0, "loopback": 1, "host": 2}
+
 USAGE = """usage: lind <command> [args]
 
   cc | ar | ranlib          compile C for cages (cc-compatible), archive tools for Makefiles
@@ -50,6 +52,8 @@ def cmd_run(argv: list[str]) -> int:
     p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
     p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
     p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M")
+    p.add_argument("--net", choices=["none", "loopback", "host"], default="loopback",
+                   help="network policy: none, loopback (default; wildcard binds become loopback) or host")
     p.add_argument("program", help="the .wasm file (a host path)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     a = p.parse_args(argv)
@@ -63,6 +67,7 @@ def cmd_run(argv: list[str]) -> int:
     )
     try:
         mv = microvisor(_cache(a.cache))
+        mv.lib.lind_set_net_policy_default(NET_POLICIES[a.net])
         handle = mv.start(spec)
     except (LindError, CacheError) as e:
         print(f"lind: {e}", file=sys.stderr)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lind.h"
+#include "net.h"
 
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
 struct lind_cage *lind_cage_new(const char *root)
@@ -209,6 +210,7 @@ void lind_cage_free(struct lind_cage *cage)
     shared_maps_flush(cage);
     memory_release(cage);
     fd_close_all(cage);
+    net_policy_release(cage);
     close(cage->root_fd);
     free(cage->args);
     free(cage->main);

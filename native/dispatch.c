@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "lind.h"
+#include "net.h"
 
 lind_handler_t lind_handlers[LIND_NCALLS];
 
@@ -123,6 +124,8 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_timer();
     register_handlers_thread();
     register_handlers_threei();
+    register_handlers_net();
+    register_handlers_poll();
     signal_init();
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lind.h"
+#include "net.h"
 
 #define ASYNC_PAGES 16 /* 64 KiB for the unwound wasm stack */
 #define L_CLONE_VM 0x100
@@ -449,6 +450,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
         goto fail;
     child->id = (uint64_t)child->proc->pid;
     child->parent = parent->id;
+    net_policy_fork(parent, child);
     child->main = thread_new(child, (int)child->id);
     if (!child->main)
         goto fail;

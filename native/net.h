@@ -23,6 +23,11 @@ int lind_get_net_policy(struct lind_cage *cage);
 void net_policy_fork(struct lind_cage *parent, struct lind_cage *child); /* child inherits */
 void net_policy_release(struct lind_cage *cage);                        /* cage is being freed */
 
+/* A host fd for cage fd `fd` that stays open until the call returns: borrowed with fd_host, or,
+ * when the call's borrow slots are used up (a cage with threads), a dup made under the cage lock
+ * (*dup set to 1: the caller closes it). -EBADF if fd is not open. */
+int net_hold_fd(struct lind_call *c, int fd, int *dup);
+
 enum net_op { NET_BIND, NET_CONNECT, NET_SENDTO, NET_LISTEN };
 /* Checks an AF_INET/AF_INET6/AF_UNSPEC address for op; may rewrite it (a wildcard bind becomes
  * loopback under LIND_NET_LOOPBACK). 0 or -EACCES (logged when LIND_DEBUG_NET is set). */

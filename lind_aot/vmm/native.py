@@ -76,6 +76,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_thread_finish": (None, [vp]),
         "lind_thread_exited": (i32, [vp]),
         "lind_set_grate_callback": (None, [vp]),
+        "lind_set_net_policy_default": (None, [i32]),
+        "lind_set_net_policy": (None, [vp, i32]),
         "lind_worker_new": (vp, [vp]),
         "lind_worker_thread": (vp, [vp]),
         "lind_worker_set": (None, [vp, vp, vp]),
