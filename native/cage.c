@@ -30,6 +30,7 @@ struct lind_cage *lind_cage_new(const char *root)
         return NULL;
     }
     strcpy(cage->cwd, "/");
+    cage->cwd_fd = -1;
     cage->umask = 022;
     cage->uid = cage->euid = (uint32_t)getuid();
     cage->gid = cage->egid = (uint32_t)getgid();
@@ -111,19 +112,12 @@ int lind_kill(int pid, int sig)
 /* The cage's starting directory (cage-visible absolute path); -errno if it is not a directory. */
 int lind_cage_set_cwd(struct lind_cage *cage, const char *path)
 {
-    char norm[PATH_MAX];
-    int fd;
     if (path[0] != '/' || strlen(path) >= PATH_MAX)
         return -EINVAL;
-    fd = path_open(cage, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
+    int fd = path_open(cage, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
     if (fd < 0)
         return fd;
-    int r = path_of_fd(cage, fd, norm);
-    close(fd);
-    if (r < 0)
-        return r;
-    strcpy(cage->cwd, norm);
-    return 0;
+    return cage_chdir_fd(cage, fd);
 }
 
 /* Installs host fd `host` (dup'ed) as cage fd `fd`. */
@@ -211,6 +205,8 @@ void lind_cage_free(struct lind_cage *cage)
     memory_release(cage);
     fd_close_all(cage);
     net_policy_release(cage);
+    if (cage->cwd_fd >= 0)
+        close(cage->cwd_fd);
     close(cage->root_fd);
     free(cage->args);
     free(cage->main);

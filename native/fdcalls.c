@@ -256,11 +256,11 @@ static int64_t sys_fchdir(struct lind_call *c)
         return -errno;
     if (!S_ISDIR(st.st_mode))
         return -ENOTDIR;
-    int r = path_of_fd(c->cage, h, path);
-    if (r < 0)
-        return r;
-    strcpy(c->cage->cwd, path);
-    return 0;
+    (void)path;
+    int d = fcntl(h, F_DUPFD_CLOEXEC, 3);
+    if (d < 0)
+        return -errno;
+    return cage_chdir_fd(c->cage, d);
 }
 
 static int64_t do_pipe(struct lind_call *c, int flags)

@@ -56,8 +56,11 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
         if (r < 0)
             return r;
         if (abs[0] == 0) {
-            if (dirfd == L_AT_FDCWD)
-                return path_open(c->cage, c->cage->cwd, O_PATH | extra, 0, 0);
+            if (dirfd == L_AT_FDCWD) {
+                char cwd[PATH_MAX];
+                int e = cage_cwd(c->cage, cwd);
+                return e < 0 ? e : path_open(c->cage, cwd, O_PATH | extra, 0, 0);
+            }
             int h = fd_host(c, dirfd);
             if (h < 0)
                 return h;
@@ -448,13 +451,17 @@ static int64_t sys_statfs(struct lind_call *c) { return do_statfs(c, c->a[0], c-
 static int64_t sys_getcwd(struct lind_call *c)
 {
     uint32_t size = arg_u32(c, 1);
-    size_t n = strlen(c->cage->cwd) + 1;
+    char cwd[PATH_MAX];
+    int r = cage_cwd(c->cage, cwd);
+    if (r < 0)
+        return r;
+    size_t n = strlen(cwd) + 1;
     if (size < n)
         return -ERANGE;
     char *g = guest_ptr(c, c->a[0], n);
     if (!g)
         return -EFAULT;
-    memcpy(g, c->cage->cwd, n);
+    memcpy(g, cwd, n);
     return (int64_t)n;
 }
 
@@ -467,15 +474,13 @@ static int64_t sys_chdir(struct lind_call *c)
     int fd = path_open(c->cage, abs, O_PATH | O_DIRECTORY, 0, 0);
     if (fd < 0)
         return fd;
-    if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0)
+    (void)norm;
+    if (syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0) {
         r = -errno;
-    else
-        r = path_of_fd(c->cage, fd, norm);
-    close(fd);
-    if (r < 0)
+        close(fd);
         return r;
-    strcpy(c->cage->cwd, norm);
-    return 0;
+    }
+    return cage_chdir_fd(c->cage, fd);
 }
 
 static int64_t sys_umask(struct lind_call *c)

@@ -342,12 +342,15 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
             if (interp[0] == '/') {
                 strcpy(abs, interp);
             } else {
-                size_t cl = strlen(cage->cwd);
+                char cwd[PATH_MAX];
+                if ((r = cage_cwd(cage, cwd)) < 0)
+                    goto out;
+                size_t cl = strlen(cwd);
                 if (cl + 1 + strlen(interp) >= PATH_MAX) {
                     r = -ENAMETOOLONG;
                     goto out;
                 }
-                memcpy(abs, cage->cwd, cl);
+                memcpy(abs, cwd, cl);
                 abs[cl] = '/';
                 strcpy(abs + cl + 1, interp);
             }
@@ -433,6 +436,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->main = NULL;
     child->proc = NULL;
     child->root_fd = fcntl(parent->root_fd, F_DUPFD_CLOEXEC, 3);
+    child->cwd_fd = parent->cwd_fd >= 0 ? fcntl(parent->cwd_fd, F_DUPFD_CLOEXEC, 3) : -1;
     if (child->root_fd < 0 || memory_clone_state(child, parent) < 0)
         goto fail;
     if (parent->args_len) {
@@ -469,6 +473,8 @@ fail:
     free(child->args);
     if (child->root_fd >= 0)
         close(child->root_fd);
+    if (child->cwd_fd >= 0)
+        close(child->cwd_fd);
     free(child);
     return NULL;
 }

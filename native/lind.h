@@ -144,7 +144,8 @@ struct lind_cage {
     int root_fd;             /* O_PATH directory: the cage's "/" */
     char root_path[PATH_MAX];
     size_t root_len;
-    char cwd[PATH_MAX];      /* cage-visible, absolute, normalized */
+    char cwd[PATH_MAX];      /* cage-visible, absolute: the last value cage_cwd computed */
+    int cwd_fd;              /* O_PATH fd of the working directory (follows renames) */
     uint32_t umask;
     uint32_t uid, euid, gid, egid;
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
@@ -216,6 +217,8 @@ int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
 int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
+int cage_cwd(struct lind_cage *cage, char *out);              /* current cwd path, or -ENOENT */
+int cage_chdir_fd(struct lind_cage *cage, int host_fd);       /* takes ownership of an O_PATH fd */
 
 /* proc.c */
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid);

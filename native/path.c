@@ -98,6 +98,8 @@ int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
     host[n] = 0;
     if (host[0] != '/')
         return -ENOTDIR; /* pipe:[..], socket:[..] */
+    if (n > 10 && strcmp(host + n - 10, " (deleted)") == 0)
+        return -ENOENT;
     if (strncmp(host, cage->root_path, cage->root_len) != 0 ||
         (host[cage->root_len] != '/' && host[cage->root_len] != 0))
         return -ENOTDIR;
@@ -125,7 +127,9 @@ int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out)
     }
     char dir[PATH_MAX];
     if (dirfd == AT_FDCWD) {
-        strcpy(dir, c->cage->cwd);
+        r = cage_cwd(c->cage, dir);
+        if (r < 0)
+            return r;
     } else {
         int h = fd_host(c, dirfd);
         if (h < 0)
@@ -163,4 +167,36 @@ int path_parent(struct lind_cage *cage, const char *abs, char *base_out)
     else
         slash[0] = 0;
     return path_open(cage, dir, O_PATH | O_DIRECTORY, 0, 0);
+}
+
+/* The working directory is kept as an fd, so that it follows renames as on Linux; its path is
+ * read back from the kernel when needed. */
+int cage_cwd(struct lind_cage *cage, char *out)
+{
+    if (cage->cwd_fd >= 0) {
+        char p[PATH_MAX];
+        int r = path_of_fd(cage, cage->cwd_fd, p);
+        if (r < 0)
+            return r == -ENOTDIR ? -ENOENT : r;
+        strcpy(cage->cwd, p);
+    }
+    strcpy(out, cage->cwd);
+    return 0;
+}
+
+int cage_chdir_fd(struct lind_cage *cage, int host_fd)
+{
+    char p[PATH_MAX];
+    int r = path_of_fd(cage, host_fd, p);
+    if (r < 0) {
+        close(host_fd);
+        return r;
+    }
+    cage_lock(cage);
+    if (cage->cwd_fd >= 0)
+        close(cage->cwd_fd);
+    cage->cwd_fd = host_fd;
+    strcpy(cage->cwd, p);
+    cage_unlock(cage);
+    return 0;
 }

@@ -172,9 +172,10 @@ def test_grate_api_links(built_sysroot: Path, tmp_path: Path) -> None:
 #include <errno.h>
 #include <unistd.h>
 int main(void) {
-    /* grates are not routed yet: register_handler is ENOSYS; a 3i call reaches the microvisor */
-    int r = register_handler(0, 1, 2, 0);
-    if (r != -1 || errno != 38) return 1;
+    /* authority: only oneself or descendants as targets, only oneself or ancestors as grates */
+    if (register_handler(getpid() + 1000, 107, getpid(), 0) != -1 || errno != EPERM) return 1;
+    if (register_handler(getpid(), 107, getpid() + 1000, 0) != -1 || errno != EPERM) return 3;
+    if (register_handler(getpid(), 107, 500, 0) != 0) return 4; /* deregistering is always allowed */
     return make_threei_call(39, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) == getpid() ? 0 : 2;
 }
 """

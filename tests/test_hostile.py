@@ -1,0 +1,89 @@
+"""Hostile cage programs: wild pointers and fds get errors, faults kill only the cage, and `lind run`
+survives to report the program's status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import C_DIR, build_cage, run_cage
+
+
+@pytest.fixture(scope="module")
+def wasm() -> Path:
+    return build_cage(C_DIR / "hostile.c")
+
+
+def results(out: bytes) -> dict[str, str]:
+    res = {}
+    for line in out.decode().splitlines():
+        label, sep, value = line.partition(": ")
+        if sep:
+            res[label] = value
+    return res
+
+
+EFAULT_CASES = [
+    "read wild", "read NULL", "read straddling end", "read huge len", "write wild", "write past end",
+    "write huge len", "pwrite wild", "open wild path", "open NULL path", "open path off the end",
+    "openat path off the end", "stat wild buf", "stat wild path", "stat path off the end", "fstat wild buf",
+    "newfstatat wild", "mkdir path off the end", "unlink wild", "rename wild", "symlink wild target",
+    "readlink wild buf", "chdir wild", "getcwd wild", "getcwd straddling", "clock_gettime wild",
+    "clock_gettime NULL", "clock_getres wild", "gettimeofday wild", "nanosleep wild", "uname wild",
+    "getrandom wild", "sysinfo wild", "getrlimit wild", "statfs wild", "utimensat wild", "getdents64 wild",
+    "fcntl F_GETLK wild", "ioctl TIOCGWINSZ wild", "readv entry out of bounds", "writev entry out of bounds",
+    "preadv entry out of bounds", "readv iov array wild", "writev iov array off the end",
+]
+
+
+def test_wild_pointers_give_efault(wasm: Path, root: Path) -> None:
+    r = run_cage(wasm, ["efault"], root)
+    assert r.returncode == 7, r.stderr
+    res = results(r.stdout)
+    assert r.stdout.decode().rstrip().endswith("survived")
+    assert res["memory end is page aligned"] == "1"
+    bad = {k: res.get(k) for k in EFAULT_CASES if res.get(k) != "EFAULT"}
+    assert not bad, f"expected EFAULT: {bad}"
+    # a total length beyond ssize_t and too many iovecs are EINVAL on Linux
+    assert res["readv entry huge len"] in ("EINVAL", "EFAULT")
+    assert res["readv iovcnt huge"] == "EINVAL"
+    assert res["read valid"] == "OK"
+    assert res["readv valid"] == "OK"
+    # nothing was created through the wild paths
+    assert sorted(p.name for p in root.iterdir()) == ["f"]
+    assert (root / "f").read_bytes() == b"0123456789"
+
+
+def test_wild_fds_give_ebadf(wasm: Path, root: Path) -> None:
+    r = run_cage(wasm, ["badfd"], root)
+    assert r.returncode == 9, r.stderr
+    res = results(r.stdout)
+    assert len(res) == 7 * 6 + 4
+    bad = {k: v for k, v in res.items() if v != "EBADF"}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "signame"),
+    [
+        ("oob_write", 139, "SIGSEGV"),
+        ("oob_read", 139, "SIGSEGV"),
+        ("trap", 132, "SIGILL"),
+        ("div0", 136, "SIGFPE"),
+        ("recurse", 139, "SIGSEGV"),
+    ],
+)
+def test_faults_kill_the_cage(wasm: Path, root: Path, mode: str, status: int, signame: str) -> None:
+    r = run_cage(wasm, [mode], root)
+    assert r.returncode == status, r.stderr
+    assert r.stdout == b"before\n"
+    err = r.stderr.decode()
+    assert signame in err
+    assert "Traceback" not in err
+
+
+def test_host_survives_many_faults(wasm: Path, root: Path) -> None:
+    """Faults in a row: each `lind run` reports its cage's status, never crashes itself."""
+    for mode, status in [("oob_write", 139), ("div0", 136), ("efault", 7), ("trap", 132), ("badfd", 9)]:
+        r = run_cage(wasm, [mode], root)
+        assert r.returncode == status, (mode, r.stderr)

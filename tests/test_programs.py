@@ -1,0 +1,90 @@
+"""C programs run natively (gcc, glibc) and in a cage (lind cc, musl): same stdout, same exit status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import compare
+
+
+def test_stdio_printf(root: Path) -> None:
+    compare("stdio_printf", root)
+
+
+def test_strings(root: Path) -> None:
+    compare("strings", root)
+
+
+def test_stdlib(root: Path) -> None:
+    compare("stdlib", root)
+
+
+def test_math(root: Path) -> None:
+    compare("math", root)
+
+
+def test_time(root: Path) -> None:
+    compare("time", root, env={"TZ": "UTC"})
+
+
+def test_files(root: Path) -> None:
+    compare("files", root)
+
+
+def test_dirs(root: Path) -> None:
+    compare("dirs", root)
+
+
+def test_mmap(root: Path) -> None:
+    compare("mmap", root)
+
+
+def test_misc(root: Path) -> None:
+    compare("misc", root)
+
+
+ENV = {"LIND_A": "alpha", "LIND_B": "with spaces = and equals", "LIND_EMPTY": ""}
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        ([], 0),
+        (["return", "0"], 0),
+        (["return", "7"], 7),
+        (["return", "300"], 300 & 0xFF),
+        (["exit", "3"], 3),
+        (["exit", "255"], 255),
+        (["_exit", "5"], 5),
+        (["atexit"], 0),
+        (["abort"], 134),
+        (["none", "x", "", "sp ace", "ünïcödé", "a\tb"], 0),
+    ],
+)
+def test_args_env_exit(root: Path, args: list[str], status: int) -> None:
+    n, _ = compare("args_env_exit", root, args=args, env=ENV)
+    assert n.returncode == status
+
+
+def test_args_many(root: Path) -> None:
+    compare("args_env_exit", root, args=["none", *[f"arg{i}" * (i % 7) for i in range(300)]])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"one line\n",
+        b"hello\nWorld 123\nlast line without newline",
+        bytes(range(256)) * 4,
+        b"x" * 100_000 + b"\n" + b"abc\n" * 50_000,
+    ],
+    ids=["empty", "one", "three", "binary", "large"],
+)
+def test_stdin(root: Path, data: bytes) -> None:
+    compare("stdin", root, stdin=data)
+
+
+def test_cwd_follows_renames(root: Path) -> None:
+    compare("cwd_rename", root)
