@@ -26,6 +26,8 @@ $(STAMP)/venv: pyproject.toml $(STAMP)/apt
 	@mkdir -p $(STAMP)
 	@test -x $(PY) || python3 -m venv .venv
 	@$(PY) -m pip install -q -e '.[dev]'
+	@# byte-compile now: with PYTHONDONTWRITEBYTECODE set, every `lind` start would recompile
+	@$(PY) -m compileall -q lind_aot $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null || true
 	@touch $@
 
 native: $(STAMP)/venv

@@ -129,6 +129,8 @@ int fd_install_at(struct lind_cage *cage, int fd, int host, int cloexec)
 int fd_close(struct lind_cage *cage, int fd)
 {
     struct fd_file *f = NULL;
+    if (fd < 0 || fd >= cage->nfds)
+        return -EBADF; /* no lock needed: nfds only grows, and only under the lock */
     cage_lock(cage);
     if (fd >= 0 && fd < cage->nfds && cage->fds[fd].f) {
         f = cage->fds[fd].f;
