@@ -209,6 +209,7 @@ void lind_cage_free(struct lind_cage *cage)
         close(cage->cwd_fd);
     close(cage->root_fd);
     free(cage->args);
+    jmp_records_free(cage->main);
     free(cage->main);
     pthread_mutex_destroy(&cage->lock);
     pthread_cond_destroy(&cage->threads_cond);

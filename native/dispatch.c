@@ -10,6 +10,7 @@ lind_handler_t lind_handlers[LIND_NCALLS];
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
+static const char LONGJMP_TRAP[] = "lind: longjmp out of a signal handler";
 
 #define GRATE_MEMORY_FLAG (1ull << 63)
 
@@ -89,11 +90,15 @@ again:
         fd_release(&c);
     if (th->deferred_fork) /* a grate forwarded our fork: do it now, the parent sees ret */
         ret = lifecycle_deferred_fork(&c, ret);
+    if (th->deferred_longjmp && th->in_handler) /* longjmp out of a signal handler: end it */
+        return wt.trap_new(LONGJMP_TRAP, sizeof LONGJMP_TRAP - 1);
     if ((th->sig_pending | cage->sig_pending) && !cage->exited && th->pending == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
         signals_after_call(&c);
     }
+    if (th->deferred_longjmp && !th->in_handler && th->pending == PENDING_NONE)
+        ret = setjmp_deferred_longjmp(&c);
     if (cage->exited || th->exited)
         return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
     if (th->pending == PENDING_EXEC)
@@ -124,6 +129,7 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_timer();
     register_handlers_thread();
     register_handlers_threei();
+    register_handlers_setjmp();
     register_handlers_net();
     register_handlers_poll();
     signal_init();

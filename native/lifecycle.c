@@ -16,7 +16,7 @@
 #include "lind.h"
 #include "net.h"
 
-#define ASYNC_PAGES 16 /* 64 KiB for the unwound wasm stack */
+#define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
 #define L_CLONE_VM 0x100
 #define L_CLONE_THREAD 0x10000
 #define L_AT_FDCWD (-100)
@@ -28,7 +28,7 @@ static exec_load_fn py_exec_load;
 
 void lind_set_callbacks(exec_load_fn exec_load) { py_exec_load = exec_load; }
 
-static int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
+int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
 {
     wasmtime_extern_t ext;
     if (!c->caller || !wt.caller_export_get(c->caller, name, strlen(name), &ext) || ext.kind != WASMTIME_EXTERN_FUNC)
@@ -71,6 +71,18 @@ static int64_t do_fork(struct lind_call *c)
     }
     if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
+    int r = start_unwind(c);
+    if (r < 0)
+        return r;
+    th->pending = PENDING_FORK;
+    return 0;
+}
+
+/* Starts an asyncify unwind of the calling thread's instance into its buffer (made on first use,
+ * inside the cage's memory, away from the stack). */
+int start_unwind(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
     if (!th->async_buf) {
         cage_lock(c->cage);
         int64_t a = memory_alloc_pages(c, ASYNC_PAGES);
@@ -85,7 +97,6 @@ static int64_t do_fork(struct lind_call *c)
     d[1] = th->async_buf + th->async_len;
     if (call_export(c, "asyncify_start_unwind", 1, (int32_t)th->async_buf) < 0)
         return -ENOSYS; /* not built with asyncify */
-    th->pending = PENDING_FORK;
     return 0;
 }
 
@@ -211,6 +222,7 @@ static void exec_reset(struct lind_cage *cage, struct lind_thread *th)
     cage->mem = NULL;
     th->async_buf = th->siginfo_buf = 0;
     th->has_table = 0;
+    jmp_records_free(th);
 }
 
 static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags)
@@ -462,6 +474,8 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->main->async_buf = th->async_buf;
     child->main->async_len = th->async_len;
     child->main->siginfo_buf = th->siginfo_buf;
+    if (jmp_records_clone(child->main, th) < 0)
+        goto fail;
     return child;
 fail:
     if (child->proc) {

@@ -69,7 +69,9 @@ struct lind_proc {
 };
 
 /* What the Python run loop must do when the instance returns or traps. */
-enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2 };
+enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3, PENDING_LONGJMP = 4 };
+
+struct jmp_record; /* setjmp.c */
 
 struct lind_sigaction {
     uint32_t handler;        /* 0 SIG_DFL, 1 SIG_IGN, else a function-table index */
@@ -102,6 +104,12 @@ struct lind_thread {
     int reserved_pid;        /* the pid the child of that fork will get */
     int has_visible;         /* the grate chose what the parent's fork returns */
     int64_t visible;
+    struct jmp_record *jmps; /* saved stacks of this thread's jmp_bufs (setjmp.c) */
+    int njmps;
+    uint32_t jmp_env;        /* the jmp_buf of the setjmp/longjmp in progress */
+    int jmp_val;
+    uint32_t jmp_sp;         /* __stack_pointer at setjmp */
+    int deferred_longjmp;    /* longjmp out of a signal handler: done when the interrupted call returns */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
     struct lind_thread *next;
@@ -243,6 +251,13 @@ int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
 
+/* setjmp.c */
+int64_t setjmp_deferred_longjmp(struct lind_call *c);
+void jmp_records_free(struct lind_thread *th);
+int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from);
+int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg);
+int start_unwind(struct lind_call *c);
+
 /* lifecycle.c */
 int64_t lifecycle_resume_fork(struct lind_call *c);
 int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result);
@@ -261,6 +276,7 @@ void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent)
 struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
 void cage_put(struct lind_cage *cage);
 void register_handlers_threei(void);
+void register_handlers_setjmp(void);
 void threei_grate_ending(struct lind_cage *grate);
 void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 

@@ -167,9 +167,9 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
     if (err)
         wt.error_delete(err);
     if (trap) {
-        /* the handler called exit() or trapped: the cage ends (exit info is already set if exit) */
+        /* the handler called exit(), longjmp'ed out, or trapped: in the last case the cage ends */
         wt.trap_delete(trap);
-        if (!c->cage->exited && !th->exited) {
+        if (!c->cage->exited && !th->exited && !th->deferred_longjmp) {
             c->cage->exited = 1;
             c->cage->term_signal = 11;
         }
@@ -198,7 +198,7 @@ static int handle_pending(struct lind_call *c, int *restart)
     int ran = 0;
     *restart = 1;
     uint64_t d;
-    while (!cage->exited && !th->exited && (d = deliverable(th)) != 0) {
+    while (!cage->exited && !th->exited && !th->deferred_longjmp && (d = deliverable(th)) != 0) {
         int sig = __builtin_ctzll(d) + 1;
         if (!take(th, sig))
             continue;

@@ -101,6 +101,7 @@ void lind_thread_finish(struct lind_thread *th)
     }
     pthread_cond_broadcast(&cage->threads_cond);
     cage_unlock(cage);
+    jmp_records_free(th);
     free(th);
 }
 

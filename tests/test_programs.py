@@ -88,3 +88,8 @@ def test_stdin(root: Path, data: bytes) -> None:
 
 def test_cwd_follows_renames(root: Path) -> None:
     compare("cwd_rename", root)
+
+
+def test_setjmp_longjmp(root: Path) -> None:
+    """setjmp/longjmp (deep and repeated), sigsetjmp/siglongjmp out of a signal handler."""
+    compare("setjmp", root)

@@ -79,16 +79,15 @@ MUSL_CFLAGS = [
 # What is not built, and why (paths relative to the musl tree):
 #   ldso/ (the dynamic linker) and crt/ (ELF start files, asm) are never part of libc.a; crt1.o comes
 #   from libc/crt/crt1.c.  No Scrt1/rcrt1/crti/crtn, no libc.so: cages are static wasm modules.
-#   setjmp/longjmp/sigsetjmp: musl has only asm versions (src/setjmp/*.c and src/signal/sigsetjmp.c
-#   are empty placeholders) and wasm has no stack switching here, so they are absent: a program that
-#   uses them fails to link (undefined symbol) until the host provides them.
+#   setjmp/longjmp/sigsetjmp are C files of libc/src/{setjmp,signal}/wasm32/ that ask the host,
+#   which implements them with Asyncify (native/setjmp.c); sigsetjmp_tail.c (asm helper) is unused.
 #   Every other musl C source is built; the asm-only or wasm-specific pieces are replaced by the C
 #   files of libc/src/*/wasm32/ (thread pointer, TLS setup, cancellation syscall, __unmapself, lseek,
 #   sysinfo, wait4, get/setitimer, syscall(), posix_spawn via fork, memcpy/memset/memmove with bulk
 #   memory, math functions that are single wasm instructions, __clone and __lind_thread_start for
 #   threads run by the host in instances that share the memory).
 EXCLUDED_SOURCES: dict[str, str] = {
-    "src/signal/sigsetjmp_tail.c": "helper of the asm-only sigsetjmp",
+    "src/signal/sigsetjmp_tail.c": "helper of musl's asm sigsetjmp; ours is C",
 }
 
 # Textual edits to musl files (path, old, new), applied to the merged tree; each must match exactly once.

@@ -26,7 +26,7 @@ from lind_aot.vmm import native
 SYSCALL_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 14,
                                  [wasmtime.ValType.i64()])
 DEFAULT_ENV = {"PATH": "/bin:/usr/bin", "HOME": "/"}
-PENDING_FORK, PENDING_EXEC = 1, 2
+PENDING_FORK, PENDING_EXEC, PENDING_SETJMP, PENDING_LONGJMP = 1, 2, 3, 4
 ENOEXEC, ENOMEM, EAGAIN = 8, 12, 11
 
 # wasm traps, reported as the signal the same fault raises natively
@@ -389,6 +389,10 @@ class Microvisor:
             if pending == PENDING_FORK and trap is None:
                 self._fork(cage, th, inst)
                 continue
+            if pending in (PENDING_SETJMP, PENDING_LONGJMP) and trap is None:
+                if not self._jump(th, inst, pending):
+                    return inst, "longjmp to an unknown jmp_buf", int(signal.SIGSEGV)
+                continue
             if pending == PENDING_EXEC:
                 pid = int(lib.lind_cage_pid(cage))
                 with self._lock:
@@ -449,6 +453,25 @@ class Microvisor:
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+    def _jump(self, th: int, inst: _Instance, pending: int) -> bool:
+        """The run loop's half of setjmp/longjmp (native/setjmp.c): keep or restore the unwound
+        stack, then rewind."""
+        lib = self.lib
+        inst.call("asyncify_stop_unwind")
+        buf = lib.lind_thread_async_buf(th)
+        sp = inst.exports["__stack_pointer"]
+        assert isinstance(sp, wasmtime.Global)
+        if pending == PENDING_SETJMP:
+            if lib.lind_setjmp_save(th, int(sp.value(inst.store)) & 0xFFFFFFFF) < 0:
+                return False
+        else:
+            saved = lib.lind_longjmp_restore(th)
+            if saved < 0:
+                return False
+            sp.set_value(inst.store, wasmtime.Val.i32(saved if saved < 1 << 31 else saved - (1 << 32)))
+        inst.call("asyncify_start_rewind", buf)
+        return True
 
     def _fork(self, cage: int, th: int, inst: _Instance) -> None:
         lib = self.lib

@@ -75,6 +75,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_set_thread_callback": (None, [vp]),
         "lind_thread_finish": (None, [vp]),
         "lind_thread_exited": (i32, [vp]),
+        "lind_setjmp_save": (i32, [vp, u32]),
+        "lind_longjmp_restore": (ctypes.c_int64, [vp]),
         "lind_set_grate_callback": (None, [vp]),
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_net_policy": (None, [vp, i32]),

@@ -1,0 +1,182 @@
+/* setjmp/longjmp with Asyncify.
+ *
+ * setjmp unwinds the calling thread's wasm stack into its asyncify buffer; the run loop
+ * (lind_aot/vmm/cage.py) keeps a copy of the unwound data for that jmp_buf (lind_setjmp_save)
+ * and rewinds: setjmp returns 0. longjmp unwinds (the data is thrown away), the run loop puts the
+ * saved data back (lind_longjmp_restore) with the stack pointer of the setjmp and rewinds: setjmp
+ * returns again, with val. Out of a signal handler (called from the host), the handler is ended
+ * with a trap and the jump is made when the interrupted system call returns. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lind.h"
+
+#define LIND_SETJMP 1020
+#define LIND_LONGJMP 1021
+#define MAX_JMPS 256
+
+struct jmp_record {
+    uint32_t env;
+    uint32_t sp;
+    uint32_t len;
+    uint8_t *data;
+    struct jmp_record *next;
+};
+
+static struct jmp_record *find(struct lind_thread *th, uint32_t env)
+{
+    for (struct jmp_record *r = th->jmps; r; r = r->next)
+        if (r->env == env)
+            return r;
+    return NULL;
+}
+
+void jmp_records_free(struct lind_thread *th)
+{
+    while (th->jmps) {
+        struct jmp_record *r = th->jmps;
+        th->jmps = r->next;
+        free(r->data);
+        free(r);
+    }
+    th->njmps = 0;
+}
+
+int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from)
+{
+    struct jmp_record **tail = &to->jmps;
+    to->jmps = NULL;
+    to->njmps = 0;
+    for (const struct jmp_record *r = from->jmps; r; r = r->next) {
+        struct jmp_record *n = malloc(sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        *n = *r;
+        n->next = NULL;
+        n->data = malloc(r->len ? r->len : 1);
+        if (!n->data) {
+            free(n);
+            return -ENOMEM;
+        }
+        memcpy(n->data, r->data, r->len);
+        *tail = n;
+        tail = &n->next;
+        to->njmps++;
+    }
+    return 0;
+}
+
+static int64_t sys_setjmp(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    if (th->in_handler || c->acting || !c->caller)
+        return 0; /* no unwinding through a host frame: this jmp_buf cannot be jumped to */
+    th->jmp_env = arg_u32(c, 0);
+    int r = start_unwind(c);
+    if (r < 0)
+        return r;
+    th->pending = PENDING_SETJMP;
+    return 0;
+}
+
+static int64_t sys_longjmp(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    uint32_t env = arg_u32(c, 0);
+    int val = arg_int(c, 1);
+    if (c->acting || !find(th, env))
+        return -EINVAL; /* the libc traps: a jump to a jmp_buf setjmp never filled */
+    th->jmp_env = env;
+    th->jmp_val = val ? val : 1;
+    if (th->in_handler) {
+        th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
+        return 0;
+    }
+    int r = start_unwind(c);
+    if (r < 0)
+        return r;
+    th->pending = PENDING_LONGJMP;
+    return 0;
+}
+
+/* The jump a signal handler asked for, made from the system call it interrupted. */
+int64_t setjmp_deferred_longjmp(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    th->deferred_longjmp = 0;
+    if (!c->caller || start_unwind(c) < 0) {
+        /* interrupted in the middle of computation (epoch): there is no call to unwind from */
+        cage_lock(c->cage);
+        c->cage->exited = 1;
+        c->cage->term_signal = 11;
+        cage_unlock(c->cage);
+        return -EINTR;
+    }
+    th->pending = PENDING_LONGJMP;
+    return 0;
+}
+
+/* ---- the run loop's half ---- */
+
+/* After the unwind of a setjmp: keep the unwound data for the jmp_buf, then rewind (returns 0). */
+int lind_setjmp_save(struct lind_thread *th, uint32_t sp)
+{
+    struct lind_cage *cage = th->cage;
+    uint32_t *d = (uint32_t *)(cage->base + th->async_buf);
+    uint32_t len = d[0] - (th->async_buf + 8);
+    struct jmp_record *r = find(th, th->jmp_env);
+    if (!r) {
+        if (th->njmps >= MAX_JMPS) { /* forget the oldest (the list's tail) */
+            struct jmp_record **pp = &th->jmps;
+            while ((*pp)->next)
+                pp = &(*pp)->next;
+            free((*pp)->data);
+            free(*pp);
+            *pp = NULL;
+            th->njmps--;
+        }
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return -ENOMEM;
+        r->env = th->jmp_env;
+        r->next = th->jmps;
+        th->jmps = r;
+        th->njmps++;
+    }
+    uint8_t *data = realloc(r->data, len ? len : 1);
+    if (!data)
+        return -ENOMEM;
+    memcpy(data, cage->base + th->async_buf + 8, len);
+    r->data = data;
+    r->len = len;
+    r->sp = sp;
+    th->pending = PENDING_NONE;
+    th->rewinding = 1;
+    th->fork_result = 0;
+    return 0;
+}
+
+/* After the unwind of a longjmp: puts the saved data back; returns the stack pointer to set before
+ * rewinding (setjmp then returns the longjmp's value), or -1. */
+int64_t lind_longjmp_restore(struct lind_thread *th)
+{
+    struct lind_cage *cage = th->cage;
+    struct jmp_record *r = find(th, th->jmp_env);
+    if (!r || r->len + 8 > th->async_len)
+        return -1;
+    uint32_t *d = (uint32_t *)(cage->base + th->async_buf);
+    memcpy(cage->base + th->async_buf + 8, r->data, r->len);
+    d[0] = th->async_buf + 8 + r->len;
+    d[1] = th->async_buf + th->async_len;
+    th->pending = PENDING_NONE;
+    th->rewinding = 1;
+    th->fork_result = th->jmp_val;
+    return r->sp;
+}
+
+void register_handlers_setjmp(void)
+{
+    lind_handlers[LIND_SETJMP] = sys_setjmp;
+    lind_handlers[LIND_LONGJMP] = sys_longjmp;
+}
