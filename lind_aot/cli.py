@@ -45,13 +45,25 @@ def _size(text: str) -> int:
     return int(t)
 
 
+def _seconds(text: str) -> float:
+    t = text.strip().lower()
+    for suffix, mult in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(t[: -len(suffix)]) * mult
+    return float(t)
+
+
 def cmd_run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="lind run", description="Run a lind program in a cage.")
     p.add_argument("--root", default=".", help="directory the cage sees as / (default: current directory)")
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
     p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
     p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
-    p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M")
+    p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M (brk/mmap fail with ENOMEM beyond)")
+    p.add_argument("--cpu-time", type=_seconds, help="CPU time limit, e.g. 5s (SIGXCPU, then SIGKILL 1 s later)")
+    p.add_argument("--wall-time", type=_seconds, help="wall-clock limit, e.g. 10s (the cage tree is killed)")
+    p.add_argument("--max-fds", type=int, help="open-file limit per cage (RLIMIT_NOFILE)")
+    p.add_argument("--max-cages", type=int, help="size limit of the cage tree (fork fails with EAGAIN)")
     p.add_argument("--net", choices=["none", "loopback", "host"], default="loopback",
                    help="network policy: none, loopback (default; wildcard binds become loopback) or host")
     p.add_argument("program", help="the .wasm file (a host path)")
@@ -59,11 +71,12 @@ def cmd_run(argv: list[str]) -> int:
     a = p.parse_args(argv)
 
     from lind_aot.cache.store import CacheError
-    from lind_aot.vmm.cage import CageSpec, LindError, microvisor
+    from lind_aot.vmm.cage import CageSpec, Limits, LindError, microvisor
 
     spec = CageSpec(
         program=Path(a.program), argv=[a.program, *a.args], env=_parse_env(a.env), root=Path(a.root),
-        cwd=a.cwd, mem_limit=a.mem,
+        cwd=a.cwd, limits=Limits(mem=a.mem, cpu_time=a.cpu_time, wall_time=a.wall_time, max_fds=a.max_fds,
+                                 max_cages=a.max_cages),
     )
     try:
         mv = microvisor(_cache(a.cache))
@@ -88,6 +101,8 @@ def cmd_run(argv: list[str]) -> int:
     # so that nothing they write is lost.
     mv.wait_all()
     sys.stdout.flush()
+    if handle.wall_time_exceeded:
+        print(f"lind: cage {result.pid}: wall-time limit ({a.wall_time:g} s) exceeded", file=sys.stderr)
     if result.signal is not None:
         name = signal.Signals(result.signal).name
         detail = f" ({result.trap})" if result.trap else ""

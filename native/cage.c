@@ -153,6 +153,18 @@ void lind_cage_set_ids(struct lind_cage *cage, uint32_t uid, uint32_t gid)
     cage->gid = cage->egid = gid;
 }
 
+/* A resource limit as setrlimit sets it (the cage can lower it, not raise it past max). */
+int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max)
+{
+    if (res < 0 || res >= LIND_NRLIMITS || cur > max)
+        return -EINVAL;
+    cage->rlim[res].cur = cur;
+    cage->rlim[res].max = max;
+    return 0;
+}
+
+void lind_cage_set_max_cages(struct lind_cage *cage, int n) { cage->max_cages = n; }
+
 void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
 {
     cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lind.h"
@@ -53,6 +54,24 @@ void lind_start_epoch_ticker(void *engine, void *increment_fn, void *clone_fn)
 
 static const char KILLED[] = "lind: cage killed by a signal";
 
+/* RLIMIT_CPU, as Linux enforces it: SIGXCPU at the soft limit, SIGKILL at the hard one. The
+ * cage's CPU time is the CPU time of the OS thread running it (one per cage thread). */
+static void cpu_limit_check(struct lind_cage *cage)
+{
+    uint64_t soft = cage->rlim[RLIMIT_CPU].cur, hard = cage->rlim[RLIMIT_CPU].max;
+    if (soft == RLIM_INFINITY && hard == RLIM_INFINITY)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    uint64_t sec = (uint64_t)ts.tv_sec;
+    if (sec >= hard)
+        cage_post_signal(cage, 9);
+    else if (sec >= soft && !cage->xcpu_sent) {
+        cage->xcpu_sent = 1;
+        cage_post_signal(cage, 24); /* SIGXCPU */
+    }
+}
+
 /* wasmtime_store_epoch_deadline_callback: data is the thread. */
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                       wasmtime_update_deadline_kind_t *kind)
@@ -61,6 +80,7 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
     struct lind_cage *cage = th->cage;
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    cpu_limit_check(cage);
     if (!thread_interrupted(th))
         return NULL;
     struct lind_call c;

@@ -425,6 +425,9 @@ void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
  * only thread is a copy of th. */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
 {
+    /* --max-cages: a fork bomb gets EAGAIN, the host stays responsive */
+    if (parent->max_cages > 0 && proc_tree_count(parent->proc->tree_root) >= parent->max_cages)
+        return NULL;
     struct lind_cage *child = calloc(1, sizeof *child);
     if (!child)
         return NULL;

@@ -168,6 +168,8 @@ struct lind_cage {
     struct threei_entry table[LIND_NCALLS];
     struct grate_pool *pool; /* when this cage serves as a grate */
     int refs;                /* references from other cages' calls (cage_get): free waits for 0 */
+    int max_cages;           /* limit on the size of this cage's tree (0: none); inherited */
+    int xcpu_sent;           /* RLIMIT_CPU soft limit reached once */
 };
 
 /* One system call in flight. */
@@ -236,6 +238,7 @@ void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_count(void);
+int proc_tree_count(int tree_root);
 
 /* signal.c */
 void cage_post_signal(struct lind_cage *cage, int sig);           /* process-directed */

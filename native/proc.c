@@ -121,6 +121,18 @@ void proc_forget_pool(struct grate_pool *pool)
     pthread_mutex_unlock(&proc_lock);
 }
 
+int proc_tree_count(int tree_root)
+{
+    int n = 0;
+    pthread_mutex_lock(&proc_lock);
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct lind_proc *p = buckets[b]; p; p = p->next)
+            if (p->tree_root == tree_root && !p->zombie)
+                n++;
+    pthread_mutex_unlock(&proc_lock);
+    return n;
+}
+
 int proc_count(void)
 {
     pthread_mutex_lock(&proc_lock);

@@ -70,6 +70,20 @@ class CageResult:
 
 
 @dataclass
+class Limits:
+    """Per-cage limits; exceeding one ends only the offending cage (tree)."""
+
+    mem: int | None = None  # bytes of linear memory: brk/mmap fail with ENOMEM beyond
+    cpu_time: float | None = None  # seconds of CPU: SIGXCPU, then SIGKILL one second later
+    wall_time: float | None = None  # seconds: the whole tree gets SIGKILL
+    max_fds: int | None = None  # RLIMIT_NOFILE: EMFILE beyond
+    max_cages: int | None = None  # size of the cage tree: fork gets EAGAIN beyond
+
+
+RLIMIT_CPU, RLIMIT_NOFILE = 0, 7
+
+
+@dataclass
 class CageSpec:
     program: Path
     argv: list[str]
@@ -78,6 +92,7 @@ class CageSpec:
     cwd: str = "/"
     stdio: tuple[int, int, int] = (0, 1, 2)
     mem_limit: int | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 class CageHandle:
@@ -89,6 +104,7 @@ class CageHandle:
         self._result: CageResult | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
+        self.wall_time_exceeded = False
 
     def wait(self, timeout: float | None = None) -> CageResult | None:
         """The root cage's result, or None if it is still running after timeout seconds."""
@@ -310,7 +326,20 @@ class Microvisor:
         t = threading.Thread(target=self._root_main, args=(cage, pid, inst, handle), daemon=True, name=f"cage-{pid}")
         handle._thread = t
         t.start()
+        if spec.limits.wall_time is not None:
+            self._wall_clock(handle, spec.limits.wall_time)
         return handle
+
+    def _wall_clock(self, handle: CageHandle, seconds: float) -> None:
+        """--wall-time: SIGKILL to the tree's process group (and the root cage) when time is up."""
+
+        def expire() -> None:
+            if not handle._done.wait(seconds):
+                handle.wall_time_exceeded = True
+                self.kill(-handle.pid, int(signal.SIGKILL))
+                self.kill(handle.pid, int(signal.SIGKILL))
+
+        threading.Thread(target=expire, daemon=True, name=f"wall-{handle.pid}").start()
 
     def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
         """Runs a new cage tree; returns the root cage's result once it ends (and, with wait_all,
@@ -359,8 +388,17 @@ class Microvisor:
                 raise LindError("argv and environment strings cannot contain NUL bytes")
             blob = b"".join(s + b"\0" for s in strings)
             lib.lind_cage_set_args(cage, blob, len(blob), len(spec.argv), len(env))
-            if spec.mem_limit:
-                lib.lind_cage_set_mem_limit(cage, spec.mem_limit)
+            lim = spec.limits
+            mem = lim.mem or spec.mem_limit
+            if mem:
+                lib.lind_cage_set_mem_limit(cage, mem)
+            if lim.cpu_time is not None:
+                secs = max(1, int(lim.cpu_time + 0.999))
+                lib.lind_cage_set_rlimit(cage, RLIMIT_CPU, secs, secs + 1)
+            if lim.max_fds is not None:
+                lib.lind_cage_set_rlimit(cage, RLIMIT_NOFILE, lim.max_fds, lim.max_fds)
+            if lim.max_cages is not None:
+                lib.lind_cage_set_max_cages(cage, lim.max_cages)
         except BaseException:
             lib.lind_cage_finish(cage)
             lib.lind_cage_free(cage)

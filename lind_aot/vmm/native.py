@@ -96,6 +96,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_set_args": (i32, [vp, ctypes.c_char_p, u32, u32, u32]),
         "lind_cage_set_ids": (None, [vp, u32, u32]),
         "lind_cage_set_mem_limit": (None, [vp, u64]),
+        "lind_cage_set_rlimit": (i32, [vp, i32, u64, u64]),
+        "lind_cage_set_max_cages": (None, [vp, i32]),
         "lind_cage_attach_memory": (i32, [vp, vp, u32]),
         "lind_cage_exit_info": (None, [vp, ctypes.POINTER(ctypes.c_int)]),
         "lind_cage_set_killed": (None, [vp, i32]),
