@@ -185,6 +185,13 @@ void lind_thread_set_table(struct lind_thread *th, const wasmtime_table_t *table
     th->has_table = 1;
 }
 
+/* Resource usage: out[0] system calls, out[1] peak linear-memory bytes. */
+void lind_cage_usage(const struct lind_cage *cage, uint64_t *out)
+{
+    out[0] = __atomic_load_n(&cage->nsyscalls, __ATOMIC_RELAXED) + (cage->main ? cage->main->nsyscalls : 0);
+    out[1] = cage->peak_mem > cage->size ? cage->peak_mem : cage->size;
+}
+
 void lind_cage_exit_info(const struct lind_cage *cage, int *out)
 {
     out[0] = cage->exited;

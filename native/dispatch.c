@@ -65,6 +65,7 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
     c.nborrowed = 0;
     c.acting = 0;
     c.nr = (uint32_t)args[0].i32;
+    th->nsyscalls++;
     uint64_t target = (uint64_t)args[2].i64;
     for (int i = 0; i < 6; i++) {
         c.a[i] = (uint64_t)args[3 + 2 * i].i64;

@@ -110,6 +110,7 @@ struct lind_thread {
     int jmp_val;
     uint32_t jmp_sp;         /* __stack_pointer at setjmp */
     int deferred_longjmp;    /* longjmp out of a signal handler: done when the interrupted call returns */
+    uint64_t nsyscalls;      /* system calls made by this thread (added to the cage's at exit) */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
     struct lind_thread *next;
@@ -169,6 +170,8 @@ struct lind_cage {
     struct grate_pool *pool; /* when this cage serves as a grate */
     int refs;                /* references from other cages' calls (cage_get): free waits for 0 */
     int max_cages;           /* limit on the size of this cage's tree (0: none); inherited */
+    uint64_t nsyscalls;      /* system calls made by threads that ended (atomic) */
+    uint64_t peak_mem;       /* largest linear-memory size seen */
     int xcpu_sent;           /* RLIMIT_CPU soft limit reached once */
 };
 

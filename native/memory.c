@@ -25,6 +25,8 @@ static void memory_refresh_cage(struct lind_cage *cage)
         return;
     cage->base = wt.sharedmemory_data(cage->mem);
     cage->size = wt.sharedmemory_data_size(cage->mem);
+    if (cage->size > cage->peak_mem)
+        cage->peak_mem = cage->size;
     uint32_t np = (uint32_t)(cage->size / LIND_PAGE);
     if (np > cage->npages) {
         uint8_t *p = realloc(cage->pages, np);

@@ -91,6 +91,7 @@ void lind_thread_finish(struct lind_thread *th)
         __atomic_store_n(p, 0, __ATOMIC_SEQ_CST);
         syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
+    __atomic_add_fetch(&cage->nsyscalls, th->nsyscalls, __ATOMIC_RELAXED);
     cage_lock(cage);
     struct lind_thread **pp = &cage->others;
     while (*pp && *pp != th)

@@ -12,6 +12,7 @@ import ctypes
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,11 +58,21 @@ class LindError(RuntimeError):
 
 
 @dataclass
+class Usage:
+    """What a cage (its main thread, for CPU time) used."""
+
+    cpu_time: float = 0.0  # seconds of CPU of the OS thread that ran the cage's main thread
+    peak_memory: int = 0  # bytes: the largest its linear memory grew
+    syscalls: int = 0  # system calls made by all its threads
+
+
+@dataclass
 class CageResult:
     pid: int
     exit_code: int | None  # set when the cage exited
     signal: int | None  # set when it was killed (a trap counts as the matching signal)
     trap: str | None = None
+    usage: Usage = field(default_factory=Usage)
 
     @property
     def status(self) -> int:
@@ -93,6 +104,7 @@ class CageSpec:
     stdio: tuple[int, int, int] = (0, 1, 2)
     mem_limit: int | None = None
     limits: Limits = field(default_factory=Limits)
+    net: int | None = None  # network policy: 0 none, 1 loopback, 2 host (None: the process default)
 
 
 class CageHandle:
@@ -388,6 +400,8 @@ class Microvisor:
                 raise LindError("argv and environment strings cannot contain NUL bytes")
             blob = b"".join(s + b"\0" for s in strings)
             lib.lind_cage_set_args(cage, blob, len(blob), len(spec.argv), len(env))
+            if spec.net is not None:
+                lib.lind_set_net_policy(cage, spec.net)
             lim = spec.limits
             mem = lim.mem or spec.mem_limit
             if mem:
@@ -462,6 +476,9 @@ class Microvisor:
             lib.lind_cage_set_killed(cage, killed)
         lib.lind_cage_wait_threads(cage)
         lib.lind_cage_exit_info(cage, info)
+        raw = (ctypes.c_uint64 * 2)()
+        lib.lind_cage_usage(cage, raw)
+        usage = Usage(time.thread_time(), int(raw[1]), int(raw[0]))
         lib.lind_cage_finish(cage)
         self._free_workers(cage)
         with self._lock:
@@ -469,11 +486,11 @@ class Microvisor:
         del inst
         lib.lind_cage_free(cage)
         if not info[0]:  # _start returned
-            return CageResult(pid, 0, None)
+            return CageResult(pid, 0, None, usage=usage)
         if info[2]:
             shown = trap_msg if trap_msg and "lind: cage" not in trap_msg else None
-            return CageResult(pid, None, info[2], shown)
-        return CageResult(pid, info[1], None)
+            return CageResult(pid, None, info[2], shown, usage)
+        return CageResult(pid, info[1], None, usage=usage)
 
     def _thread_main(self, cage: int, th: int, inst: _Instance) -> None:
         """A thread other than the main one: a trap in it (not exit) ends the whole cage."""

@@ -100,6 +100,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_set_max_cages": (None, [vp, i32]),
         "lind_cage_attach_memory": (i32, [vp, vp, u32]),
         "lind_cage_exit_info": (None, [vp, ctypes.POINTER(ctypes.c_int)]),
+        "lind_cage_usage": (None, [vp, ctypes.POINTER(ctypes.c_uint64)]),
         "lind_cage_set_killed": (None, [vp, i32]),
         "lind_cage_free": (None, [vp]),
     }
