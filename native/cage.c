@@ -97,6 +97,9 @@ int lind_cage_finish(struct lind_cage *cage)
     return wstatus;
 }
 
+/* Sends sig to a process group (from outside, e.g. Ctrl-C on `lind run`). */
+int lind_kill_group(int pgid, int sig) { return proc_kill_group(pgid, sig); }
+
 /* Sends sig to the cage (as kill() from outside, e.g. Ctrl-C on `lind run`). */
 int lind_kill(int pid, int sig)
 {

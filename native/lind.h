@@ -240,6 +240,8 @@ int proc_is_ancestor(int ancestor, int pid);
 void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
+int proc_kill_group(int pgid, int sig);
+int proc_getppid(struct lind_cage *cage);
 int proc_count(void);
 int proc_tree_count(int tree_root);
 

@@ -12,7 +12,8 @@
 #include "lind.h"
 
 static int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
-static int64_t sys_getppid(struct lind_call *c) { return (int64_t)c->cage->parent; }
+/* the parent in the process table: an orphan is re-parented to its tree's root (or 0) */
+static int64_t sys_getppid(struct lind_call *c) { return proc_getppid(c->cage); }
 static int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }
 static int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
 static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }

@@ -311,15 +311,12 @@ static int64_t sys_waitid(struct lind_call *c)
     if (si) {
         memset(si, 0, 128);
         if (r > 0) {
-            int32_t f[7] = {17 /* SIGCHLD */, 0, 0, 0, r, (int32_t)c->cage->uid, 0};
+            int32_t f[6] = {17 /* SIGCHLD */, 0, 0, r, (int32_t)c->cage->uid, 0};
             int exited = (st & 0x7f) == 0;
             f[2] = exited ? 1 /* CLD_EXITED */ : ((st & 0x80) ? 3 /* CLD_DUMPED */ : 2 /* CLD_KILLED */);
-            f[6] = exited ? (st >> 8) & 0xff : st & 0x7f;
-            /* siginfo: signo, errno, code, then (x86-64 layout) pid at 16, uid at 20, status at 24 */
-            memcpy(si, f, 12);
-            memcpy(si + 16, &f[4], 4);
-            memcpy(si + 20, &f[5], 4);
-            memcpy(si + 24, &f[6], 4);
+            f[5] = exited ? (st >> 8) & 0xff : st & 0x7f;
+            /* the guest's (ILP32) siginfo_t: signo, errno, code, then pid at 12, uid at 16, status at 20 */
+            memcpy(si, f, sizeof f);
         }
     }
     return 0;
@@ -401,6 +398,27 @@ static int64_t sys_setsid(struct lind_call *c)
     pthread_mutex_unlock(&proc_lock);
     return r;
 }
+
+/* Delivers sig to every live cage of process group pgid; 0 or -ESRCH. */
+int proc_kill_group(int pgid, int sig)
+{
+    int found = 0;
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    pthread_mutex_lock(&proc_lock);
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct lind_proc *q = buckets[b]; q; q = q->next)
+            if (q->pgid == pgid && !q->zombie) {
+                found = 1;
+                if (q->cage && sig)
+                    cage_post_signal(q->cage, sig);
+            }
+    pthread_mutex_unlock(&proc_lock);
+    return found ? 0 : -ESRCH;
+}
+
+/* Lock-free: ppid is an int changed only under proc_lock (re-parenting). */
+int proc_getppid(struct lind_cage *cage) { return __atomic_load_n(&cage->proc->ppid, __ATOMIC_RELAXED); }
 
 /* Delivers sig to every live cage selected by pid (kill(2) semantics). */
 int proc_kill(struct lind_cage *sender, int pid, int sig)

@@ -233,6 +233,28 @@ void signals_after_call(struct lind_call *c)
     handle_pending(c, &restart);
 }
 
+/* Calls that are never restarted after a handler, whatever SA_RESTART says (signal(7)). */
+static int never_restarted(uint32_t nr)
+{
+    switch (nr) {
+    case 34:  /* pause */
+    case 130: /* rt_sigsuspend */
+    case 35:  /* nanosleep */
+    case 230: /* clock_nanosleep */
+    case 7:   /* poll */
+    case 23:  /* select */
+    case 270: /* pselect6 */
+    case 271: /* ppoll */
+    case 232: /* epoll_wait */
+    case 281: /* epoll_pwait */
+    case 128: /* rt_sigtimedwait */
+    case 202: /* futex (musl loops itself) */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* After a handler ran, an EINTR result is restarted if all handlers asked for it. */
 int signals_restart(struct lind_call *c, int64_t ret)
 {
@@ -240,7 +262,7 @@ int signals_restart(struct lind_call *c, int64_t ret)
     if (ret != -EINTR || c->th->in_handler > 8)
         return 0;
     int ran = handle_pending(c, &restart);
-    return ran && restart && !c->cage->exited && !c->th->exited;
+    return ran && restart && !never_restarted(c->nr) && !c->cage->exited && !c->th->exited;
 }
 
 /* rt_sigaction(sig, const struct k_sigaction *act, struct k_sigaction *old, size_t sigsetsize).

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,6 +206,54 @@ class _Instance:
             g_dst.set_value(self.store, g_src.value(src.store))
 
 
+class _Runners:
+    """The OS threads that run cages and cage threads, kept for reuse (starting a thread costs more
+    than the rest of a fork). `wait_idle` returns when no task is running."""
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._idle: list[queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]] | None]] = []
+        self._busy = 0
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        with self._lock:
+            self._busy += 1
+            q = self._idle.pop() if self._idle else None
+        if q is not None:
+            q.put((fn, args))
+            return
+        q = queue.SimpleQueue()
+        q.put((fn, args))
+        threading.Thread(target=self._main, args=(q,), daemon=True, name="cage-runner").start()
+
+    def _main(self, q: queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]] | None]) -> None:
+        while True:
+            try:
+                task = q.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if q in self._idle:
+                        self._idle.remove(q)
+                        return
+                continue  # a task was handed over just now
+            if task is None:
+                return
+            fn, args = task
+            try:
+                fn(*args)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._idle.append(q)
+                    self._lock.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self._busy == 0, timeout)
+
+
 class Microvisor:
     """The process-wide owner of cages."""
 
@@ -213,7 +263,7 @@ class Microvisor:
         self._exec_modules: dict[int, wasmtime.Module] = {}
         self._cages: dict[int, _Instance] = {}  # cage pointer -> its main thread's instance
         self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
+        self._runners = _Runners()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
         self._thread_cb = _THREAD_START_T(self._thread_start)
         self._worker_cb = _WORKER_NEW_T(self._worker_new)
@@ -255,10 +305,7 @@ class Microvisor:
             if not isinstance(sp, wasmtime.Global):
                 return -EAGAIN
             sp.set_value(inst.store, wasmtime.Val.i32(stack))
-            t = threading.Thread(target=self._thread_main, args=(cage, th, inst), daemon=True, name=f"thread-{th:x}")
-            with self._lock:
-                self._threads.add(t)
-            t.start()
+            self._runners.submit(self._thread_main, cage, th, inst)
         except Exception:  # noqa: BLE001
             return -EAGAIN
         return 0
@@ -371,13 +418,9 @@ class Microvisor:
             handle._done.set()
 
     def wait_all(self) -> None:
-        while True:
-            with self._lock:
-                threads = list(self._threads)
-            if not threads:
-                return
-            for t in threads:
-                t.join(0.5)  # a timeout keeps the waiting thread responsive to signals
+        """Returns when no cage started by a fork (or cage thread) is running any more."""
+        while not self._runners.wait_idle(0.5):  # a timeout keeps the waiting thread responsive to signals
+            pass
 
     def _new_cage(self, spec: CageSpec) -> int:
         lib = self.lib
@@ -495,19 +538,15 @@ class Microvisor:
     def _thread_main(self, cage: int, th: int, inst: _Instance) -> None:
         """A thread other than the main one: a trap in it (not exit) ends the whole cage."""
         lib = self.lib
-        try:
-            lib.lind_thread_bind(th)
-            _, _, killed = self._run_instance(cage, th, inst)
-            info = (ctypes.c_int * 3)()
-            lib.lind_cage_exit_info(cage, info)
-            if killed is not None and not info[0] and not lib.lind_thread_exited(th):
-                lib.lind_cage_set_killed(cage, killed)  # a fault in a thread ends the whole cage
-            lib.lind_thread_unbind(th)
-            del inst
-            lib.lind_thread_finish(th)
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
+        lib.lind_thread_bind(th)
+        _, _, killed = self._run_instance(cage, th, inst)
+        info = (ctypes.c_int * 3)()
+        lib.lind_cage_exit_info(cage, info)
+        if killed is not None and not info[0] and not lib.lind_thread_exited(th):
+            lib.lind_cage_set_killed(cage, killed)  # a fault in a thread ends the whole cage
+        lib.lind_thread_unbind(th)
+        del inst
+        lib.lind_thread_finish(th)
 
     def _jump(self, th: int, inst: _Instance, pending: int) -> bool:
         """The run loop's half of setjmp/longjmp (native/setjmp.c): keep or restore the unwound
@@ -545,11 +584,7 @@ class Microvisor:
                 cpid = int(lib.lind_cage_pid(child))
                 lib.lind_thread_set_rewind(cth, 0)
                 cinst.call("asyncify_start_rewind", buf)
-                t = threading.Thread(target=self._child_main, args=(child, cpid, cinst), daemon=True,
-                                     name=f"cage-{cpid}")
-                with self._lock:
-                    self._threads.add(t)
-                t.start()
+                self._runners.submit(self._child_main, child, cpid, cinst)
                 result = cpid
         lib.lind_thread_set_rewind(th, result)
         inst.call("asyncify_start_rewind", buf)
@@ -570,13 +605,12 @@ class Microvisor:
         return cinst
 
     def _child_main(self, cage: int, pid: int, inst: _Instance) -> None:
-        try:
-            self._loop(cage, pid, inst)
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
+        self._loop(cage, pid, inst)
 
     def kill(self, pid: int, sig: int) -> int:
+        """kill(2) from outside the cages: pid > 0 one cage, pid < 0 the process group -pid."""
+        if pid < 0:
+            return int(self.lib.lind_kill_group(-pid, sig))
         return int(self.lib.lind_kill(pid, sig))
 
 

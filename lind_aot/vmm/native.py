@@ -66,6 +66,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_thread_unbind": (None, [vp]),
         "lind_cage_finish": (i32, [vp]),
         "lind_kill": (i32, [i32, i32]),
+        "lind_kill_group": (i32, [i32, i32]),
         "lind_thread_pending": (i32, [vp]),
         "lind_thread_clear_pending": (None, [vp]),
         "lind_thread_async_buf": (u32, [vp]),

@@ -1,0 +1,654 @@
+"""The embedding API: run untrusted C programs (compiled with `lind cc`) as cages from Python.
+
+    from lind_aot.api import Sandbox, Limits
+
+    sb = Sandbox(root="/srv/jail", limits=Limits(mem=256 << 20, cpu_time=5, wall_time=10))
+    p = sb.spawn("hello.wasm", ["world"], stdin=b"input")
+    r = p.wait()
+    print(r.returncode, r.stdout, r.usage.wall_time)
+
+Every cage runs inside this host process (one process-wide `Microvisor`), each cage tree on its own
+OS thread. `Sandbox.spawn` is thread-safe: many threads may spawn and wait at once. Captured output
+and stdin are moved by one shared I/O thread (epoll), so a spawn costs two pipes, not extra threads.
+
+`AsyncSandbox` wraps the same for asyncio.
+
+Semantics worth knowing:
+
+* `program` is a host path to a `.wasm` file (like `lind run`); the cage sees `root` as `/`. With
+  `grates=[...]` the program and the grates are paths *inside the root*: the first grate is started
+  with argv `[grate, *other grates, program, *argv]` and execs the rest (see grates/).
+* `argv` are the arguments after argv[0]; argv[0] is the program path as given.
+* `returncode` follows `subprocess`: the exit code, or `-N` if the cage died of signal N (a wasm trap
+  counts as the signal the same fault raises natively: SIGSEGV, SIGILL, SIGFPE, ...). `status` is the
+  shell's convention (`N` or `128+N`), which is also what `lind run` exits with.
+* `wait()` returns once the root cage has ended *and* the captured output streams are closed, i.e.
+  every cage that inherited them (children, orphans) has ended or closed them.
+* Resource usage (`Result.usage`): `wall_time` is measured from just before the cage starts to its
+  end (the close of its captured output, else the moment `wait` saw it end). `cpu_time` is the CPU
+  time of the root cage's OS thread (its children, threads and grate workers run on other threads
+  and are not included), `peak_memory` the root cage's linear-memory size when it ended (wasm memory
+  never shrinks, so it is the peak of its last program image), `syscalls` the number of system calls
+  it made. Each is None when the microvisor in use does not report it (see `ResourceUsage`).
+* The network policy (`net=`) is per cage when the microvisor supports `CageSpec.net_policy`;
+  otherwise it is the data plane's process-wide default, set at each spawn under a lock: then the
+  policy of the most recent spawn applies to every running cage (use one policy per process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import errno
+import fcntl
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import wasmtime
+
+from lind_aot.cache.store import ArtifactCache, CacheError
+from lind_aot.vmm.cage import CageHandle, CageSpec, Limits, LindError, microvisor
+
+__all__ = [
+    "DEVNULL", "AsyncProcess", "AsyncSandbox", "CacheError", "Limits", "LindError", "Process", "ResourceUsage",
+    "Result", "Sandbox", "SpawnError", "NET_POLICIES",
+]
+
+NET_POLICIES: dict[str, int] = {"none": 0, "loopback": 1, "host": 2}
+NetPolicy = Literal["none", "loopback", "host"]
+
+DEVNULL = -3
+"""For stdin/stdout/stderr: the host's /dev/null (no capture, nothing read)."""
+
+OutputSink = Callable[[bytes], object]
+Output = OutputSink | int | None
+CHUNK = 65536
+
+
+class SpawnError(LindError):
+    """The program could not be started (missing file, not a lind program, bad root, ...)."""
+
+
+# ---- the shared I/O thread: captured stdout/stderr and fed stdin of every process ----
+
+
+class _Stream:
+    """One pipe end the I/O thread services."""
+
+    __slots__ = ("fd", "on_data", "on_eof", "data", "pos")
+
+    def __init__(self, fd: int, on_data: OutputSink | None, on_eof: Callable[[], None],
+                 data: bytes = b"") -> None:
+        self.fd, self.on_data, self.on_eof, self.data, self.pos = fd, on_data, on_eof, data, 0
+
+
+class _IOHub:
+    """A single daemon thread multiplexing every process's pipes with epoll."""
+
+    def __init__(self) -> None:
+        self._ep = select.epoll()
+        self._lock = threading.Lock()
+        self._streams: dict[int, _Stream] = {}
+        self._thread: threading.Thread | None = None
+
+    def _ensure(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    t = threading.Thread(target=self._run, daemon=True, name="lind-io")
+                    t.start()
+                    self._thread = t
+
+    def add_reader(self, fd: int, on_data: OutputSink, on_eof: Callable[[], None]) -> None:
+        os.set_blocking(fd, False)
+        self._ensure()
+        with self._lock:
+            self._streams[fd] = _Stream(fd, on_data, on_eof)
+        self._ep.register(fd, select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR)
+
+    def add_writer(self, fd: int, data: bytes, on_done: Callable[[], None]) -> None:
+        os.set_blocking(fd, False)
+        self._ensure()
+        with self._lock:
+            self._streams[fd] = _Stream(fd, None, on_done, data)
+        self._ep.register(fd, select.EPOLLOUT | select.EPOLLERR)
+
+    def _finish(self, s: _Stream) -> None:
+        with self._lock:
+            self._streams.pop(s.fd, None)
+        try:
+            self._ep.unregister(s.fd)
+        except OSError:
+            pass
+        os.close(s.fd)
+        try:
+            s.on_eof()
+        except Exception as e:  # noqa: BLE001 - a bad callback must not stop the I/O thread
+            print(f"lind: output callback failed: {e!r}", file=sys.stderr)
+
+    def _service(self, s: _Stream) -> None:
+        if s.on_data is None:  # a writer (stdin)
+            try:
+                s.pos += os.write(s.fd, memoryview(s.data)[s.pos: s.pos + CHUNK])
+            except BlockingIOError:
+                return
+            except OSError:  # EPIPE: the cage closed its stdin; drop the rest
+                s.pos = len(s.data)
+            if s.pos >= len(s.data):
+                self._finish(s)
+            return
+        try:
+            chunk = os.read(s.fd, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._finish(s)
+            return
+        try:
+            s.on_data(chunk)
+        except Exception as e:  # noqa: BLE001
+            print(f"lind: output callback failed: {e!r}", file=sys.stderr)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                events = self._ep.poll(1.0)
+            except InterruptedError:
+                continue
+            for fd, _ev in events:
+                with self._lock:
+                    s = self._streams.get(fd)
+                if s is not None:
+                    self._service(s)
+
+
+_hub = _IOHub()
+_devnull_fds: dict[int, int] = {}
+_devnull_lock = threading.Lock()
+
+
+def _devnull(flags: int) -> int:
+    with _devnull_lock:
+        fd = _devnull_fds.get(flags)
+        if fd is None:
+            fd = _devnull_fds[flags] = os.open(os.devnull, flags | os.O_CLOEXEC)
+        return fd
+
+
+# ---- results ----
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    """What a finished cage used. Fields the microvisor does not report are None."""
+
+    wall_time: float
+    """Seconds from just before the start of the cage to its end."""
+    cpu_time: float | None = None
+    """CPU seconds of the root cage's OS thread (not its children or threads). None if unreported."""
+    peak_memory: int | None = None
+    """Bytes of the root cage's linear memory when it ended. None if unreported."""
+    syscalls: int | None = None
+    """System calls the root cage made. None if unreported."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """How a cage ended, and what it wrote."""
+
+    pid: int
+    returncode: int
+    """The exit code, or -N after signal N (like subprocess)."""
+    exit_code: int | None
+    signal: int | None
+    stdout: bytes
+    """Captured output (b"" when streamed to a callback or passed to a host fd)."""
+    stderr: bytes
+    usage: ResourceUsage
+    trap: str | None = None
+    """The wasm trap message when a trap ended the cage."""
+    wall_time_exceeded: bool = False
+    """The wall-time limit ended it."""
+    output_truncated: bool = False
+    """More than the sandbox's max_output was written; the rest was dropped."""
+
+    @property
+    def status(self) -> int:
+        """The shell's convention: the exit code, or 128+N after signal N."""
+        return self.exit_code if self.signal is None else 128 + self.signal  # type: ignore[operator]
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.signal is None:
+            return None
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"SIG{self.signal}"
+
+
+class _Capture:
+    """Collects one output stream (or forwards it), and tells when it is closed."""
+
+    def __init__(self, sink: OutputSink | None, limit: int | None) -> None:
+        self.sink = sink
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+        self.closed = threading.Event()
+        self.closed_at: float | None = None
+
+    def data(self, chunk: bytes) -> None:
+        if self.limit is not None and self.size + len(chunk) > self.limit:
+            chunk = chunk[: max(0, self.limit - self.size)]
+            self.truncated = True
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if self.sink is not None:
+            self.sink(chunk)
+        else:
+            self.parts.append(chunk)
+
+    def eof(self) -> None:
+        self.closed_at = time.perf_counter()
+        self.closed.set()
+
+    def value(self) -> bytes:
+        if len(self.parts) > 1:
+            self.parts = [b"".join(self.parts)]
+        return self.parts[0] if self.parts else b""
+
+
+class Process:
+    """A running cage tree started by `Sandbox.spawn`. Thread-safe."""
+
+    def __init__(self, handle: CageHandle, started: float, captures: list[_Capture],
+                 out: _Capture | None, err: _Capture | None) -> None:
+        self._handle = handle
+        self._started = started
+        self._captures = captures
+        self._out, self._err = out, err
+        self._result: Result | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        """The root cage's pid inside the sandbox (also its process group)."""
+        return self._handle.pid
+
+    @property
+    def stdout(self) -> bytes:
+        """stdout captured so far (all of it once wait() returned a Result)."""
+        return self._out.value() if self._out is not None else b""
+
+    @property
+    def stderr(self) -> bytes:
+        return self._err.value() if self._err is not None else b""
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running; else the exit code or -signal (see Result.returncode)."""
+        return self._result.returncode if self._result is not None else None
+
+    @property
+    def status(self) -> int | None:
+        """None while running; else the exit code or 128+signal."""
+        return self._result.status if self._result is not None else None
+
+    @property
+    def result(self) -> Result | None:
+        return self._result
+
+    def poll(self) -> Result | None:
+        """The result if the process has ended, without waiting."""
+        return self.wait(0)
+
+    def wait(self, timeout: float | None = None) -> Result | None:
+        """Waits for the root cage to end and its captured output to close; None on timeout.
+
+        Raises whatever error ended the cage's host thread abnormally (a bug, not a cage fault)."""
+        if self._result is not None:
+            return self._result
+        deadline = None if timeout is None else time.monotonic() + timeout
+        r = self._handle.wait(timeout)
+        if r is None:
+            return None
+        seen = time.perf_counter()
+        for c in self._captures:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not c.closed.wait(left):
+                return None
+        with self._lock:
+            if self._result is not None:
+                return self._result
+            closes = [c.closed_at for c in self._captures if c.closed_at is not None]
+            end = min(seen, max(closes)) if closes else seen
+            h = self._handle
+            usage = ResourceUsage(
+                wall_time=max(0.0, end - self._started),
+                cpu_time=getattr(h, "cpu_time", None),
+                peak_memory=getattr(r, "memory", None),
+                syscalls=getattr(r, "syscalls", None),
+            )
+            self._result = Result(
+                pid=r.pid,
+                returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
+                exit_code=r.exit_code,
+                signal=r.signal,
+                stdout=self.stdout,
+                stderr=self.stderr,
+                usage=usage,
+                trap=r.trap,
+                wall_time_exceeded=h.wall_time_exceeded,
+                output_truncated=any(c.truncated for c in self._captures),
+            )
+            return self._result
+
+    def kill(self, sig: int = signal.SIGKILL) -> bool:
+        """Sends sig to the cage tree (its process group; the root cage alone if it left it).
+        False if there was nothing to signal (it already ended)."""
+        mv = microvisor()
+        if mv.kill(-self.pid, int(sig)) >= 0:
+            return True
+        return mv.kill(self.pid, int(sig)) >= 0
+
+    def terminate(self) -> bool:
+        return self.kill(signal.SIGTERM)
+
+
+def _merge(base: Limits, over: Limits | None) -> Limits:
+    if over is None:
+        return base
+    vals = {f.name: getattr(over, f.name) for f in dataclasses.fields(Limits)}
+    return dataclasses.replace(base, **{k: v for k, v in vals.items() if v is not None})
+
+
+_HAS_NET_FIELD = "net_policy" in {f.name for f in dataclasses.fields(CageSpec)}
+_net_lock = threading.Lock()
+
+
+class Sandbox:
+    """A place to run cages: a root directory, an AOT cache, a network policy, default limits.
+
+    Args:
+        root: the host directory every cage of this sandbox sees as `/`. Default: a new empty
+            private temporary directory (removed at exit of the host process is *not* attempted).
+        cache: the AOT artifact cache (an ArtifactCache, or its directory). Default: $LIND_CACHE or
+            ~/.cache/lind-aot/aot.
+        net: "none" (no IP networking), "loopback" (127.0.0.1/::1 only, the default) or "host".
+        limits: default limits of every cage (a spawn's own limits override field by field).
+        env: environment added to every cage (besides PATH and HOME).
+        cwd: the starting directory inside the root.
+        max_output: bytes of stdout and of stderr kept per process (the rest is drained and
+            dropped; Result.output_truncated tells). None: unlimited.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, cache: ArtifactCache | str | os.PathLike[str] |
+                 None = None, net: NetPolicy = "loopback", limits: Limits | None = None,
+                 env: dict[str, str] | None = None, cwd: str = "/", max_output: int | None = None) -> None:
+        if net not in NET_POLICIES:
+            raise ValueError(f"net must be one of {', '.join(NET_POLICIES)}, not {net!r}")
+        if root is None:
+            import tempfile
+
+            root = tempfile.mkdtemp(prefix="lind-root-")
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise SpawnError(f"{self.root}: root is not a directory")
+        self.cache = cache if isinstance(cache, ArtifactCache) else ArtifactCache(Path(cache) if cache else None)
+        self.net: NetPolicy = net
+        self.limits = limits or Limits()
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.max_output = max_output
+        self._mv = microvisor(self.cache)
+        self._modules: dict[tuple[str, int, int, int], wasmtime.Module] = {}
+        self._mlock = threading.Lock()
+
+    # ---- programs ----
+
+    def load(self, program: str | os.PathLike[str]) -> wasmtime.Module:
+        """The compiled module of a host .wasm file (AOT cache; remembered while the file is unchanged)."""
+        path = Path(program)
+        try:
+            st = path.stat()
+        except OSError as e:
+            raise SpawnError(f"{program}: {e.strerror}") from None
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._mlock:
+            mod = self._modules.get(key)
+        if mod is not None:
+            return mod
+        try:
+            wasm = path.read_bytes()
+        except OSError as e:
+            raise SpawnError(f"{program}: {e.strerror}") from None
+        mod = self.cache.load(wasm, str(program))
+        with self._mlock:
+            if len(self._modules) >= 256:
+                self._modules.clear()
+            self._modules[key] = mod
+        return mod
+
+    def _inside(self, path: str) -> Path:
+        return self.root / path.lstrip("/")
+
+    # ---- spawning ----
+
+    def spawn(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None,
+              env: dict[str, str] | None = None, stdin: bytes | int | None = None, limits: Limits | None = None,
+              grates: Sequence[str] = (), stdout: Output = None, stderr: Output = None,
+              cwd: str | None = None) -> Process:
+        """Starts a cage tree running `program` and returns at once.
+
+        Args:
+            program: host path of the .wasm file; with grates, a path inside the root.
+            argv: the arguments (argv[1:]); argv[0] is `program` as given.
+            env: environment variables, added to the sandbox's.
+            stdin: bytes to feed (then EOF), a host fd to share (not closed), DEVNULL, or None
+                (empty: /dev/null).
+            limits: overrides of the sandbox's limits, field by field.
+            grates: paths inside the root of grates to interpose, outermost first.
+            stdout, stderr: None to capture (Result.stdout), a callable to receive the output in
+                chunks as it comes (called on the shared I/O thread: keep it quick), a host fd to
+                write to directly, or DEVNULL.
+            cwd: the starting directory inside the root (default: the sandbox's).
+
+        Raises:
+            SpawnError: the program (or a grate) is missing or not a lind program, or the root or
+                cwd is unusable.
+        """
+        args = [str(a) for a in (argv or ())]
+        if grates:
+            host_prog = self._inside(grates[0])
+            full = [str(g) for g in grates] + [str(program), *args]
+        else:
+            host_prog = Path(program)
+            full = [str(program), *args]
+        try:
+            module = self.load(host_prog)
+        except CacheError as e:
+            raise SpawnError(str(e)) from None
+        lim = _merge(self.limits, limits)
+
+        to_close: list[int] = []  # our copies of the cage's ends, closed once it has its own
+        captures: list[_Capture] = []
+        pending: list[tuple[int, _Capture]] = []
+        feed: tuple[int, bytes] | None = None
+        try:
+            if stdin is None or stdin == DEVNULL:
+                in_fd = _devnull(os.O_RDONLY)
+            elif isinstance(stdin, int):
+                in_fd = stdin
+            else:
+                r, w = os.pipe()
+                to_close.append(r)
+                in_fd = r
+                feed = (w, bytes(stdin))
+
+            def out_fd(spec: Output) -> tuple[int, _Capture | None]:
+                if spec == DEVNULL:
+                    return _devnull(os.O_WRONLY), None
+                if isinstance(spec, int):
+                    return spec, None
+                r, w = os.pipe()
+                to_close.append(w)
+                cap = _Capture(spec, self.max_output)
+                captures.append(cap)
+                pending.append((r, cap))
+                return w, cap
+
+            o_fd, out_cap = out_fd(stdout)
+            e_fd, err_cap = out_fd(stderr)
+            kw: dict[str, object] = {}
+            if _HAS_NET_FIELD:
+                kw["net_policy"] = NET_POLICIES[self.net]
+            spec = CageSpec(program=host_prog, argv=full, env={**self.env, **(env or {})}, root=self.root,
+                            cwd=cwd or self.cwd, stdio=(in_fd, o_fd, e_fd), limits=lim, **kw)  # type: ignore[arg-type]
+            started = time.perf_counter()
+            try:
+                if _HAS_NET_FIELD:
+                    handle = self._mv.start(spec, module)
+                else:
+                    with _net_lock:
+                        self._mv.lib.lind_set_net_policy_default(NET_POLICIES[self.net])
+                        handle = self._mv.start(spec, module)
+            except LindError as e:
+                raise SpawnError(str(e)) from None
+        except BaseException:
+            for fd in to_close:
+                os.close(fd)
+            for r, _ in pending:
+                os.close(r)
+            if feed is not None:
+                os.close(feed[0])
+            raise
+        for fd in to_close:  # the cage holds dups of them now
+            os.close(fd)
+        for r, cap in pending:
+            _hub.add_reader(r, cap.data, cap.eof)
+        if feed is not None:
+            _feed(*feed)
+        return Process(handle, started, captures, out_cap, err_cap)
+
+    def run(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
+            timeout: float | None = None, **kw: object) -> Result:
+        """spawn() then wait(); on timeout the tree is killed (SIGKILL) and its result returned."""
+        p = self.spawn(program, argv, **kw)  # type: ignore[arg-type]
+        r = p.wait(timeout)
+        if r is None:
+            p.kill()
+            r = p.wait()
+        assert r is not None
+        return r
+
+
+def _feed(w: int, data: bytes) -> None:
+    """Writes stdin: what fits in the pipe right away, the rest from the I/O thread."""
+    if not data:
+        os.close(w)
+        return
+    os.set_blocking(w, False)
+    try:
+        n = os.write(w, data[:CHUNK])
+    except BlockingIOError:
+        n = 0
+    except OSError as e:
+        if e.errno != errno.EPIPE:
+            raise
+        os.close(w)
+        return
+    if n == len(data):
+        os.close(w)
+        return
+    try:  # a bigger pipe saves round trips through the I/O thread
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass
+    _hub.add_writer(w, data[n:], lambda: None)
+
+
+# ---- asyncio ----
+
+
+class AsyncProcess:
+    """A Process for asyncio code: `await p.wait()`."""
+
+    def __init__(self, proc: Process) -> None:
+        self.proc = proc
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    def kill(self, sig: int = signal.SIGKILL) -> bool:
+        return self.proc.kill(sig)
+
+    async def wait(self, timeout: float | None = None) -> Result | None:
+        """Waits without blocking the event loop; None on timeout (the cage keeps running)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Result | None] = loop.create_future()
+
+        def waiter() -> None:
+            try:
+                res = self.proc.wait(timeout)
+            except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                loop.call_soon_threadsafe(_set, fut, None, e)
+            else:
+                loop.call_soon_threadsafe(_set, fut, res, None)
+
+        threading.Thread(target=waiter, daemon=True, name=f"lind-await-{self.pid}").start()
+        return await fut
+
+
+def _set(fut: asyncio.Future[Result | None], res: Result | None, err: BaseException | None) -> None:
+    if fut.done():
+        return
+    if err is not None:
+        fut.set_exception(err)
+    else:
+        fut.set_result(res)
+
+
+@dataclass
+class AsyncSandbox:
+    """Sandbox for asyncio: `p = await sb.spawn(...); r = await p.wait()`. Same arguments as Sandbox."""
+
+    sandbox: Sandbox = field(default_factory=Sandbox)
+
+    @classmethod
+    def create(cls, **kw: object) -> AsyncSandbox:
+        return cls(Sandbox(**kw))  # type: ignore[arg-type]
+
+    async def spawn(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None,
+                    **kw: object) -> AsyncProcess:
+        """Starts a cage (loading a program not yet in memory happens off the event loop)."""
+        loop = asyncio.get_running_loop()
+        proc = await loop.run_in_executor(None, lambda: self.sandbox.spawn(program, argv, **kw))  # type: ignore[arg-type]
+        return AsyncProcess(proc)
+
+    async def run(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
+                  timeout: float | None = None, **kw: object) -> Result:
+        p = await self.spawn(program, argv, **kw)
+        r = await p.wait(timeout)
+        if r is None:
+            p.kill()
+            r = await p.wait()
+        assert r is not None
+        return r

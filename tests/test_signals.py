@@ -1,0 +1,107 @@
+"""Signals in cages: handlers, masks, sigsuspend/pause, kill, alarm/setitimer, EINTR/SA_RESTART,
+host signals forwarded by `lind run`, and faults reported as signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import C_DIR, LIND, REPO, build_cage, compare
+
+
+@pytest.mark.parametrize("mode", ["handlers", "mask", "killchild", "eintr"])
+def test_signals(root: Path, mode: str) -> None:
+    compare("proc_signal", root, [mode])
+
+
+def test_handler_outputs(root: Path) -> None:
+    _, c = compare("proc_signal", root, ["handlers"])
+    out = c.stdout.decode()
+    assert "SA_SIGINFO: ran=1 si_signo==SIGUSR2=1" in out
+    assert "SA_RESETHAND child after the second signal: killed by signal 10" in out
+    assert "without SA_NODEFER: ran=2 max nesting=1" in out
+    assert "with SA_NODEFER: ran=2 max nesting=2" in out
+
+
+def test_sigsuspend_and_pause(root: Path) -> None:
+    """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
+    pause and sigsuspend always return EINTR, they are never restarted."""
+    compare("proc_signal", root, ["suspend"])
+
+
+def test_sa_restart(root: Path) -> None:
+    """With SA_RESTART, read and waitpid are restarted; nanosleep still fails with EINTR."""
+    compare("proc_signal", root, ["restart"])
+
+
+def test_alarm_ends_busy_loop(root: Path) -> None:
+    n, c = compare("proc_signal", root, ["alarm_loop"])
+    assert c.returncode == 0 and b"alarm handler: leaving with _exit(0)" in c.stdout
+
+
+def test_alarm_default_action(root: Path) -> None:
+    n, c = compare("proc_signal", root, ["alarm_default"])
+    assert n.returncode == c.returncode == 142
+
+
+def test_setitimer_periodic(root: Path) -> None:
+    compare("proc_signal", root, ["itimer"])
+
+
+def _popen_cage(root: Path, mode: str) -> subprocess.Popen[bytes]:
+    wasm = build_cage(C_DIR / "proc_signal.c")
+    p = subprocess.Popen([*LIND, "run", "--root", str(root), str(wasm), mode], cwd=REPO, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    assert line == b"ready\n", (line, p.stderr.read() if p.poll() is not None and p.stderr else b"")
+    time.sleep(0.2)
+    return p
+
+
+def test_sigint_to_lind_run_reaches_handler(root: Path) -> None:
+    p = _popen_cage(root, "hostint")
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("the cage did not end after SIGINT")
+    assert out == b"got SIGINT=1\n", err
+    assert p.returncode == 0, err
+
+
+def test_sigterm_to_lind_run_kills_tree(root: Path) -> None:
+    p = _popen_cage(root, "hostterm")
+    t0 = time.perf_counter()
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("lind run did not end after SIGTERM (cage tree still alive?)")
+    assert p.returncode == 143, err
+    assert time.perf_counter() - t0 < 10
+
+
+# ---- faults ----
+
+
+def test_faults_in_children(root: Path) -> None:
+    _, c = compare("proc_fault", root, ["children"])
+    out = c.stdout.decode()
+    assert "out-of-bounds store: child killed by SIGSEGV" in out
+    assert "division by zero: child killed by SIGFPE" in out
+    assert "__builtin_trap: child killed by SIGILL" in out
+    assert out.endswith("parent still running\n")
+
+
+@pytest.mark.parametrize(("mode", "status"), [("segv", 139), ("fpe", 136), ("ill", 132)])
+def test_fault_in_root(root: Path, mode: str, status: int) -> None:
+    n, c = compare("proc_fault", root, [mode])
+    assert n.returncode == c.returncode == status
