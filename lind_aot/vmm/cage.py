@@ -14,12 +14,13 @@ import queue
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import wasmtime
-from wasmtime import _bindings
+from wasmtime import _bindings, _extern
 from wasmtime import _ffi as ffi
 
 from lind_aot.cache.store import ArtifactCache, CacheError
@@ -137,6 +138,35 @@ def memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
     raise LindError("not a lind program (no env.memory import; rebuild it with `lind cc`)")
 
 
+class _Exports:
+    """An instance's exports, looked up one by one when needed (wasmtime-py's exports() wraps them
+    all, which costs more than the instantiation itself)."""
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        self._store, self._instance, self._cache = store, instance, {}
+
+    def get(self, name: str) -> object | None:
+        if name not in self._cache:
+            item = ffi.wasmtime_extern_t()
+            raw = name.encode()
+            ok = ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
+                                                  raw, len(raw), ctypes.byref(item))
+            self._cache[name] = _extern.wrap_extern(item) if ok else None
+        return self._cache[name]
+
+    def __getitem__(self, name: str) -> object:
+        item = self.get(name)
+        if item is None:
+            raise KeyError(name)
+        return item
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+
+_memory_types: weakref.WeakKeyDictionary[wasmtime.Module, wasmtime.MemoryType] = weakref.WeakKeyDictionary()
+
+
 class _Instance:
     """One wasm instance of a cage (replaced on exec, created for a fork child, one per thread).
 
@@ -148,7 +178,12 @@ class _Instance:
         engine = eng.engine()
         self.module = module
         self.entry = entry  # the outermost function: where the thread starts and fork rewinds
-        self.memory = memory or wasmtime.SharedMemory(engine, memory_type(module))
+        if memory is None:
+            mt = _memory_types.get(module)
+            if mt is None:
+                mt = _memory_types[module] = memory_type(module)
+            memory = wasmtime.SharedMemory(engine, mt)
+        self.memory = memory
         self.store = wasmtime.Store(engine)
         # every epoch tick (native/epoch.c) the cage's pending signals are looked at
         self.store.set_epoch_deadline(1)
@@ -174,12 +209,11 @@ class _Instance:
             self.instance = self.linker.instantiate(self.store, module)
         except wasmtime.WasmtimeError as e:
             raise LindError(f"cannot instantiate: {str(e).splitlines()[0]}") from None
-        ex = self.instance.exports(self.store)
+        ex = self.exports = _Exports(self.store, self.instance)
         heap_base, start = ex.get("__heap_base"), ex.get("_start")
         if not (isinstance(heap_base, wasmtime.Global) and isinstance(start, wasmtime.Func)):
             raise LindError("not a lind program (bad export types)")
         self.heap_base, self.start = heap_base, start
-        self.exports = ex
         table = ex.get("__indirect_function_table")
         if isinstance(table, wasmtime.Table):
             lib.lind_thread_set_table(th, ctypes.byref(table._table))

@@ -1,0 +1,292 @@
+"""`lind batch`: run many cage jobs concurrently inside one process.
+
+    lind batch JOBS.jsonl [-j N] [--out RESULTS.jsonl] [--cache DIR] [--root DIR] [--max-output BYTES]
+
+JOBS.jsonl holds one JSON object per line (blank lines and lines starting with # are skipped):
+
+    {"id": "a1", "program": "hello.wasm", "argv": ["x"], "stdin": "text", "env": {"K": "V"},
+     "limits": {"mem": "64M", "cpu_time": 2, "wall_time": "5s", "max_fds": 64, "max_cages": 8},
+     "cwd": "/"}
+
+Only "program" is required: a host path to a .wasm file (relative paths are taken from the current
+directory). "argv" are the arguments after argv[0]. "stdin" is text (UTF-8); "stdin_b64" gives bytes.
+"limits" accepts numbers (bytes, seconds) or strings with units like `lind run` (64M, 500ms).
+
+Each job's result is one JSON line, written as jobs finish (so not in input order; "index" is the
+0-based line number of the job among the jobs, "id" its id or the index):
+
+    {"index": 0, "id": "a1", "status": "exited" | "signaled" | "error", "exit_code": 0, "signal": null,
+     "signal_name": null, "returncode": 0, "stdout": "...", "stderr": "...", "stdout_encoding": "text",
+     "stderr_encoding": "text", "wall_time": 0.0012, "cpu_time": null, "wall_time_exceeded": false,
+     "output_truncated": false, "error": null}
+
+stdout and stderr are text when they are valid UTF-8, else base64 (the *_encoding field says
+"base64"). "returncode" is the exit code or -N after signal N; "status": "error" means the job could
+not be started (missing program, not a lind program, malformed job line); "error" tells why.
+
+Progress goes to stderr: one \\r-updated line on a terminal, else a line every few seconds; a
+summary (jobs/s, p50/p99 latency, counts) at the end. The exit status is 0 if every job could be
+started (whatever the jobs' own statuses), 1 otherwise, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from lind_aot.api import Limits, Result, Sandbox, SpawnError
+
+DEFAULT_MAX_OUTPUT = 1 << 20
+
+
+def _size(v: object) -> int:
+    if isinstance(v, int | float):
+        return int(v)
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = str(v).strip().upper().removesuffix("B")
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+def _seconds(v: object) -> float:
+    if isinstance(v, int | float):
+        return float(v)
+    t = str(v).strip().lower()
+    for suffix, mult in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if t.endswith(suffix):
+            return float(t[: -len(suffix)]) * mult
+    return float(t)
+
+
+def parse_limits(d: dict[str, Any] | None) -> Limits | None:
+    """A job's "limits" object as Limits (unknown keys are an error)."""
+    if not d:
+        return None
+    conv = {"mem": _size, "cpu_time": _seconds, "wall_time": _seconds, "max_fds": int, "max_cages": int}
+    bad = set(d) - set(conv)
+    if bad:
+        raise ValueError(f"unknown limit(s): {', '.join(sorted(bad))}")
+    return Limits(**{k: conv[k](v) for k, v in d.items() if v is not None})  # type: ignore[operator]
+
+
+def _text(data: bytes) -> tuple[str, str]:
+    try:
+        return data.decode(), "text"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode(), "base64"
+
+
+@dataclass
+class Job:
+    index: int
+    id: object
+    spec: dict[str, Any] | None
+    error: str | None = None
+
+
+def result_record(job: Job, res: Result | None, error: str | None, wall: float) -> dict[str, Any]:
+    """The JSON object written for one job."""
+    rec: dict[str, Any] = {"index": job.index, "id": job.id}
+    if res is None:
+        rec.update(status="error", exit_code=None, signal=None, signal_name=None, returncode=None, stdout="",
+                   stderr="", stdout_encoding="text", stderr_encoding="text", wall_time=round(wall, 6),
+                   cpu_time=None, wall_time_exceeded=False, output_truncated=False, error=error)
+        return rec
+    out, oenc = _text(res.stdout)
+    err, eenc = _text(res.stderr)
+    rec.update(status="signaled" if res.signal is not None else "exited", exit_code=res.exit_code,
+               signal=res.signal, signal_name=res.signal_name, returncode=res.returncode, stdout=out, stderr=err,
+               stdout_encoding=oenc, stderr_encoding=eenc, wall_time=round(res.usage.wall_time, 6),
+               cpu_time=res.usage.cpu_time, wall_time_exceeded=res.wall_time_exceeded,
+               output_truncated=res.output_truncated, error=None)
+    return rec
+
+
+def read_jobs(lines: Iterable[str]) -> list[Job]:
+    jobs: list[Job] = []
+    for line in lines:
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        i = len(jobs)
+        try:
+            spec = json.loads(s)
+            if not isinstance(spec, dict) or not isinstance(spec.get("program"), str):
+                raise ValueError('a job is an object with a "program" string')
+            jobs.append(Job(i, spec.get("id", i), spec))
+        except ValueError as e:
+            jobs.append(Job(i, i, None, f"bad job line: {e}"))
+    return jobs
+
+
+def run_job(sb: Sandbox, job: Job) -> dict[str, Any]:
+    """Runs one job to its end; never raises."""
+    t0 = time.perf_counter()
+    if job.spec is None:
+        return result_record(job, None, job.error, 0.0)
+    spec = job.spec
+    try:
+        argv = [str(a) for a in spec.get("argv") or []]
+        env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+        if "stdin_b64" in spec:
+            stdin: bytes | None = base64.b64decode(spec["stdin_b64"])
+        elif spec.get("stdin") is not None:
+            stdin = str(spec["stdin"]).encode()
+        else:
+            stdin = None
+        limits = parse_limits(spec.get("limits"))
+        proc = sb.spawn(spec["program"], argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"))
+        res = proc.wait()
+        return result_record(job, res, None, time.perf_counter() - t0)
+    except (SpawnError, ValueError, TypeError, OSError) as e:
+        return result_record(job, None, str(e), time.perf_counter() - t0)
+    except Exception as e:  # noqa: BLE001 - one job's host-side failure is that job's result
+        return result_record(job, None, f"internal error: {e!r}", time.perf_counter() - t0)
+
+
+@dataclass
+class Progress:
+    """Jobs done / total with throughput, on a stream (\\r updates on a tty, periodic lines otherwise)."""
+
+    total: int
+    stream: IO[str] = field(default_factory=lambda: sys.stderr)
+    enabled: bool = True
+    label: str = "jobs"
+    done: int = 0
+    failed: int = 0
+    start: float = field(default_factory=time.perf_counter)
+    _last: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.tty = self.enabled and self.stream.isatty()
+        self.interval = 0.1 if self.tty else 5.0
+
+    def step(self, failed: bool = False) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed += failed
+            now = time.perf_counter()
+            if self.enabled and (now - self._last >= self.interval or self.done == self.total):
+                self._last = now
+                self._show(now)
+
+    def _show(self, now: float) -> None:
+        el = max(now - self.start, 1e-9)
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        bar = "#" * filled + "." * (width - filled)
+        line = (f"[{bar}] {self.done}/{self.total} {self.label} ({pct:5.1f}%)  {self.done / el:,.0f}/s  "
+                f"{el:.1f}s  {self.failed} failed")
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(q / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def run_batch(sb: Sandbox, jobs: list[Job], workers: int, out: IO[str], progress: bool = True) -> dict[str, Any]:
+    """Runs jobs on `workers` threads, writing one result line per job to out; returns a summary."""
+    q: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+    for j in jobs:
+        q.put(j)
+    for _ in range(workers):
+        q.put(None)
+    lat: list[float] = []
+    counts = {"exited": 0, "signaled": 0, "error": 0}
+    out_lock = threading.Lock()
+    prog = Progress(len(jobs), enabled=progress)
+
+    def worker() -> None:
+        while True:
+            j = q.get()
+            if j is None:
+                return
+            rec = run_job(sb, j)
+            line = json.dumps(rec, ensure_ascii=False)
+            with out_lock:
+                out.write(line + "\n")
+                lat.append(rec["wall_time"])
+                counts[rec["status"]] += 1
+            prog.step(rec["status"] == "error" or rec["returncode"] != 0)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker, daemon=True, name=f"batch-{i}") for i in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    out.flush()
+    el = time.perf_counter() - t0
+    return {"jobs": len(jobs), "seconds": el, "jobs_per_s": len(jobs) / el if el > 0 else 0.0,
+            "p50": percentile(lat, 50), "p99": percentile(lat, 99), **counts}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="lind batch", description="Run JSON-lines jobs as cages, concurrently, "
+                                "in one process.")
+    p.add_argument("jobs", help="JSON-lines job file ('-' for stdin)")
+    p.add_argument("-j", "--jobs", dest="workers", type=int, default=max(2, 2 * (os.cpu_count() or 1)),
+                   help="jobs running at once (default: 2 x CPUs)")
+    p.add_argument("--out", help="write results here (default: stdout)")
+    p.add_argument("--cache", help="AOT cache directory")
+    p.add_argument("--root", default=".", help="the directory every job's cage sees as / (default: current)")
+    p.add_argument("--net", choices=["none", "loopback", "host"], default="none", help="network policy (default none)")
+    p.add_argument("--max-output", type=_size, default=DEFAULT_MAX_OUTPUT,
+                   help="bytes of stdout/stderr kept per job (default 1M; the rest is dropped)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    a = p.parse_args(argv)
+    try:
+        if a.jobs == "-":
+            jobs = read_jobs(sys.stdin)
+        else:
+            with open(a.jobs, encoding="utf-8") as f:
+                jobs = read_jobs(f)
+    except OSError as e:
+        print(f"lind batch: {a.jobs}: {e.strerror}", file=sys.stderr)
+        return 2
+    try:
+        sb = Sandbox(root=a.root, cache=a.cache, net=a.net, max_output=a.max_output)
+    except SpawnError as e:
+        print(f"lind batch: {e}", file=sys.stderr)
+        return 2
+    out: IO[str] = open(a.out, "w", encoding="utf-8") if a.out else sys.stdout
+    try:
+        summary = run_batch(sb, jobs, a.workers, out, progress=not (a.no_progress or a.quiet))
+    finally:
+        if a.out:
+            out.close()
+    if not a.quiet:
+        print(f"lind batch: {summary['jobs']} jobs in {summary['seconds']:.2f} s: {summary['jobs_per_s']:,.0f} jobs/s, "
+              f"latency p50 {summary['p50'] * 1e3:.2f} ms, p99 {summary['p99'] * 1e3:.2f} ms; "
+              f"{summary['exited']} exited, {summary['signaled']} signaled, {summary['error']} not started",
+              file=sys.stderr)
+    return 1 if summary["error"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Job", "main", "parse_limits", "read_jobs", "result_record", "run_batch", "run_job"]
