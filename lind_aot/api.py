@@ -17,7 +17,8 @@ Semantics worth knowing:
 
 * `program` is a host path to a `.wasm` file (like `lind run`); the cage sees `root` as `/`. With
   `grates=[...]` the program and the grates are paths *inside the root*: the first grate is started
-  with argv `[grate, *other grates, program, *argv]` and execs the rest (see grates/).
+  with argv `[grate, *other grates, program, *argv]` and execs the rest (see grates/), so the
+  program must be an executable file (mode +x) inside the root.
 * `argv` are the arguments after argv[0]; argv[0] is the program path as given.
 * `returncode` follows `subprocess`: the exit code, or `-N` if the cage died of signal N (a wasm trap
   counts as the signal the same fault raises natively: SIGSEGV, SIGILL, SIGFPE, ...). `status` is the
@@ -55,6 +56,7 @@ from typing import Literal
 import wasmtime
 
 from lind_aot.cache.store import ArtifactCache, CacheError
+from lind_aot.vmm import cage as _cage
 from lind_aot.vmm.cage import CageHandle, CageSpec, Limits, LindError, microvisor
 
 __all__ = [
@@ -375,6 +377,27 @@ def _merge(base: Limits, over: Limits | None) -> Limits:
     return dataclasses.replace(base, **{k: v for k, v in vals.items() if v is not None})
 
 
+_caches: dict[Path, ArtifactCache] = {}
+_cache_lock = threading.Lock()
+
+
+def _open_cache(path: str | os.PathLike[str] | None) -> ArtifactCache:
+    """One ArtifactCache per directory per process (an LMDB environment must not be opened twice)."""
+    with _cache_lock:
+        if path is None:
+            from lind_aot.paths import aot_cache_dir
+
+            key = aot_cache_dir().resolve()
+        else:
+            key = Path(path).resolve()
+        c = _caches.get(key)
+        if c is None:
+            mv = _cage._microvisor  # the process-wide one, if it exists: reuse its cache
+            c = mv.cache if mv is not None and mv.cache.path.resolve() == key else ArtifactCache(key)
+            _caches[key] = c
+        return c
+
+
 _HAS_NET_FIELD = "net_policy" in {f.name for f in dataclasses.fields(CageSpec)}
 _net_lock = threading.Lock()
 
@@ -407,7 +430,7 @@ class Sandbox:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise SpawnError(f"{self.root}: root is not a directory")
-        self.cache = cache if isinstance(cache, ArtifactCache) else ArtifactCache(Path(cache) if cache else None)
+        self.cache = cache if isinstance(cache, ArtifactCache) else _open_cache(cache)
         self.net: NetPolicy = net
         self.limits = limits or Limits()
         self.env = dict(env or {})

@@ -99,7 +99,7 @@ def cmd_run(argv: list[str]) -> int:
         result = handle.wait(0.5)
     # The run ends when every cage of the tree has ended: orphans are waited for, not killed,
     # so that nothing they write is lost.
-    mv.wait_all()
+    mv.wait_tree(handle.pid)
     sys.stdout.flush()
     if handle.wall_time_exceeded:
         print(f"lind: cage {result.pid}: wall-time limit ({a.wall_time:g} s) exceeded", file=sys.stderr)

@@ -133,6 +133,37 @@ int proc_tree_count(int tree_root)
     return n;
 }
 
+/* Waits until no cage of the tree rooted at pid is alive; 1 if so, 0 on timeout. */
+int lind_tree_wait(int root, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&proc_lock);
+    for (;;) {
+        int alive = 0;
+        for (int b = 0; b < NBUCKETS && !alive; b++)
+            for (struct lind_proc *p = buckets[b]; p; p = p->next)
+                if (p->tree_root == root && !p->zombie) {
+                    alive = 1;
+                    break;
+                }
+        if (!alive) {
+            pthread_mutex_unlock(&proc_lock);
+            return 1;
+        }
+        if (pthread_cond_timedwait(&proc_cond, &proc_lock, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&proc_lock);
+            return 0;
+        }
+    }
+}
+
 int proc_count(void)
 {
     pthread_mutex_lock(&proc_lock);

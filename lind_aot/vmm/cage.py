@@ -115,7 +115,6 @@ class CageHandle:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._thread: threading.Thread | None = None
         self._result: CageResult | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
@@ -416,9 +415,7 @@ class Microvisor:
             self.lib.lind_cage_free(cage)
             raise
         handle = CageHandle(pid)
-        t = threading.Thread(target=self._root_main, args=(cage, pid, inst, handle), daemon=True, name=f"cage-{pid}")
-        handle._thread = t
-        t.start()
+        self._runners.submit(self._root_main, cage, pid, inst, handle)
         if spec.limits.wall_time is not None:
             self._wall_clock(handle, spec.limits.wall_time)
         return handle
@@ -437,11 +434,17 @@ class Microvisor:
     def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
         """Runs a new cage tree; returns the root cage's result once it ends (and, with wait_all,
         once every cage it started has ended too)."""
-        result = self.start(spec, module).wait()
+        handle = self.start(spec, module)
+        result = handle.wait()
         assert result is not None
         if wait_all:
-            self.wait_all()
+            self.wait_tree(handle.pid)
         return result
+
+    def wait_tree(self, pid: int) -> None:
+        """Returns when every cage of the tree started as `pid` has ended (orphans included)."""
+        while not self.lib.lind_tree_wait(pid, 500):  # a timeout keeps the caller responsive to signals
+            pass
 
     def _root_main(self, cage: int, pid: int, inst: _Instance, handle: CageHandle) -> None:
         try:

@@ -67,6 +67,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_finish": (i32, [vp]),
         "lind_kill": (i32, [i32, i32]),
         "lind_kill_group": (i32, [i32, i32]),
+        "lind_tree_wait": (i32, [i32, i32]),
         "lind_thread_pending": (i32, [vp]),
         "lind_thread_clear_pending": (None, [vp]),
         "lind_thread_async_buf": (u32, [vp]),
