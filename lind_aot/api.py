@@ -27,13 +27,11 @@ Semantics worth knowing:
   every cage that inherited them (children, orphans) has ended or closed them.
 * Resource usage (`Result.usage`): `wall_time` is measured from just before the cage starts to its
   end (the close of its captured output, else the moment `wait` saw it end). `cpu_time` is the CPU
-  time of the root cage's OS thread (its children, threads and grate workers run on other threads
-  and are not included), `peak_memory` the root cage's linear-memory size when it ended (wasm memory
-  never shrinks, so it is the peak of its last program image), `syscalls` the number of system calls
-  it made. Each is None when the microvisor in use does not report it (see `ResourceUsage`).
-* The network policy (`net=`) is per cage when the microvisor supports `CageSpec.net_policy`;
-  otherwise it is the data plane's process-wide default, set at each spawn under a lock: then the
-  policy of the most recent spawn applies to every running cage (use one policy per process).
+  time of the OS thread that ran the root cage's main thread (its children, other threads and grate
+  workers run on other OS threads and are not included), `peak_memory` the largest the root cage's
+  linear memory grew, `syscalls` the system calls made by all the root cage's threads (not its
+  children's). Each is None when the microvisor in use does not report it (see `ResourceUsage`).
+* The network policy (`net=`) is set per cage (`CageSpec.net`); its children inherit it.
 """
 
 from __future__ import annotations
@@ -197,11 +195,11 @@ class ResourceUsage:
     wall_time: float
     """Seconds from just before the start of the cage to its end."""
     cpu_time: float | None = None
-    """CPU seconds of the root cage's OS thread (not its children or threads). None if unreported."""
+    """CPU seconds of the root cage's main thread (not its children or other threads)."""
     peak_memory: int | None = None
-    """Bytes of the root cage's linear memory when it ended. None if unreported."""
+    """Bytes: the largest the root cage's linear memory grew."""
     syscalls: int | None = None
-    """System calls the root cage made. None if unreported."""
+    """System calls made by the root cage's threads (not its children's)."""
 
 
 @dataclass(frozen=True)
@@ -338,11 +336,12 @@ class Process:
             closes = [c.closed_at for c in self._captures if c.closed_at is not None]
             end = min(seen, max(closes)) if closes else seen
             h = self._handle
+            u = getattr(r, "usage", None)  # reported by the microvisor (lind_cage_usage)
             usage = ResourceUsage(
                 wall_time=max(0.0, end - self._started),
-                cpu_time=getattr(h, "cpu_time", None),
-                peak_memory=getattr(r, "memory", None),
-                syscalls=getattr(r, "syscalls", None),
+                cpu_time=getattr(u, "cpu_time", None),
+                peak_memory=getattr(u, "peak_memory", None),
+                syscalls=getattr(u, "syscalls", None),
             )
             self._result = Result(
                 pid=r.pid,
@@ -398,8 +397,6 @@ def _open_cache(path: str | os.PathLike[str] | None) -> ArtifactCache:
         return c
 
 
-_HAS_NET_FIELD = "net_policy" in {f.name for f in dataclasses.fields(CageSpec)}
-_net_lock = threading.Lock()
 
 
 class Sandbox:
@@ -535,19 +532,11 @@ class Sandbox:
 
             o_fd, out_cap = out_fd(stdout)
             e_fd, err_cap = out_fd(stderr)
-            kw: dict[str, object] = {}
-            if _HAS_NET_FIELD:
-                kw["net_policy"] = NET_POLICIES[self.net]
             spec = CageSpec(program=host_prog, argv=full, env={**self.env, **(env or {})}, root=self.root,
-                            cwd=cwd or self.cwd, stdio=(in_fd, o_fd, e_fd), limits=lim, **kw)  # type: ignore[arg-type]
+                            cwd=cwd or self.cwd, stdio=(in_fd, o_fd, e_fd), limits=lim, net=NET_POLICIES[self.net])
             started = time.perf_counter()
             try:
-                if _HAS_NET_FIELD:
-                    handle = self._mv.start(spec, module)
-                else:
-                    with _net_lock:
-                        self._mv.lib.lind_set_net_policy_default(NET_POLICIES[self.net])
-                        handle = self._mv.start(spec, module)
+                handle = self._mv.start(spec, module)
             except LindError as e:
                 raise SpawnError(str(e)) from None
         except BaseException:

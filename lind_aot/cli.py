@@ -15,6 +15,7 @@ USAGE = """usage: lind <command> [args]
 
   cc | ar | ranlib          compile C for cages (cc-compatible), archive tools for Makefiles
   run PROG.wasm [ARGS...]   run a program in a cage   (lind run --help)
+  batch JOBS.jsonl [-j N]   run many jobs concurrently in one process (lind batch --help)
   compile PROG.wasm...      AOT-compile into the cache
   cache stats|ls|clear      inspect or empty the AOT cache
   toolchain build           build the sysroot (musl for wasm32) now
@@ -112,29 +113,25 @@ def cmd_run(argv: list[str]) -> int:
 
 def cmd_compile(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="lind compile", description="AOT-compile programs into the cache.")
-    p.add_argument("programs", nargs="+")
+    p.add_argument("programs", nargs="+", help=".wasm files or directories (searched for *.wasm)")
     p.add_argument("--target", choices=["x86_64", "aarch64"], help="code for this architecture (default: host)")
     p.add_argument("--cache", help="AOT cache directory")
+    p.add_argument("-j", "--jobs", type=int, help="programs compiled at once (default: CPUs)")
     a = p.parse_args(argv)
-    from lind_aot.cache.store import CacheError
+    from lind_aot.compile_many import compile_many, report
 
-    cache = _cache(a.cache)
-    status = 0
-    for prog in a.programs:
-        try:
-            wasm = Path(prog).read_bytes()
-            t0 = time.perf_counter()
-            key, art, cached = cache.compile(wasm, a.target, prog)
-            dt = (time.perf_counter() - t0) * 1000
-            what = "cached" if cached else f"compiled in {dt:.0f} ms"
-            print(f"{prog}: {what}, {len(art) / 1024:.0f} KiB, key {key.split(':')[0][:16]}")
-        except OSError as e:
-            print(f"lind compile: {prog}: {e.strerror}", file=sys.stderr)
-            status = 1
-        except (CacheError, ValueError) as e:
-            print(f"lind compile: {e}", file=sys.stderr)
-            status = 1
-    return status
+    try:
+        results = compile_many(a.programs, a.target, a.jobs, _cache(a.cache), progress=sys.stderr.isatty())
+    except ValueError as e:  # unsupported --target
+        print(f"lind compile: {e}", file=sys.stderr)
+        return 1
+    return report(results)
+
+
+def cmd_batch(argv: list[str]) -> int:
+    from lind_aot.batch import main as batch_main
+
+    return batch_main(argv)
 
 
 def cmd_cache(argv: list[str]) -> int:
@@ -186,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
         fn = {"cc": cc.main, "ar": cc.ar_main, "ranlib": cc.ranlib_main}[cmd]
         return fn(rest)
-    handlers = {"run": cmd_run, "compile": cmd_compile, "cache": cmd_cache, "toolchain": cmd_toolchain}
+    handlers = {"run": cmd_run, "compile": cmd_compile, "cache": cmd_cache, "toolchain": cmd_toolchain,
+                "batch": cmd_batch}
     if cmd not in handlers:
         print(f"lind: unknown command {cmd!r}\n{USAGE}", file=sys.stderr, end="")
         return 2

@@ -56,14 +56,13 @@ static const char KILLED[] = "lind: cage killed by a signal";
 
 /* RLIMIT_CPU, as Linux enforces it: SIGXCPU at the soft limit, SIGKILL at the hard one. The
  * cage's CPU time is the CPU time of the OS thread running it (one per cage thread). */
-static void cpu_limit_check(struct lind_cage *cage)
+static void cpu_limit_check(struct lind_thread *th)
 {
+    struct lind_cage *cage = th->cage;
     uint64_t soft = cage->rlim[RLIMIT_CPU].cur, hard = cage->rlim[RLIMIT_CPU].max;
     if (soft == RLIM_INFINITY && hard == RLIM_INFINITY)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    uint64_t sec = (uint64_t)ts.tv_sec;
+    uint64_t sec = (uint64_t)(thread_cpu_ns(th) / 1000000000);
     if (sec >= hard)
         cage_post_signal(cage, 9);
     else if (sec >= soft && !cage->xcpu_sent) {
@@ -80,7 +79,7 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
     struct lind_cage *cage = th->cage;
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
-    cpu_limit_check(cage);
+    cpu_limit_check(th);
     if (!thread_interrupted(th))
         return NULL;
     struct lind_call c;

@@ -111,6 +111,7 @@ struct lind_thread {
     uint32_t jmp_sp;         /* __stack_pointer at setjmp */
     int deferred_longjmp;    /* longjmp out of a signal handler: done when the interrupted call returns */
     uint64_t nsyscalls;      /* system calls made by this thread (added to the cage's at exit) */
+    int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
     struct lind_thread *next;
@@ -276,6 +277,7 @@ int64_t thread_clone(struct lind_call *c);
 void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
 void cage_lock(struct lind_cage *cage);
+int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this cage thread */
 void cage_unlock(struct lind_cage *cage);
 
 /* threei.c */

@@ -68,6 +68,13 @@ static int64_t sys_clock_gettime(struct lind_call *c)
     int clk = arg_int(c, 0);
     if (!valid_clock(clk))
         return -EINVAL;
+    if (clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID) {
+        /* the cage's own CPU time, not that of earlier cages run by the same OS thread */
+        int64_t ns = thread_cpu_ns(c->th);
+        ts.tv_sec = ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        return timespec_write(c, c->a[1], &ts);
+    }
     if (clock_gettime(host_clock(clk), &ts) < 0)
         return -errno;
     return timespec_write(c, c->a[1], &ts);

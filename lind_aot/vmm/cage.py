@@ -548,6 +548,7 @@ class Microvisor:
         """The main thread of a cage: runs it, then ends the cage."""
         lib = self.lib
         th = lib.lind_cage_main_thread(cage)
+        cpu0 = time.thread_time()
         lib.lind_thread_bind(th)
         inst, trap_msg, killed = self._run_instance(cage, th, inst)
         info = (ctypes.c_int * 3)()
@@ -558,7 +559,7 @@ class Microvisor:
         lib.lind_cage_exit_info(cage, info)
         raw = (ctypes.c_uint64 * 2)()
         lib.lind_cage_usage(cage, raw)
-        usage = Usage(time.thread_time(), int(raw[1]), int(raw[0]))
+        usage = Usage(time.thread_time() - cpu0, int(raw[1]), int(raw[0]))
         lib.lind_cage_finish(cage)
         self._free_workers(cage)
         with self._lock:

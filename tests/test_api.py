@@ -1,0 +1,242 @@
+"""The embedding API (lind_aot.api): spawn/wait/kill/capture, stdin, limits, asyncio, grates."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import C_DIR, REPO, build_cage
+
+from lind_aot.api import DEVNULL, AsyncSandbox, Limits, Sandbox, SpawnError
+
+
+@pytest.fixture(scope="module")
+def hello() -> Path:
+    return build_cage(C_DIR / "api_hello.c")
+
+
+@pytest.fixture(scope="module")
+def modes() -> Path:
+    return build_cage(C_DIR / "api_modes.c")
+
+
+@pytest.fixture
+def sb(tmp_path: Path) -> Sandbox:
+    return Sandbox(root=tmp_path)
+
+
+def test_run_hello(sb: Sandbox, hello: Path) -> None:
+    r = sb.run(hello, ["there"])
+    assert (r.returncode, r.status, r.exit_code, r.signal) == (0, 0, 0, None)
+    assert r.stdout == b"hello there\n" and r.stderr == b""
+    assert r.pid > 0 and 0 < r.usage.wall_time < 10
+
+
+def test_spawn_from_8_threads(sb: Sandbox, hello: Path, modes: Path) -> None:
+    """Eight threads spawn, wait and kill at once; every output lands with its own process."""
+    errors: list[str] = []
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(10):
+                arg = f"t{t}-{i}"
+                p = sb.spawn(hello, [arg])
+                r = p.wait(30)
+                if r is None or r.stdout != f"hello {arg}\n".encode() or r.returncode != 0:
+                    errors.append(f"{arg}: {r}")
+            p = sb.spawn(modes, ["sleep", "30"])
+            assert p.wait(0.05) is None and p.returncode is None
+            assert p.kill()
+            r = p.wait(10)
+            if r is None or r.returncode != -signal.SIGKILL:
+                errors.append(f"kill t{t}: {r}")
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"t{t}: {e!r}")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors[:5]
+
+
+def test_stdin_bytes(sb: Sandbox, modes: Path) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB: more than a pipe holds, fed by the I/O thread
+    r = sb.run(modes, ["echo"], stdin=data, timeout=30)
+    assert r.stdout == data
+    assert r.stderr == f"bytes={len(data)}\n".encode()
+    r = sb.run(modes, ["echo"], stdin=b"small")
+    assert r.stdout == b"small"
+    r = sb.run(modes, ["echo"])  # default stdin: empty
+    assert r.stdout == b"" and r.stderr == b"bytes=0\n"
+
+
+def test_exit_status_and_stderr(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["exit", "3"])
+    assert (r.returncode, r.status, r.exit_code) == (3, 3, 3)
+    assert (r.stdout, r.stderr) == (b"out\n", b"err\n")
+
+
+def test_crash_is_a_signal(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["crash"])
+    assert r.returncode == -signal.SIGSEGV and r.status == 128 + signal.SIGSEGV
+    assert r.signal_name == "SIGSEGV" and r.stdout == b"about to crash\n"
+
+
+def test_env_and_argv0(sb: Sandbox, modes: Path, tmp_path: Path) -> None:
+    r = sb.run(modes, ["env", "GREETING"], env={"GREETING": "hi there"})
+    assert r.stdout == b"hi there\n"
+    sb2 = Sandbox(root=tmp_path, env={"GREETING": "from sandbox"})
+    assert sb2.run(modes, ["env", "GREETING"]).stdout == b"from sandbox\n"
+
+
+def test_streaming_and_binary(sb: Sandbox, modes: Path) -> None:
+    chunks: list[bytes] = []
+    r = sb.run(modes, ["big", "512"], stdout=chunks.append)
+    assert r.stdout == b"" and b"".join(chunks) == b"x" * (512 * 1024)
+    r = sb.run(modes, ["binary"])
+    assert r.stdout == bytes(range(256))
+    r = sb.run(modes, ["exit", "0"], stdout=DEVNULL, stderr=DEVNULL)
+    assert (r.stdout, r.stderr, r.returncode) == (b"", b"", 0)
+
+
+def test_output_limit(tmp_path: Path, modes: Path) -> None:
+    sb = Sandbox(root=tmp_path, max_output=1000)
+    r = sb.run(modes, ["big", "256"])
+    assert r.returncode == 0 and r.stdout == b"x" * 1000 and r.output_truncated
+
+
+def test_wait_timeout_then_kill(sb: Sandbox, modes: Path) -> None:
+    p = sb.spawn(modes, ["sleep", "30"])
+    t0 = time.monotonic()
+    assert p.wait(0.2) is None
+    assert time.monotonic() - t0 < 5
+    p.kill(signal.SIGTERM)
+    r = p.wait(10)
+    assert r is not None and r.returncode == -signal.SIGTERM and r.status == 128 + signal.SIGTERM
+    assert not p.kill()  # nothing left to signal
+
+
+def test_spawn_errors(sb: Sandbox, tmp_path: Path) -> None:
+    with pytest.raises(SpawnError, match="No such file"):
+        sb.spawn(tmp_path / "missing.wasm")
+    bogus = tmp_path / "bogus.wasm"
+    bogus.write_bytes(b"not wasm at all")
+    with pytest.raises(SpawnError, match="not a WebAssembly"):
+        sb.spawn(bogus)
+    with pytest.raises(SpawnError):
+        Sandbox(root=tmp_path / "nope")
+
+
+# ---- limits ----
+
+
+def test_mem_limit(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["mem"], limits=Limits(mem=32 << 20), timeout=60)
+    assert r.returncode == 0, r
+    got = int(r.stdout.split()[3])
+    assert 0 < got < 32, r.stdout
+
+
+def test_cpu_time_limit(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["cpu"], limits=Limits(cpu_time=1), timeout=30)
+    assert r.signal == signal.SIGXCPU, r
+    assert r.usage.wall_time < 10
+
+
+def test_cpu_time_is_per_cage(sb: Sandbox, modes: Path, hello: Path) -> None:
+    """A cage's CPU time (its limit, its usage) starts at zero, whatever OS thread ran cages before
+    it (the microvisor reuses its runner threads)."""
+    for _ in range(2):
+        r = sb.run(modes, ["cpu"], limits=Limits(cpu_time=1), timeout=30)
+        assert r.signal == signal.SIGXCPU
+        assert r.usage.cpu_time is not None and r.usage.cpu_time >= 0.9, r.usage
+        assert r.usage.wall_time >= 0.9, r.usage
+    r = sb.run(hello)
+    assert r.usage.cpu_time is not None and r.usage.cpu_time < 0.5, r.usage
+
+
+def test_usage(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["mem"], limits=Limits(mem=64 << 20), timeout=60)
+    u = r.usage
+    assert u.peak_memory is not None and 32 << 20 < u.peak_memory <= 64 << 20, u
+    assert u.syscalls is not None and u.syscalls > 10, u
+
+
+def test_wall_time_limit(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["sleep", "30"], limits=Limits(wall_time=0.5), timeout=30)
+    assert r.signal == signal.SIGKILL and r.wall_time_exceeded
+    assert 0.4 < r.usage.wall_time < 5
+
+
+def test_sandbox_limits_are_defaults(tmp_path: Path, modes: Path) -> None:
+    sb = Sandbox(root=tmp_path, limits=Limits(wall_time=0.3, max_fds=10))
+    r = sb.run(modes, ["fds"], timeout=30)
+    assert r.stdout == b"opened 7, then EMFILE\n"  # 0, 1, 2 + 7 = 10
+    r = sb.run(modes, ["fds"], limits=Limits(max_fds=20), timeout=30)  # overrides one field
+    assert r.stdout == b"opened 17, then EMFILE\n"
+    r = sb.run(modes, ["sleep", "30"], timeout=30)  # the sandbox's wall limit still applies
+    assert r.wall_time_exceeded
+
+
+def test_max_fds(sb: Sandbox, modes: Path) -> None:
+    r = sb.run(modes, ["fds"], limits=Limits(max_fds=16))
+    assert r.stdout == b"opened 13, then EMFILE\n"
+
+
+def test_fork_bomb_contained(sb: Sandbox, modes: Path, hello: Path) -> None:
+    """max_cages stops a fork bomb with EAGAIN; meanwhile the host keeps serving other spawns."""
+    bomb = sb.spawn(modes, ["forkbomb"], limits=Limits(max_cages=8, wall_time=30))
+    t0 = time.monotonic()
+    for i in range(5):
+        r = sb.run(hello, [str(i)], timeout=10)
+        assert r.stdout == f"hello {i}\n".encode()
+    assert time.monotonic() - t0 < 10
+    r = bomb.wait(30)
+    assert r is not None and r.returncode == 0, r
+    assert r.stdout == b"forked 7, then EAGAIN\n"
+
+
+# ---- asyncio ----
+
+
+def test_asyncio(tmp_path: Path, hello: Path, modes: Path) -> None:
+    asb = AsyncSandbox(Sandbox(root=tmp_path))
+
+    async def main() -> None:
+        results = await asyncio.gather(*(asb.run(hello, [str(i)]) for i in range(8)))
+        assert [r.stdout for r in results] == [f"hello {i}\n".encode() for i in range(8)]
+        p = await asb.spawn(modes, ["sleep", "30"])
+        assert await p.wait(0.1) is None
+        p.kill()
+        r = await p.wait(10)
+        assert r is not None and r.returncode == -signal.SIGKILL
+        r = await asb.run(modes, ["echo"], stdin=b"via asyncio")
+        assert r.stdout == b"via asyncio"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+# ---- grates ----
+
+
+def test_grate(tmp_path: Path, hello: Path) -> None:
+    """grates=[...]: the grate runs the program below it (paths inside the root)."""
+    src = REPO / "grates" / "strace.c"
+    if not src.exists():
+        pytest.skip("grates/strace.c not present")
+    grate = build_cage(src)
+    shutil.copyfile(grate, tmp_path / "strace.wasm")
+    shutil.copyfile(hello, tmp_path / "hello.wasm")
+    (tmp_path / "hello.wasm").chmod(0o755)  # the grate execs it
+    sb = Sandbox(root=tmp_path)
+    r = sb.run("/hello.wasm", ["grated"], grates=["/strace.wasm"], timeout=30)
+    assert r.returncode == 0, r
+    assert r.stdout == b"hello grated\n"
+    assert b"write" in r.stderr and b"execve(\"/hello.wasm\"" in r.stderr, r.stderr
