@@ -80,8 +80,8 @@ again:
         struct threei_entry e = cage->table[c.nr];
         if (e.pool)
             ret = threei_call_grate(&c, e);
-        else if (target && target != cage->id && c.nr < 1000)
-            ret = call_on_behalf(&c, target);
+        else if (target && target != cage->id)
+            ret = call_on_behalf(&c, target); /* 3i calls too: a grate forwards a register_handler */
         else if (lind_handlers[c.nr])
             ret = lind_handlers[c.nr](&c);
         else

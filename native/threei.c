@@ -148,7 +148,7 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
 {
     struct grate_pool *pool = e.pool;
     __atomic_add_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL);
-    if (__atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE) || __atomic_load_n(&pool->grate->exited, __ATOMIC_ACQUIRE)) {
         __atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL);
         return lind_handlers[c->nr] ? lind_handlers[c->nr](c) : -ENOSYS;
     }
@@ -191,8 +191,12 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
             wt.error_delete(err);
         if (trap)
             wt.trap_delete(trap);
-        ret = -EIO;
         w->broken = 1;
+        /* a grate that is exiting ended its handler: the call falls back to the microvisor */
+        if (__atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE) || pool->grate->exited)
+            ret = lind_handlers[c->nr] ? lind_handlers[c->nr](c) : -ENOSYS;
+        else
+            ret = -EIO;
     } else {
         ret = (int64_t)raw[0].i32;
     }
