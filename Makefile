@@ -4,10 +4,10 @@
 
 PY      := .venv/bin/python
 LIND    := .venv/bin/lind
-APT_PKGS := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 binaryen gcc make python3-venv ca-certificates
+APT_PKGS := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 binaryen gcc make python3-venv ca-certificates tcl
 STAMP   := build/stamp
 
-.PHONY: all setup demo test lint bench clean native sysroot
+.PHONY: all setup demo test lint bench clean native sysroot real-programs
 
 all: setup
 
@@ -44,6 +44,9 @@ test: setup lint
 
 lint: $(STAMP)/venv
 	@.venv/bin/ruff check lind_aot tests bench examples
+
+real-programs: setup
+	@$(PY) -m lind_aot.realprog
 
 bench: setup
 	@$(PY) bench/run.py

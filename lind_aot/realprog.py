@@ -84,6 +84,36 @@ REALPATH SHA256SUM MD5SUM CMP DIFF AWK FEATURE_AWK_LIBM TIMEOUT NPROC
 RECIPES = {"lua": "1", "sqlite3": "1:" + " ".join(SQLITE_DEFS), "busybox": "1:" + " ".join(BUSYBOX_CONFIG)}
 
 
+# The CPU-heavy Lua benchmark (bench/realprog.py, and small in tests/test_real_programs.py):
+# `lua bench.lua ROUNDS` prints a checksum; the seconds spent (os.clock) go to stderr.
+LUA_BENCH = r"""
+local N = tonumber(arg and arg[1]) or 1
+local t0 = os.clock()
+local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+local acc = 0
+for _ = 1, N do
+  acc = acc + fib(24)
+  local t = {}
+  for i = 1, 20000 do t[i] = (i * 7919) % 10007 end
+  table.sort(t, function(a, b) return a > b end)
+  acc = acc + t[1000]
+  local parts = {}
+  for i = 1, 2000 do parts[#parts + 1] = string.format("%d:%x", i, i * i) end
+  local s = table.concat(parts, ",")
+  acc = acc + #s
+  for w in s:gmatch("%d+:") do acc = acc + #w end
+  local x = 0.0
+  for i = 1, 20000 do x = x + math.sin(i) * math.sqrt(i) end
+  acc = acc + math.floor(x)
+  local h = {}
+  for i = 1, 20000 do local k = "k" .. (i % 997) h[k] = (h[k] or 0) + i end
+  for _, v in pairs(h) do acc = acc + v % 7 end
+end
+print(acc)
+io.stderr:write(string.format("%.6f\n", os.clock() - t0))
+"""
+
+
 class BuildError(RuntimeError):
     """A build step failed; the message names the command and ends with its output's tail."""
 

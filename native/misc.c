@@ -211,8 +211,31 @@ static int64_t sys_sysinfo(struct lind_call *c)
 
 static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
 
+/* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. Only the
+ * CPU time (of the calling thread's cage thread) and the peak memory are accounted; children's
+ * usage reads zero. */
+static int64_t sys_getrusage(struct lind_call *c)
+{
+    int who = arg_int(c, 0);
+    int64_t *g = guest_ptr(c, c->a[1], 18 * 8);
+    if (who != 0 && who != -1 && who != 1)
+        return -EINVAL;
+    if (!g)
+        return -EFAULT;
+    memset(g, 0, 18 * 8);
+    if (who == -1)
+        return 0;
+    int64_t ns = thread_cpu_ns(c->th);
+    g[0] = ns / 1000000000;
+    g[1] = (ns % 1000000000) / 1000;
+    uint64_t peak = c->cage->peak_mem > c->cage->size ? c->cage->peak_mem : c->cage->size;
+    g[4] = (int64_t)(peak / 1024); /* ru_maxrss, KiB */
+    return 0;
+}
+
 void register_handlers_misc(void)
 {
+    lind_handlers[98] = sys_getrusage;
     lind_handlers[39] = sys_getpid;
     lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
     lind_handlers[110] = sys_getppid;

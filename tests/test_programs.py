@@ -93,3 +93,8 @@ def test_cwd_follows_renames(root: Path) -> None:
 def test_setjmp_longjmp(root: Path) -> None:
     """setjmp/longjmp (deep and repeated), sigsetjmp/siglongjmp out of a signal handler."""
     compare("setjmp", root)
+
+
+def test_getrusage(root: Path) -> None:
+    """CPU time and peak memory of the cage itself (not of earlier cages on the same OS thread)."""
+    compare("rusage", root)

@@ -152,6 +152,7 @@ class Input:
 @dataclass
 class Parsed:
     mode: str = "link"  # link | c | S | E
+    relocatable: bool = False  # -r: a partial link (an object file), as ld -r
     output: str | None = None
     inputs: list[Input | str] = field(default_factory=list)  # Input (source) or linker item (str)
     compile_args: list[str] = field(default_factory=list)
@@ -218,7 +219,9 @@ def parse(argv: list[str]) -> Parsed:
         a = argv[i]
         if a in ("-shared", "-dynamiclib") or a.startswith("-Wl,-shared"):
             raise CCError("-shared: shared libraries are not supported (lind cages are static wasm modules)")
-        if a == "-c":
+        if a == "-r":
+            p.relocatable = True
+        elif a == "-c":
             p.mode = "c"
         elif a == "-S":
             p.mode = "S"
@@ -340,6 +343,10 @@ ELF_ONLY_LINK_FLAGS = {
     "-E",
     "--warn-common",
     "--sort-common",
+    "--start-group",
+    "--end-group",
+    "-(",
+    "-)",
 }
 ELF_ONLY_LINK_PREFIXES = (
     "--hash-style=",
@@ -412,6 +419,9 @@ def _link(p: Parsed, root: Path) -> int:
         if not objects:
             print("lind cc: no input files", file=sys.stderr)
             return 1
+        if p.relocatable:  # kbuild-style partial links: objects in, one object out
+            cmd = [WASM_LD, "-r", "-o", output, *objects, *_wasm_ld_args(p.link_args)]
+            return _run(cmd, p.verbose)
         linked = str(Path(tmp) / "linked.wasm")
         rc = _run(link_command(p, root, objects, linked), p.verbose)
         if rc != 0:
