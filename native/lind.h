@@ -262,6 +262,8 @@ int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
 
 /* setjmp.c */
 int64_t setjmp_deferred_longjmp(struct lind_call *c);
+int lind_setjmp_save(struct lind_thread *th, uint32_t sp);
+int64_t lind_longjmp_restore(struct lind_thread *th);
 void jmp_records_free(struct lind_thread *th);
 int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from);
 int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg);

@@ -38,6 +38,9 @@ int wt_api_load(const char *path)
     RESOLVE(table_get, "wasmtime_table_get");
     RESOLVE(func_call_unchecked, "wasmtime_func_call_unchecked");
     RESOLVE(context_set_epoch_deadline, "wasmtime_context_set_epoch_deadline");
+    RESOLVE(trap_code, "wasmtime_trap_code");
+    RESOLVE(global_get, "wasmtime_global_get");
+    RESOLVE(global_set, "wasmtime_global_set");
 #undef RESOLVE
     return 0;
 }

@@ -97,6 +97,9 @@ struct wt_api {
     void (*error_message)(const wasmtime_error_t *, void *out_byte_vec);
     bool (*table_get)(wasmtime_context_t *, const wasmtime_table_t *, uint64_t, wasmtime_val_t *);
     void (*context_set_epoch_deadline)(wasmtime_context_t *, uint64_t);
+    bool (*trap_code)(const wasm_trap_t *, uint8_t *);
+    void (*global_get)(wasmtime_context_t *, const void *global, wasmtime_val_t *);
+    wasmtime_error_t *(*global_set)(wasmtime_context_t *, const void *global, const wasmtime_val_t *);
     wasmtime_error_t *(*func_call_unchecked)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *,
                                              size_t, wasm_trap_t **);
 };

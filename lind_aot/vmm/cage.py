@@ -47,6 +47,13 @@ TRAP_SIGNALS = {
     wasmtime.TrapCode.UNREACHABLE: signal.SIGILL,
 }
 
+def _trap_code(value: int) -> wasmtime.TrapCode | None:
+    try:
+        return wasmtime.TrapCode(value) if value >= 0 else None
+    except ValueError:
+        return None
+
+
 _NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
 _THREAD_START_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
@@ -137,6 +144,23 @@ def memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
     raise LindError("not a lind program (no env.memory import; rebuild it with `lind cc`)")
 
 
+class _RunCtx(ctypes.Structure):
+    """What native/runloop.c needs to run an instance (struct run_ctx)."""
+
+    _fields_ = [
+        ("ctx", ctypes.c_void_p),
+        ("entry", ffi.wasmtime_func_t),
+        ("nargs", ctypes.c_int32),
+        ("arg", ctypes.c_int32),
+        ("stop_unwind", ffi.wasmtime_func_t),
+        ("start_rewind", ffi.wasmtime_func_t),
+        ("sp", ffi.wasmtime_global_t),
+    ]
+
+
+RUN_RETURNED, RUN_TRAPPED, RUN_ERROR, RUN_BAD_JUMP = 0, 1, 2, 3
+
+
 class _Exports:
     """An instance's exports, looked up one by one when needed (wasmtime-py's exports() wraps them
     all, which costs more than the instantiation itself)."""
@@ -177,6 +201,7 @@ class _Instance:
         engine = eng.engine()
         self.module = module
         self.entry = entry  # the outermost function: where the thread starts and fork rewinds
+        self._run_ctx: _RunCtx | None = None
         if memory is None:
             mt = _memory_types.get(module)
             if mt is None:
@@ -217,9 +242,19 @@ class _Instance:
         if isinstance(table, wasmtime.Table):
             lib.lind_thread_set_table(th, ctypes.byref(table._table))
 
-    def run_entry(self) -> None:
-        name, args = self.entry
-        self.call(name, *args)
+    def run_ctx(self) -> _RunCtx:
+        """The C run loop's view of this instance (made on first use)."""
+        if self._run_ctx is None:
+            name, args = self.entry
+            funcs = [self.exports[n] for n in (name, "asyncify_stop_unwind", "asyncify_start_rewind")]
+            sp = self.exports["__stack_pointer"]
+            assert all(isinstance(f, wasmtime.Func) for f in funcs) and isinstance(sp, wasmtime.Global)
+            self._run_ctx = _RunCtx(
+                ctypes.cast(self.store._context(), ctypes.c_void_p), funcs[0]._func,  # type: ignore[union-attr]
+                len(args), args[0] if args else 0, funcs[1]._func, funcs[2]._func,  # type: ignore[union-attr]
+                sp._global,
+            )
+        return self._run_ctx
 
     def call(self, name: str, *args: int) -> None:
         fn = self.exports[name]
@@ -510,20 +545,17 @@ class Microvisor:
         """Runs one thread's instance until its program or thread ends; handles fork and exec.
         Returns the last instance, a trap message and the signal a trap stands for."""
         lib = self.lib
+        code = ctypes.c_int(-1)
+        msg = ctypes.create_string_buffer(512)
         while True:
-            # a trap raised by the data plane (exit, exec) may surface as Trap or as WasmtimeError
-            trap: wasmtime.Trap | wasmtime.WasmtimeError | None = None
-            try:
-                inst.run_entry()
-            except (wasmtime.Trap, wasmtime.WasmtimeError) as t:
-                trap = t
+            # native/runloop.c runs the entry and does setjmp/longjmp; traps come back as codes
+            rc = lib.lind_run_entry(th, ctypes.byref(inst.run_ctx()), ctypes.byref(code), msg, len(msg))
+            trap: str | None = msg.value.decode(errors="replace") if rc != RUN_RETURNED else None
+            if rc == RUN_BAD_JUMP:
+                return inst, "longjmp to an unknown jmp_buf", int(signal.SIGSEGV)
             pending = lib.lind_thread_pending(th)
             if pending == PENDING_FORK and trap is None:
                 self._fork(cage, th, inst)
-                continue
-            if pending in (PENDING_SETJMP, PENDING_LONGJMP) and trap is None:
-                if not self._jump(th, inst, pending):
-                    return inst, "longjmp to an unknown jmp_buf", int(signal.SIGSEGV)
                 continue
             if pending == PENDING_EXEC:
                 pid = int(lib.lind_cage_pid(cage))
@@ -536,12 +568,11 @@ class Microvisor:
                 except LindError as e:
                     return inst, str(e), int(signal.SIGKILL)
                 continue
-            if isinstance(trap, wasmtime.Trap):
-                code = trap.trap_code
-                sig = int(TRAP_SIGNALS.get(code, signal.SIGILL)) if code is not None else int(signal.SIGSEGV)
-                return inst, trap.message, sig
+            if rc == RUN_TRAPPED:
+                tc = _trap_code(code.value)
+                return inst, trap, int(TRAP_SIGNALS.get(tc, signal.SIGILL)) if tc is not None else int(signal.SIGSEGV)
             if trap is not None:
-                return inst, str(trap), int(signal.SIGSEGV)
+                return inst, trap, int(signal.SIGSEGV)
             return inst, None, None
 
     def _loop(self, cage: int, pid: int, inst: _Instance) -> CageResult:
@@ -585,25 +616,6 @@ class Microvisor:
         lib.lind_thread_unbind(th)
         del inst
         lib.lind_thread_finish(th)
-
-    def _jump(self, th: int, inst: _Instance, pending: int) -> bool:
-        """The run loop's half of setjmp/longjmp (native/setjmp.c): keep or restore the unwound
-        stack, then rewind."""
-        lib = self.lib
-        inst.call("asyncify_stop_unwind")
-        buf = lib.lind_thread_async_buf(th)
-        sp = inst.exports["__stack_pointer"]
-        assert isinstance(sp, wasmtime.Global)
-        if pending == PENDING_SETJMP:
-            if lib.lind_setjmp_save(th, int(sp.value(inst.store)) & 0xFFFFFFFF) < 0:
-                return False
-        else:
-            saved = lib.lind_longjmp_restore(th)
-            if saved < 0:
-                return False
-            sp.set_value(inst.store, wasmtime.Val.i32(saved if saved < 1 << 31 else saved - (1 << 32)))
-        inst.call("asyncify_start_rewind", buf)
-        return True
 
     def _fork(self, cage: int, th: int, inst: _Instance) -> None:
         lib = self.lib
