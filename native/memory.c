@@ -646,3 +646,36 @@ int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent)
     child->mem_limit = parent->mem_limit;
     return 0;
 }
+
+/* A memory given back by a cage that ended, to be reused by another one: zero what was written
+ * (pages present in RAM or swapped out), keeping the pages resident so that the next cage does not
+ * pay a page fault for each of them (fork copies into a reused memory at memcpy speed). */
+int lind_memory_scrub(uint8_t *base, uint64_t size)
+{
+    long hp = sysconf(_SC_PAGESIZE);
+    size_t nhost = size / (uint64_t)hp;
+    uint8_t small[4096];
+    uint8_t *used = nhost <= sizeof small ? small : malloc(nhost);
+    if (!used)
+        return -ENOMEM;
+    if (host_pages_in_use(base, size, used, nhost) < 0) {
+        if (used != small)
+            free(used);
+        return -EIO;
+    }
+    size_t h = 0;
+    while (h < nhost) {
+        if (!used[h]) {
+            h++;
+            continue;
+        }
+        size_t e = h + 1;
+        while (e < nhost && used[e])
+            e++;
+        memset(base + h * (uint64_t)hp, 0, (e - h) * (uint64_t)hp);
+        h = e;
+    }
+    if (used != small)
+        free(used);
+    return 0;
+}

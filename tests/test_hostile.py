@@ -100,3 +100,24 @@ def test_random_hostile_syscalls(tmp_path: Path, seed: int) -> None:
     r = run_cage(wasm, ["20000", str(seed)], root, timeout=300)
     assert r.returncode == 42, r.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_reused_memory_holds_nothing_of_the_previous_cage(tmp_path: Path) -> None:
+    """Linear memories are reused between cages of one process: a cage that fills its heap with a
+    secret is followed by cages that scan all of their memory and must find none of it."""
+    from lind_aot.vmm.cage import CageSpec, microvisor
+
+    wasm = build_cage(C_DIR / "memleak_probe.c")
+    mv = microvisor()
+    module = mv.load(wasm)
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as f:
+        devnull = open("/dev/null", "rb")  # noqa: SIM115
+        stdio = (devnull.fileno(), f.fileno(), f.fileno())
+        for _ in range(3):
+            r = mv.run(CageSpec(program=wasm, argv=["probe", "write"], root=tmp_path, stdio=stdio), module)
+            assert r.exit_code == 0
+            r = mv.run(CageSpec(program=wasm, argv=["probe", "scan"], root=tmp_path, stdio=stdio), module)
+            assert r.exit_code == 0, out.read_text()
+        devnull.close()
+    assert out.read_text().splitlines() == ["pattern bytes: 0"] * 3

@@ -332,6 +332,7 @@ class Microvisor:
         self._cages: dict[int, _Instance] = {}  # cage pointer -> its main thread's instance
         self._lock = threading.Lock()
         self._runners = _Runners()
+        self._memories: list[wasmtime.SharedMemory] = []  # scrubbed memories of ended cages
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
         self._thread_cb = _THREAD_START_T(self._thread_start)
         self._worker_cb = _WORKER_NEW_T(self._worker_new)
@@ -428,6 +429,33 @@ class Microvisor:
         for w in broken:
             lib.lind_worker_free(w)
 
+    # ---- memories: reused, because faulting in fresh pages costs more than zeroing used ones ----
+
+    MEMORY_POOL = 8
+    MEMORY_POOL_MAX_BYTES = 64 << 20  # larger memories are not kept
+
+    def _take_memory(self, module: wasmtime.Module) -> wasmtime.SharedMemory | None:
+        with self._lock:
+            mem = self._memories.pop() if self._memories else None
+        if mem is None:
+            return None
+        need = memory_type(module).limits.min * 65536
+        if mem.data_len() < need:
+            mem.grow((need - mem.data_len() + 65535) // 65536)
+        return mem
+
+    def _give_memory(self, mem: wasmtime.SharedMemory) -> None:
+        if mem.data_len() > self.MEMORY_POOL_MAX_BYTES:
+            return
+        with self._lock:
+            if len(self._memories) >= self.MEMORY_POOL:
+                return
+        ptr = ctypes.cast(mem.data_ptr(), ctypes.c_void_p)
+        if self.lib.lind_memory_scrub(ptr, mem.data_len()) == 0:
+            with self._lock:
+                if len(self._memories) < self.MEMORY_POOL:
+                    self._memories.append(mem)
+
     # ---- running ----
 
     def load(self, program: Path) -> wasmtime.Module:
@@ -443,7 +471,7 @@ class Microvisor:
         cage = self._new_cage(spec)
         pid = int(self.lib.lind_cage_pid(cage))
         try:
-            inst = _Instance(self.lib, self.lib.lind_cage_main_thread(cage), module)
+            inst = _Instance(self.lib, self.lib.lind_cage_main_thread(cage), module, self._take_memory(module))
             self._attach(cage, inst)
         except BaseException:
             self.lib.lind_cage_finish(cage)
@@ -562,11 +590,14 @@ class Microvisor:
                 with self._lock:
                     module = self._exec_modules.pop(pid)
                 lib.lind_thread_clear_pending(th)
+                old = inst
                 try:
-                    inst = _Instance(lib, th, module)
+                    inst = _Instance(lib, th, module, self._take_memory(module))
                     self._attach(cage, inst)
                 except LindError as e:
                     return inst, str(e), int(signal.SIGKILL)
+                self._give_memory(old.memory)
+                del old
                 continue
             if rc == RUN_TRAPPED:
                 tc = _trap_code(code.value)
@@ -595,8 +626,9 @@ class Microvisor:
         self._free_workers(cage)
         with self._lock:
             self._cages.pop(cage, None)
-        del inst
         lib.lind_cage_free(cage)
+        self._give_memory(inst.memory)
+        del inst
         if not info[0]:  # _start returned
             return CageResult(pid, 0, None, usage=usage)
         if info[2]:
@@ -640,7 +672,7 @@ class Microvisor:
         inst.call("asyncify_start_rewind", buf)
 
     def _fork_instance(self, parent: int, child: int, cth: int, pinst: _Instance) -> _Instance:
-        cinst = _Instance(self.lib, cth, pinst.module, entry=pinst.entry)
+        cinst = _Instance(self.lib, cth, pinst.module, self._take_memory(pinst.module), entry=pinst.entry)
         psize, csize = pinst.memory.data_len(), cinst.memory.data_len()
         if psize > csize:
             cinst.memory.grow((psize - csize + 65535) // 65536)

@@ -77,6 +77,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_set_thread_callback": (None, [vp]),
         "lind_thread_finish": (None, [vp]),
         "lind_thread_exited": (i32, [vp]),
+        "lind_memory_scrub": (i32, [vp, u64]),
         "lind_run_entry": (i32, [vp, vp, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_size_t]),
         "lind_setjmp_save": (i32, [vp, u32]),
         "lind_longjmp_restore": (ctypes.c_int64, [vp]),
