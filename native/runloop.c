@@ -102,3 +102,22 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
             return RUN_ERROR;
     }
 }
+
+/* The run loop's helpers for fork (Python's half): asyncify steps on an instance, and copying a
+ * global (the stack pointer, the TLS base) from the parent's instance to the child's. */
+int lind_stop_unwind(struct run_ctx *r) { return call0(r, &r->stop_unwind, 0, 0); }
+
+int lind_start_rewind(struct run_ctx *r, uint32_t buf) { return call0(r, &r->start_rewind, 1, (int32_t)buf); }
+
+int lind_global_copy(wasmtime_context_t *from_ctx, const wasmtime_global_t *from, wasmtime_context_t *to_ctx,
+                     const wasmtime_global_t *to)
+{
+    wasmtime_val_t v;
+    wt.global_get(from_ctx, from, &v);
+    wasmtime_error_t *e = wt.global_set(to_ctx, to, &v);
+    if (e) {
+        wt.error_delete(e);
+        return -1;
+    }
+    return 0;
+}

@@ -268,10 +268,11 @@ class _Instance:
     def memory_ptr(self) -> int:
         return ctypes.cast(self.memory.ptr(), ctypes.c_void_p).value or 0
 
-    def copy_global(self, name: str, src: _Instance) -> None:
+    def copy_global(self, lib: ctypes.CDLL, name: str, src: _Instance) -> None:
         g_src, g_dst = src.exports.get(name), self.exports.get(name)
         if isinstance(g_src, wasmtime.Global) and isinstance(g_dst, wasmtime.Global):
-            g_dst.set_value(self.store, g_src.value(src.store))
+            lib.lind_global_copy(ctypes.cast(src.store._context(), ctypes.c_void_p), ctypes.byref(g_src._global),
+                                 ctypes.cast(self.store._context(), ctypes.c_void_p), ctypes.byref(g_dst._global))
 
 
 class _Runners:
@@ -439,7 +440,10 @@ class Microvisor:
             mem = self._memories.pop() if self._memories else None
         if mem is None:
             return None
-        need = memory_type(module).limits.min * 65536
+        mt = _memory_types.get(module)
+        if mt is None:
+            mt = _memory_types[module] = memory_type(module)
+        need = mt.limits.min * 65536
         if mem.data_len() < need:
             mem.grow((need - mem.data_len() + 65535) // 65536)
         return mem
@@ -651,7 +655,7 @@ class Microvisor:
 
     def _fork(self, cage: int, th: int, inst: _Instance) -> None:
         lib = self.lib
-        inst.call("asyncify_stop_unwind")
+        lib.lind_stop_unwind(ctypes.byref(inst.run_ctx()))
         buf = lib.lind_thread_async_buf(th)
         child = lib.lind_cage_fork(cage, th)
         result = -EAGAIN
@@ -665,11 +669,11 @@ class Microvisor:
             else:
                 cpid = int(lib.lind_cage_pid(child))
                 lib.lind_thread_set_rewind(cth, 0)
-                cinst.call("asyncify_start_rewind", buf)
+                lib.lind_start_rewind(ctypes.byref(cinst.run_ctx()), buf)
                 self._runners.submit(self._child_main, child, cpid, cinst)
                 result = cpid
         lib.lind_thread_set_rewind(th, result)
-        inst.call("asyncify_start_rewind", buf)
+        lib.lind_start_rewind(ctypes.byref(inst.run_ctx()), buf)
 
     def _fork_instance(self, parent: int, child: int, cth: int, pinst: _Instance) -> _Instance:
         cinst = _Instance(self.lib, cth, pinst.module, self._take_memory(pinst.module), entry=pinst.entry)
@@ -680,8 +684,8 @@ class Microvisor:
         if r < 0:
             raise LindError(f"fork: cannot copy memory ({os.strerror(-r)})")
         # the instance's own state that lives outside memory: its stack pointer and TLS block
-        cinst.copy_global("__stack_pointer", pinst)
-        cinst.copy_global("__tls_base", pinst)
+        cinst.copy_global(self.lib, "__stack_pointer", pinst)
+        cinst.copy_global(self.lib, "__tls_base", pinst)
         with self._lock:
             self._cages[child] = cinst
         return cinst
