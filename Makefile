@@ -25,7 +25,7 @@ $(STAMP)/apt:
 $(STAMP)/venv: pyproject.toml $(STAMP)/apt
 	@mkdir -p $(STAMP)
 	@test -x $(PY) || python3 -m venv .venv
-	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	@# byte-compile now: with PYTHONDONTWRITEBYTECODE set, every `lind` start would recompile
 	@$(PY) -m compileall -q lind_aot $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null || true
 	@touch $@

@@ -37,7 +37,6 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import errno
 import fcntl
 import os
@@ -372,8 +371,10 @@ class Process:
 def _merge(base: Limits, over: Limits | None) -> Limits:
     if over is None:
         return base
-    vals = {f.name: getattr(over, f.name) for f in dataclasses.fields(Limits)}
-    return dataclasses.replace(base, **{k: v for k, v in vals.items() if v is not None})
+    vals = {f: getattr(over, f) for f in Limits.FIELDS}
+    merged = {f: getattr(base, f) for f in Limits.FIELDS}
+    merged.update({k: v for k, v in vals.items() if v is not None})
+    return Limits(**merged)
 
 
 _caches: dict[Path, ArtifactCache] = {}

@@ -14,11 +14,9 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
@@ -41,15 +39,13 @@ class NotAWasmFile(CacheError):
     pass
 
 
-@dataclass
 class Entry:
-    key: str
-    wasm_sha256: str
-    target: str
-    size: int
-    created: float
-    hits: int
-    source: str
+    """One cached artifact, as `lind cache ls` shows it."""
+
+    def __init__(self, key: str, wasm_sha256: str, target: str, size: int, created: float, hits: int,
+                 source: str) -> None:
+        self.key, self.wasm_sha256, self.target, self.size = key, wasm_sha256, target, size
+        self.created, self.hits, self.source = created, hits, source
 
 
 class ArtifactCache:
@@ -70,7 +66,7 @@ class ArtifactCache:
             return p.read_bytes()
         except FileNotFoundError:
             pass
-        key = secrets.token_bytes(32)
+        key = os.urandom(32)
         tmp = self.path / f"secret.key.{os.getpid()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

@@ -16,7 +16,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import wasmtime
@@ -67,54 +66,78 @@ class LindError(RuntimeError):
     """A user-facing error (bad path, not a lind program, ...)."""
 
 
-@dataclass
+# (plain classes, not dataclasses: importing dataclasses costs `lind run` 15 ms of start-up)
+
+
 class Usage:
     """What a cage (its main thread, for CPU time) used."""
 
-    cpu_time: float = 0.0  # seconds of CPU of the OS thread that ran the cage's main thread
-    peak_memory: int = 0  # bytes: the largest its linear memory grew
-    syscalls: int = 0  # system calls made by all its threads
+    def __init__(self, cpu_time: float = 0.0, peak_memory: int = 0, syscalls: int = 0) -> None:
+        self.cpu_time = cpu_time  # seconds of CPU of the OS thread that ran the cage's main thread
+        self.peak_memory = peak_memory  # bytes: the largest its linear memory grew
+        self.syscalls = syscalls  # system calls made by all its threads
+
+    def __repr__(self) -> str:
+        return f"Usage(cpu_time={self.cpu_time}, peak_memory={self.peak_memory}, syscalls={self.syscalls})"
 
 
-@dataclass
 class CageResult:
-    pid: int
-    exit_code: int | None  # set when the cage exited
-    signal: int | None  # set when it was killed (a trap counts as the matching signal)
-    trap: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    """How a cage ended: exit_code when it exited, signal when it was killed (a trap counts as the
+    matching signal)."""
+
+    def __init__(self, pid: int, exit_code: int | None, signal: int | None, trap: str | None = None,
+                 usage: Usage | None = None) -> None:
+        self.pid, self.exit_code, self.signal, self.trap = pid, exit_code, signal, trap
+        self.usage = usage or Usage()
 
     @property
     def status(self) -> int:
         """Shell convention: the exit code, or 128+N after signal N."""
         return self.exit_code if self.signal is None else 128 + self.signal  # type: ignore[operator]
 
+    def __repr__(self) -> str:
+        return (f"CageResult(pid={self.pid}, exit_code={self.exit_code}, signal={self.signal}, "
+                f"trap={self.trap!r}, usage={self.usage!r})")
 
-@dataclass
+
 class Limits:
     """Per-cage limits; exceeding one ends only the offending cage (tree)."""
 
-    mem: int | None = None  # bytes of linear memory: brk/mmap fail with ENOMEM beyond
-    cpu_time: float | None = None  # seconds of CPU: SIGXCPU, then SIGKILL one second later
-    wall_time: float | None = None  # seconds: the whole tree gets SIGKILL
-    max_fds: int | None = None  # RLIMIT_NOFILE: EMFILE beyond
-    max_cages: int | None = None  # size of the cage tree: fork gets EAGAIN beyond
+    FIELDS = ("mem", "cpu_time", "wall_time", "max_fds", "max_cages")
+
+    def __init__(self, mem: int | None = None, cpu_time: float | None = None, wall_time: float | None = None,
+                 max_fds: int | None = None, max_cages: int | None = None) -> None:
+        self.mem = mem  # bytes of linear memory: brk/mmap fail with ENOMEM beyond
+        self.cpu_time = cpu_time  # seconds of CPU: SIGXCPU, then SIGKILL one second later
+        self.wall_time = wall_time  # seconds: the whole tree gets SIGKILL
+        self.max_fds = max_fds  # RLIMIT_NOFILE: EMFILE beyond
+        self.max_cages = max_cages  # size of the cage tree: fork gets EAGAIN beyond
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Limits) and all(getattr(self, f) == getattr(other, f) for f in self.FIELDS)
+
+    def __repr__(self) -> str:
+        return "Limits(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self.FIELDS) + ")"
 
 
 RLIMIT_CPU, RLIMIT_NOFILE = 0, 7
 
 
-@dataclass
 class CageSpec:
-    program: Path
-    argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
-    root: Path = field(default_factory=Path.cwd)
-    cwd: str = "/"
-    stdio: tuple[int, int, int] = (0, 1, 2)
-    mem_limit: int | None = None
-    limits: Limits = field(default_factory=Limits)
-    net: int | None = None  # network policy: 0 none, 1 loopback, 2 host (None: the process default)
+    """What to run in a new cage tree."""
+
+    def __init__(self, program: Path | str, argv: list[str], env: dict[str, str] | None = None,
+                 root: Path | str | None = None, cwd: str = "/", stdio: tuple[int, int, int] = (0, 1, 2),
+                 mem_limit: int | None = None, limits: Limits | None = None, net: int | None = None) -> None:
+        self.program = Path(program)
+        self.argv = argv
+        self.env = env if env is not None else {}
+        self.root = Path(root) if root is not None else Path.cwd()
+        self.cwd = cwd
+        self.stdio = stdio
+        self.mem_limit = mem_limit
+        self.limits = limits or Limits()
+        self.net = net  # network policy: 0 none, 1 loopback, 2 host (None: the process default)
 
 
 class CageHandle:

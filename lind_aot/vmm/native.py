@@ -5,8 +5,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
@@ -41,6 +39,9 @@ def build(force: bool = False) -> Path:
     out = library_path()
     if out.exists() and not force:
         return out
+    import subprocess  # only when building (start-up of `lind run` does not pay for these)
+    import tempfile
+
     out.parent.mkdir(parents=True, exist_ok=True)
     cfiles = [str(p) for p in _sources() if p.suffix == ".c"]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
