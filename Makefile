@@ -49,7 +49,7 @@ real-programs: setup
 	@$(PY) -m lind_aot.realprog
 
 bench: setup
-	@$(PY) bench/run.py
+	@$(LIND) bench
 
 clean:
 	rm -rf build .venv

@@ -17,6 +17,7 @@ USAGE = """usage: lind <command> [args]
   run PROG.wasm [ARGS...]   run a program in a cage   (lind run --help)
   batch JOBS.jsonl [-j N]   run many jobs concurrently in one process (lind batch --help)
   compile PROG.wasm...      AOT-compile into the cache
+  bench [SUITE...]          benchmarks, natively and in cages; bench/RESULTS.md and bench/ratios.png
   cache stats|ls|clear      inspect or empty the AOT cache
   toolchain build           build the sysroot (musl for wasm32) now
 """
@@ -128,6 +129,12 @@ def cmd_compile(argv: list[str]) -> int:
     return report(results)
 
 
+def cmd_bench(argv: list[str]) -> int:
+    from lind_aot.benchmark import main as bench_main
+
+    return bench_main(argv)
+
+
 def cmd_batch(argv: list[str]) -> int:
     from lind_aot.batch import main as batch_main
 
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(status)
     handlers = {"run": cmd_run, "compile": cmd_compile, "cache": cmd_cache, "toolchain": cmd_toolchain,
-                "batch": cmd_batch}
+                "batch": cmd_batch, "bench": cmd_bench}
     if cmd not in handlers:
         print(f"lind: unknown command {cmd!r}\n{USAGE}", file=sys.stderr, end="")
         return 2
