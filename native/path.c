@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,6 +65,38 @@ static const char *virtual_device(const char *abs)
     return NULL;
 }
 
+/* Files a cage sees with default contents when its root does not have them, so that name
+ * resolution of "localhost" works in an empty root. Read-only, sealed memfds. */
+static const struct {
+    const char *path, *content;
+} default_files[] = {
+    {"/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"},
+    {NULL, NULL},
+};
+
+static int default_file(const char *abs, int flags)
+{
+    char norm[PATH_MAX];
+    normalize(abs, norm);
+    for (int i = 0; default_files[i].path; i++) {
+        if (strcmp(norm, default_files[i].path) != 0)
+            continue;
+        if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT))
+            return -ENOENT; /* the root does not have it: only reading gets the default */
+        int fd = memfd_create("lind-default", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+            return -errno;
+        size_t n = strlen(default_files[i].content);
+        if (write(fd, default_files[i].content, n) != (ssize_t)n || lseek(fd, 0, SEEK_SET) != 0) {
+            close(fd);
+            return -EIO;
+        }
+        fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+        return fd;
+    }
+    return -ENOENT;
+}
+
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int res)
 {
     const char *dev = virtual_device(abs);
@@ -81,6 +114,8 @@ int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int 
         long fd = syscall(SYS_openat2, cage->root_fd, abs, &how, sizeof how);
         if (fd >= 0)
             return (int)fd;
+        if (errno == ENOENT && !(flags & O_PATH))
+            return default_file(abs, flags);
         if (errno != EAGAIN && errno != EINTR)
             return -errno;
     }

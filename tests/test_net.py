@@ -262,3 +262,13 @@ def test_policy_denial_is_logged(root: Path) -> None:
                   env={"LIND_DEBUG_NET": "1"})
     assert b"lind: net policy loopback: cage" in r2.stderr
     assert b"denied connect to 192.0.2.1 port 9" in r2.stderr
+
+
+def test_localhost_resolves_in_an_empty_root(root: Path) -> None:
+    """getaddrinfo("localhost") works although the root has no /etc/hosts (the microvisor serves a
+    default, read-only one); numeric addresses resolve without any file."""
+    r = run_cage(build_cage(C_DIR / "net_gai.c"), [], root)
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] in ("localhost -> 127.0.0.1", "localhost -> ::1"), r.stdout
+    assert lines[1:3] == ["127.0.0.1 -> 127.0.0.1", "::1 -> ::1"]
+    assert not (root / "etc").exists()
