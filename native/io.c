@@ -26,9 +26,9 @@ static int64_t write_result(struct lind_call *c, ssize_t r)
     return -errno;
 }
 
-#define L_IOV_MAX 1024
 
-static int64_t sys_read(struct lind_call *c)
+/* read, write, pread64, pwrite64: fd, buffer, count [, offset]. */
+static int64_t buf_io(struct lind_call *c, int write_, int positional)
 {
     int h = fd_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
@@ -37,79 +37,25 @@ static int64_t sys_read(struct lind_call *c)
     void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
     if (!buf)
         return -EFAULT;
-    ssize_t r = host_read(h, buf, n);
+    if (write_)
+        return write_result(c, positional ? host_pwrite(h, buf, n, arg_i64(c, 3)) : host_write(h, buf, n));
+    ssize_t r = positional ? host_pread(h, buf, n, arg_i64(c, 3)) : host_read(h, buf, n);
     return r < 0 ? -errno : r;
 }
 
-static int64_t sys_write(struct lind_call *c)
-{
-    int h = fd_host(c, arg_int(c, 0));
-    uint32_t n = arg_u32(c, 2);
-    if (h < 0)
-        return h;
-    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
-    if (!buf)
-        return -EFAULT;
-    return write_result(c, host_write(h, buf, n));
-}
-
-static int64_t sys_pread(struct lind_call *c)
-{
-    int h = fd_host(c, arg_int(c, 0));
-    uint32_t n = arg_u32(c, 2);
-    if (h < 0)
-        return h;
-    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
-    if (!buf)
-        return -EFAULT;
-    ssize_t r = host_pread(h, buf, n, arg_i64(c, 3));
-    return r < 0 ? -errno : r;
-}
-
-static int64_t sys_pwrite(struct lind_call *c)
-{
-    int h = fd_host(c, arg_int(c, 0));
-    uint32_t n = arg_u32(c, 2);
-    if (h < 0)
-        return h;
-    void *buf = n ? guest_ptr(c, c->a[1], n) : c->cage->base;
-    if (!buf)
-        return -EFAULT;
-    return write_result(c, host_pwrite(h, buf, n, arg_i64(c, 3)));
-}
-
-/* Guest iovecs are {u32 base, u32 len}. */
-static int iov_translate(struct lind_call *c, uint64_t addr, int cnt, struct iovec *out)
-{
-    if (cnt < 0 || cnt > L_IOV_MAX)
-        return -EINVAL;
-    if (cnt == 0)
-        return 0;
-    const uint32_t *g = guest_ptr(c, addr, (uint64_t)cnt * 8);
-    if (!g)
-        return -EFAULT;
-    uint64_t total = 0;
-    for (int i = 0; i < cnt; i++) {
-        uint32_t base = g[2 * i], len = g[2 * i + 1];
-        total += len;
-        if (total > 0x7fffffff)
-            return -EINVAL;
-        out[i].iov_len = len;
-        out[i].iov_base = len ? guest_ptr(c, base, len) : NULL;
-        if (len && !out[i].iov_base)
-            return -EFAULT;
-    }
-    return 0;
-}
+static int64_t sys_read(struct lind_call *c) { return buf_io(c, 0, 0); }
+static int64_t sys_write(struct lind_call *c) { return buf_io(c, 1, 0); }
+static int64_t sys_pread(struct lind_call *c) { return buf_io(c, 0, 1); }
+static int64_t sys_pwrite(struct lind_call *c) { return buf_io(c, 1, 1); }
 
 static int64_t vec_io(struct lind_call *c, int write_, int positional)
 {
-    struct iovec iov[L_IOV_MAX];
+    struct iovec iov[LIND_IOV_MAX];
     int h = fd_host(c, arg_int(c, 0));
     int cnt = arg_int(c, 2);
     if (h < 0)
         return h;
-    int r = iov_translate(c, c->a[1], cnt, iov);
+    int r = cnt < 0 ? -EINVAL : guest_iovec(c, c->a[1], (uint32_t)cnt, iov);
     if (r < 0)
         return r;
     ssize_t n;

@@ -211,6 +211,9 @@ void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len);
 void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *efault);
 /* Copies a NUL-terminated guest string into out (cap bytes); 0, -EFAULT or -ENAMETOOLONG. */
 int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap);
+#define LIND_IOV_MAX 1024
+struct iovec;
+int guest_iovec(struct lind_call *c, uint64_t addr, uint32_t cnt, struct iovec *out);
 int memory_attach(struct lind_cage *cage, uint32_t heap_base);
 void memory_release(struct lind_cage *cage);
 void shared_maps_flush(struct lind_cage *cage);

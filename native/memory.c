@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lind.h"
@@ -97,6 +98,31 @@ int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap)
     if (n == avail)
         return -EFAULT;
     memcpy(out, s, n + 1);
+    return 0;
+}
+
+/* Guest iovecs are {u32 base, u32 len}: each buffer is checked; the total must fit an ssize_t as
+ * on Linux. */
+int guest_iovec(struct lind_call *c, uint64_t addr, uint32_t cnt, struct iovec *out)
+{
+    if (cnt > LIND_IOV_MAX)
+        return -EINVAL;
+    if (cnt == 0)
+        return 0;
+    const uint32_t *g = guest_ptr(c, addr, (uint64_t)cnt * 8);
+    if (!g)
+        return -EFAULT;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t base = g[2 * i], len = g[2 * i + 1];
+        total += len;
+        if (total > 0x7fffffff)
+            return -EINVAL;
+        out[i].iov_len = len;
+        out[i].iov_base = len ? guest_ptr(c, base, len) : NULL;
+        if (len && !out[i].iov_base)
+            return -EFAULT;
+    }
     return 0;
 }
 

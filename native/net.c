@@ -29,7 +29,6 @@
 #include "net.h"
 
 #define L_SIGPIPE 13
-#define L_IOV_MAX 1024
 #define SUN_PATH_MAX 108
 #define ADDR_MAX ((socklen_t)sizeof(struct sockaddr_storage))
 #define GUEST_CMSG_HDR 12u     /* u32 cmsg_len, int level, int type */
@@ -98,28 +97,10 @@ static int64_t send_result(struct lind_call *c, ssize_t r, int flags)
     return neg_errno();
 }
 
-/* Guest iovecs are {u32 base, u32 len}. */
+/* Guest iovecs, as io.c reads them; sendmsg/recvmsg say EMSGSIZE for too many. */
 static int iov_from_guest(struct lind_call *c, uint32_t addr, uint32_t cnt, struct iovec *out)
 {
-    if (cnt > L_IOV_MAX)
-        return -EMSGSIZE;
-    if (cnt == 0)
-        return 0;
-    const uint8_t *g = guest_ptr(c, addr, (uint64_t)cnt * 8);
-    if (!g)
-        return -EFAULT;
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < cnt; i++) {
-        uint32_t base = rd32(g + 8 * i), len = rd32(g + 8 * i + 4);
-        total += len;
-        if (total > 0x7fffffff)
-            return -EINVAL;
-        out[i].iov_len = len;
-        out[i].iov_base = len ? guest_ptr(c, base, len) : NULL;
-        if (len && !out[i].iov_base)
-            return -EFAULT;
-    }
-    return 0;
+    return cnt > LIND_IOV_MAX ? -EMSGSIZE : guest_iovec(c, addr, cnt, out);
 }
 
 /* ---- addresses in: guest sockaddr -> host sockaddr ---- */
@@ -778,7 +759,7 @@ static int64_t sys_sendmsg(struct lind_call *c)
     uint8_t *gm = guest_ptr(c, c->a[1], GM_SIZE);
     if (!gm)
         return -EFAULT;
-    struct iovec iov[L_IOV_MAX];
+    struct iovec iov[LIND_IOV_MAX];
     struct msghdr m;
     memset(&m, 0, sizeof m);
     uint32_t iovlen = rd32(gm + GM_IOVLEN);
@@ -837,7 +818,7 @@ static int64_t sys_recvmsg(struct lind_call *c)
     uint8_t *gm = guest_ptr(c, c->a[1], GM_SIZE);
     if (!gm)
         return -EFAULT;
-    struct iovec iov[L_IOV_MAX];
+    struct iovec iov[LIND_IOV_MAX];
     struct msghdr m;
     memset(&m, 0, sizeof m);
     uint32_t iovlen = rd32(gm + GM_IOVLEN);
