@@ -93,7 +93,7 @@ again:
         ret = lifecycle_deferred_fork(&c, ret);
     if (th->deferred_longjmp && th->in_handler) /* longjmp out of a signal handler: end it */
         return wt.trap_new(LONGJMP_TRAP, sizeof LONGJMP_TRAP - 1);
-    if ((th->sig_pending | cage->sig_pending) && !cage->exited && th->pending == PENDING_NONE) {
+    if (((th->sig_pending | cage->sig_pending) || cage->stopped) && !cage->exited && th->pending == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
         signals_after_call(&c);

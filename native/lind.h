@@ -64,6 +64,8 @@ struct lind_proc {
     int tree_root;           /* pid of the cage that started this tree */
     int zombie;
     int wstatus;             /* Linux wait status once zombie */
+    int stop_report;         /* stopped by this signal, not yet reported to a WUNTRACED wait */
+    int cont_report;         /* continued, not yet reported to a WCONTINUED wait */
     struct lind_cage *cage;  /* NULL once the cage is gone */
     struct lind_proc *next;  /* hash chain */
 };
@@ -132,6 +134,8 @@ struct lind_cage {
     /* signals */
     uint64_t sig_pending;    /* process-directed: atomic bit set */
     struct lind_sigaction sigact[65];
+
+    int stopped;             /* SIGSTOP & co: threads wait at their next entry/tick for SIGCONT */
 
     /* set by exit_group or a fatal signal; every thread's next entry returns a trap */
     int exited;
@@ -246,6 +250,7 @@ void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_kill_group(int pgid, int sig);
 int proc_getppid(struct lind_cage *cage);
+void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
 int proc_count(void);
 int proc_tree_count(int tree_root);
 

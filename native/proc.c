@@ -13,7 +13,8 @@
 
 #define NBUCKETS 4096
 
-static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+/* recursive: signals posted under it (kill) can note a stop/continue, which takes it again */
+static pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
 static struct lind_proc *buckets[NBUCKETS];
 static int next_pid = 1;
@@ -252,6 +253,7 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
     for (;;) {
         int any = 0;
         struct lind_proc *found = NULL;
+        int report = 0;
         for (int b = 0; b < NBUCKETS && !found; b++)
             for (struct lind_proc *c = buckets[b]; c; c = c->next)
                 if (matches(c, me, pid)) {
@@ -260,7 +262,29 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
                         found = c;
                         break;
                     }
+                    if ((options & L_WUNTRACED) && c->stop_report) {
+                        found = c;
+                        report = (c->stop_report << 8) | 0x7f;
+                        break;
+                    }
+                    if ((options & L_WCONTINUED) && c->cont_report) {
+                        found = c;
+                        report = 0xffff;
+                        break;
+                    }
                 }
+        if (found && report) { /* a stop or a continue, not an end */
+            int r = found->pid;
+            *wstatus = report;
+            if (!nowait) {
+                if (report == 0xffff)
+                    found->cont_report = 0;
+                else
+                    found->stop_report = 0;
+            }
+            pthread_mutex_unlock(&proc_lock);
+            return r;
+        }
         if (found) {
             int r = found->pid;
             *wstatus = found->wstatus;
@@ -346,6 +370,13 @@ static int64_t sys_waitid(struct lind_call *c)
             int exited = (st & 0x7f) == 0;
             f[2] = exited ? 1 /* CLD_EXITED */ : ((st & 0x80) ? 3 /* CLD_DUMPED */ : 2 /* CLD_KILLED */);
             f[5] = exited ? (st >> 8) & 0xff : st & 0x7f;
+            if (st == 0xffff) {
+                f[2] = 6; /* CLD_CONTINUED */
+                f[5] = 18;
+            } else if ((st & 0xff) == 0x7f) {
+                f[2] = 5; /* CLD_STOPPED */
+                f[5] = (st >> 8) & 0xff;
+            }
             /* the guest's (ILP32) siginfo_t: signo, errno, code, then pid at 12, uid at 16, status at 20 */
             memcpy(si, f, sizeof f);
         }
@@ -446,6 +477,26 @@ int proc_kill_group(int pgid, int sig)
             }
     pthread_mutex_unlock(&proc_lock);
     return found ? 0 : -ESRCH;
+}
+
+/* A cage stopped (sig) or continued (0): reported to its parent's waits, with SIGCHLD unless the
+ * parent asked for SA_NOCLDSTOP. */
+void proc_note_stop(struct lind_cage *cage, int sig)
+{
+    pthread_mutex_lock(&proc_lock);
+    struct lind_proc *p = cage->proc;
+    if (sig) {
+        p->stop_report = sig;
+        p->cont_report = 0;
+    } else {
+        p->cont_report = 1;
+        p->stop_report = 0;
+    }
+    struct lind_proc *parent = p->ppid ? find_locked(p->ppid) : NULL;
+    if (parent && parent->cage && !(parent->cage->sigact[17].flags & 1 /* SA_NOCLDSTOP */))
+        cage_post_signal(parent->cage, 17);
+    pthread_cond_broadcast(&proc_cond);
+    pthread_mutex_unlock(&proc_lock);
 }
 
 /* Lock-free: ppid is an int changed only under proc_lock (re-parenting). */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "lind.h"
 
@@ -62,11 +63,20 @@ static int ignored(struct lind_cage *cage, int sig)
     return h == L_SIG_IGN || (h == L_SIG_DFL && (default_action(sig) == DEF_IGN));
 }
 
-/* Stop and continue are bookkeeping only: a cage is never really stopped. */
+/* SIGCONT with the default action does nothing but continue (done when it is posted). */
 static int stop_or_cont_default(struct lind_cage *cage, int sig)
 {
-    enum sig_default d = default_action(sig);
-    return (d == DEF_CONT || d == DEF_STOP) && (cage->sigact[sig].handler == L_SIG_DFL || sig == 19);
+    return default_action(sig) == DEF_CONT && cage->sigact[sig].handler == L_SIG_DFL;
+}
+
+static void continue_cage(struct lind_cage *cage)
+{
+    if (__atomic_exchange_n(&cage->stopped, 0, __ATOMIC_ACQ_REL)) {
+        /* pending stop signals are discarded by SIGCONT, as on Linux */
+        uint64_t stops = BIT(19) | BIT(20) | BIT(21) | BIT(22);
+        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_pending, ~stops);
+        proc_note_stop(cage, 0);
+    }
 }
 
 static void kick(struct lind_thread *th)
@@ -87,6 +97,12 @@ void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except)
 
 void cage_post_signal(struct lind_cage *cage, int sig)
 {
+    if (sig == 18) { /* SIGCONT continues a stopped cage whatever its disposition */
+        continue_cage(cage);
+        cage_lock(cage);
+        cage_kick_threads(cage, NULL);
+        cage_unlock(cage);
+    }
     if (sig <= 0 || sig > 64 || ignored(cage, sig) || stop_or_cont_default(cage, sig))
         return;
     atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
@@ -120,7 +136,18 @@ static uint64_t deliverable(struct lind_thread *th)
 
 int thread_interrupted(struct lind_thread *th)
 {
-    return deliverable(th) != 0 || th->cage->exited || th->exited;
+    return deliverable(th) != 0 || th->cage->exited || th->exited || th->cage->stopped;
+}
+
+/* A stopped cage's threads sleep here until SIGCONT, SIGKILL or the end of the cage. */
+static void wait_while_stopped(struct lind_thread *th)
+{
+    struct lind_cage *cage = th->cage;
+    while (__atomic_load_n(&cage->stopped, __ATOMIC_ACQUIRE) && !cage->exited && !th->exited &&
+           !(deliverable(th) & BIT(9))) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* cut short by the kick of SIGCONT/SIGKILL */
+    }
 }
 
 /* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it. */
@@ -209,6 +236,8 @@ static int handle_pending(struct lind_call *c, int *restart)
             enum sig_default def = default_action(sig);
             if (def == DEF_TERM || def == DEF_CORE)
                 terminate(c, sig);
+            else if (def == DEF_STOP && !__atomic_exchange_n(&cage->stopped, 1, __ATOMIC_ACQ_REL))
+                proc_note_stop(cage, sig);
             continue;
         }
         uint64_t saved = th->sig_mask;
@@ -231,6 +260,10 @@ void signals_after_call(struct lind_call *c)
     if (c->th->in_handler > 8)
         return; /* bounded nesting of handlers */
     handle_pending(c, &restart);
+    if (c->cage->stopped) {
+        wait_while_stopped(c->th);
+        handle_pending(c, &restart); /* SIGCONT's handler, or the SIGKILL that ended the stop */
+    }
 }
 
 /* Calls that are never restarted after a handler, whatever SA_RESTART says (signal(7)). */

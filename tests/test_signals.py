@@ -105,3 +105,9 @@ def test_faults_in_children(root: Path) -> None:
 def test_fault_in_root(root: Path, mode: str, status: int) -> None:
     n, c = compare("proc_fault", root, [mode])
     assert n.returncode == c.returncode == status
+
+
+def test_stop_and_continue(root: Path) -> None:
+    """SIGSTOP really stops a busy cage; waitpid(WUNTRACED) reports it, SIGCONT continues it (its
+    handler runs), waitpid(WCONTINUED) reports that, then it exits normally."""
+    compare("proc_stop", root)
