@@ -7,12 +7,13 @@
  * sendto open the socket file itself with O_PATH in the root and use "/proc/self/fd/<fd>". The
  * kernel then reports those /proc names (getsockname, getpeername, accept, recvfrom): a table of the
  * names we bound maps them back to the path the cage gave; an unknown path is reported as unnamed.
- * Abstract names (sun_path[0] == 0) are used as they are.
+ * Abstract names (sun_path[0] == 0) get a prefix private to the cage tree (unix_abstract_in).
  *
  * The guest's struct msghdr and cmsghdr are ILP32 (docs/abi.md) and translated field by field;
  * SCM_RIGHTS carries cage fds, translated to host fds on send and installed in the receiver's fd
  * table on receive. */
 #include <errno.h>
+#include <sys/random.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -178,14 +179,51 @@ static int unix_bind_name(struct addr_in *a, int dirfd, const char *base)
     return -EADDRINUSE;
 }
 
+/* Abstract names are the host's namespace: a cage's abstract name gets a prefix private to this
+ * host process and the cage's tree, so cages of one tree meet each other there but never reach the
+ * host's abstract sockets (D-Bus, X11, ...) nor another tree's. */
+static char abstract_tag[24];
+static pthread_once_t abstract_once = PTHREAD_ONCE_INIT;
+
+static void abstract_init(void)
+{
+    unsigned char r[4] = {0};
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        r[0] = (unsigned char)getpid();
+    snprintf(abstract_tag, sizeof abstract_tag, "lind.%02x%02x%02x%02x.", r[0], r[1], r[2], r[3]);
+}
+
+static size_t abstract_prefix(struct lind_cage *cage, char *out, size_t cap)
+{
+    pthread_once(&abstract_once, abstract_init);
+    int n = snprintf(out, cap, "%s%d.", abstract_tag, cage->proc->tree_root);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int unix_abstract_in(struct lind_cage *cage, struct addr_in *a, const uint8_t *g, size_t plen)
+{
+    struct sockaddr_un *su = (struct sockaddr_un *)&a->ss;
+    char pre[64];
+    size_t np = abstract_prefix(cage, pre, sizeof pre);
+    if (1 + np + (plen - 1) > sizeof su->sun_path)
+        return -ENAMETOOLONG;
+    memset(su->sun_path, 0, sizeof su->sun_path);
+    memcpy(su->sun_path + 1, pre, np);
+    memcpy(su->sun_path + 1 + np, g + 3, plen - 1);
+    a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + np + (plen - 1));
+    return 0;
+}
+
 static int unix_addr_in(struct lind_call *c, enum net_op op, struct addr_in *a, const uint8_t *g, socklen_t len)
 {
     struct sockaddr_un *su = (struct sockaddr_un *)&a->ss;
     size_t plen = len - offsetof(struct sockaddr_un, sun_path);
     if (plen > SUN_PATH_MAX)
         return -EINVAL;
-    if (plen == 0 || g[2] == 0) /* autobind, or an abstract name: as is */
+    if (plen == 0) /* autobind */
         return 0;
+    if (g[2] == 0) /* an abstract name: in this tree's private part of the namespace */
+        return unix_abstract_in(c->cage, a, g, plen);
     memcpy(a->guest, g + 2, plen);
     a->guest[plen] = 0;
     char abs[PATH_MAX];
@@ -292,8 +330,17 @@ static void unix_addr_out(struct lind_cage *cage, struct sockaddr_storage *ss, s
 {
     struct sockaddr_un *su = (struct sockaddr_un *)ss;
     size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (*len > off + 1 && su->sun_path[0] == 0) { /* abstract: drop our private prefix */
+        char pre[64];
+        size_t np = abstract_prefix(cage, pre, sizeof pre), n = *len - off - 1;
+        if (n >= np && memcmp(su->sun_path + 1, pre, np) == 0) {
+            memmove(su->sun_path + 1, su->sun_path + 1 + np, n - np);
+            *len -= (socklen_t)np;
+        }
+        return;
+    }
     if (*len <= off || su->sun_path[0] == 0)
-        return; /* unnamed or abstract */
+        return; /* unnamed */
     char host[SUN_PATH_MAX + 1];
     size_t n = strnlen(su->sun_path, *len - off);
     memcpy(host, su->sun_path, n);

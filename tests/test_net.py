@@ -272,3 +272,22 @@ def test_localhost_resolves_in_an_empty_root(root: Path) -> None:
     assert lines[0] in ("localhost -> 127.0.0.1", "localhost -> ::1"), r.stdout
     assert lines[1:3] == ["127.0.0.1 -> 127.0.0.1", "::1 -> ::1"]
     assert not (root / "etc").exists()
+
+
+def test_host_abstract_sockets_are_out_of_reach(root: Path) -> None:
+    """Abstract AF_UNIX names are private to a cage tree: a host service listening on an abstract
+    name (as D-Bus or X11 do) cannot be reached from a cage."""
+    name = f"\0lind-host-secret-{os.getpid()}"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(name)
+    srv.listen(1)
+    try:
+        src = (C_DIR / "net_abstract_host.c").read_text().replace("lind-host-secret", name[1:]).replace(
+            "17", str(len(name)))
+        prog = root / "abs.c"
+        prog.write_text(src)
+        wasm = build_cage(prog)
+        r = run_cage(wasm, [], root)
+        assert (r.returncode, r.stdout) == (0, b"connect to host abstract: refused\n"), r.stderr
+    finally:
+        srv.close()
