@@ -31,6 +31,7 @@ struct lind_cage *lind_cage_new(const char *root)
     }
     strcpy(cage->cwd, "/");
     cage->cwd_fd = -1;
+    cage->cow_fd = -1;
     cage->umask = 022;
     cage->uid = cage->euid = (uint32_t)getuid();
     cage->gid = cage->egid = (uint32_t)getgid();

@@ -444,6 +444,8 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->fds = NULL;
     child->nfds = 0;
     child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
+    child->cow_fd = -1;
+    child->cow_len = 0;
     child->args = NULL;
     child->sig_pending = 0;
     child->others = NULL;
@@ -514,6 +516,9 @@ int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, con
         child->pages = p;
         child->npages = np;
     }
+    int r = cow_fork_memory(parent, child);
+    if (r != 0)
+        return r < 0 ? r : 0;
     return memory_copy_to(parent, base, size);
 }
 

@@ -146,6 +146,8 @@ struct lind_cage {
     uint8_t *base;
     uint64_t size;
     const wasmtime_sharedmemory_t *mem;
+    int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
+    uint64_t cow_len;
     uint64_t mem_limit;      /* bytes the cage may grow to */
     uint32_t brk_start;      /* page aligned end of static data + stack */
     uint32_t brk;            /* current break as returned to the guest */
@@ -267,6 +269,9 @@ void signal_init(void);
 int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
+int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only);
+int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child); /* 1 done, 0 not applicable, <0 */
+void cow_release(struct lind_cage *cage);
 
 /* setjmp.c */
 int64_t setjmp_deferred_longjmp(struct lind_call *c);

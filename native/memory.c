@@ -145,6 +145,7 @@ int memory_attach(struct lind_cage *cage, uint32_t heap_base)
 
 void memory_release(struct lind_cage *cage)
 {
+    cow_release(cage);
     free(cage->pages);
     cage->pages = NULL;
     cage->npages = 0;
@@ -175,6 +176,11 @@ static int memory_grow_to(struct lind_call *c, uint64_t end)
 /* Gives pages back to the host kernel (they read as zero afterwards). */
 static void pages_zero(struct lind_cage *cage, uint64_t start, uint64_t len)
 {
+    if (cage->cow_fd >= 0 && start < cage->cow_len) {
+        /* over the fork base file, MADV_DONTNEED would bring its bytes back: write zeros */
+        memset(cage->base + start, 0, len);
+        return;
+    }
     long hp = sysconf(_SC_PAGESIZE);
     uint8_t *p = cage->base + start, *e = p + len;
     uint8_t *ap = (uint8_t *)(((uintptr_t)p + hp - 1) & ~(uintptr_t)(hp - 1));
@@ -590,7 +596,18 @@ int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages)
  * never were touched are neither, and read as zero: fork need not copy them. */
 static int pagemap_fd = -2;
 
+/* Per host page of [addr, ...): 1 if `want(entry)`. */
+int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only);
+
 static int host_pages_in_use(const uint8_t *addr, size_t len, uint8_t *out, size_t npages)
+{
+    (void)len;
+    return host_pages_select(addr, out, npages, 0);
+}
+
+/* dirty_only: present or swapped AND not a file page (bit 61), i.e. written since a private file
+ * mapping was made (cowfork.c); else: present or swapped. */
+int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only)
 {
     if (pagemap_fd == -2)
         pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -600,14 +617,13 @@ static int host_pages_in_use(const uint8_t *addr, size_t len, uint8_t *out, size
     uint64_t first = (uintptr_t)addr / (uint64_t)hp;
     uint64_t ents[512];
     size_t done = 0;
-    (void)len;
     while (done < npages) {
         size_t n = npages - done < 512 ? npages - done : 512;
         ssize_t r = pread(pagemap_fd, ents, n * 8, (off_t)((first + done) * 8));
         if (r != (ssize_t)(n * 8))
             return -1;
-        for (size_t i = 0; i < n; i++)
-            out[done + i] = (ents[i] >> 62) & 3 ? 1 : 0; /* bit 63 present, bit 62 swapped */
+        for (size_t i = 0; i < n; i++) /* bit 63 present, bit 62 swapped, bit 61 file page */
+            out[done + i] = ((ents[i] >> 62) & 3) && !(dirty_only && ((ents[i] >> 61) & 1)) ? 1 : 0;
         done += n;
     }
     return 0;

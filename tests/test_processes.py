@@ -211,3 +211,9 @@ def test_shell(root: Path) -> None:
 def test_process_groups(root: Path, mode: str) -> None:
     compare("proc_pgrp", root, [mode, "leader"])
 
+
+
+def test_fork_copy_on_write_isolation(root: Path) -> None:
+    """Copy-on-write fork (native/cowfork.c): no side sees the other's writes, later forks and
+    grandchildren see current memory, unmapped-then-mapped memory reads zero."""
+    compare("proc_cow", root)

@@ -1,0 +1,126 @@
+/* Copy-on-write fork.
+ *
+ * At the first fork of a (single-threaded) cage, its memory is written once into a memfd, the
+ * "base file", and the cage's memory is remapped MAP_PRIVATE onto it. The child maps the same file
+ * MAP_PRIVATE too: both share the base file's pages until one of them writes. The base file is never
+ * written again, so neither sees the other's writes. What the parent wrote since the base file was
+ * made (private pages, /proc/self/pagemap tells them apart) is copied into the child, so later forks
+ * copy only what changed. Children fork the same way from the base file they inherited.
+ *
+ * Invariants kept elsewhere: pages_zero writes zeros over the base file range (MADV_DONTNEED would
+ * bring the file's bytes back), and a memory leaving a cage is remapped anonymous (cow_release)
+ * before it is reused. LIND_FORK_COW=0 turns this off (plain copies, memory.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+static int cow_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("LIND_FORK_COW");
+        on = !(e && strcmp(e, "0") == 0);
+    }
+    return on;
+}
+
+/* Writes the used pages of the cage's memory into a new memfd and remaps the cage onto it. */
+static int make_base(struct lind_cage *cage)
+{
+    long hp = sysconf(_SC_PAGESIZE);
+    size_t nhost = cage->size / (uint64_t)hp;
+    uint8_t *used = malloc(nhost ? nhost : 1);
+    if (!used)
+        return -ENOMEM;
+    int fd = memfd_create("lind-fork-base", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)cage->size) < 0 || host_pages_select(cage->base, used, nhost, 0) < 0) {
+        free(used);
+        if (fd >= 0)
+            close(fd);
+        return -ENOMEM;
+    }
+    for (size_t h = 0; h < nhost;) {
+        if (!used[h]) {
+            h++;
+            continue;
+        }
+        size_t e = h + 1;
+        while (e < nhost && used[e])
+            e++;
+        uint64_t off = h * (uint64_t)hp, len = (e - h) * (uint64_t)hp;
+        if (pwrite(fd, cage->base + off, len, (off_t)off) != (ssize_t)len) {
+            free(used);
+            close(fd);
+            return -EIO;
+        }
+        h = e;
+    }
+    free(used);
+    if (mmap(cage->base, cage->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+        close(fd);
+        return -errno; /* the cage's memory is untouched: MAP_FIXED failed before replacing it */
+    }
+    cage->cow_fd = fd;
+    cage->cow_len = cage->size;
+    return 0;
+}
+
+int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child)
+{
+    if (!cow_enabled() || parent->nthreads > 1 || parent->refs > 0 || parent->pool)
+        return 0; /* other threads (its own, or grate workers) could write while it is remapped */
+    if (parent->cow_fd < 0) {
+        int r = make_base(parent);
+        if (r < 0)
+            return 0; /* fall back to copying */
+    }
+    if (child->size < parent->size)
+        return -EINVAL;
+    if (mmap(child->base, parent->cow_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, parent->cow_fd, 0) ==
+        MAP_FAILED)
+        return -errno;
+    child->cow_fd = fcntl(parent->cow_fd, F_DUPFD_CLOEXEC, 3);
+    child->cow_len = parent->cow_len;
+    if (child->cow_fd < 0)
+        return -errno;
+    /* what the parent wrote since its base file was made, and pages past it */
+    long hp = sysconf(_SC_PAGESIZE);
+    size_t nhost = parent->size / (uint64_t)hp;
+    uint8_t *dirty = malloc(nhost ? nhost : 1);
+    if (!dirty)
+        return -ENOMEM;
+    if (host_pages_select(parent->base, dirty, nhost, 1) < 0) {
+        free(dirty);
+        return -EIO;
+    }
+    for (size_t h = 0; h < nhost;) {
+        if (!dirty[h]) {
+            h++;
+            continue;
+        }
+        size_t e = h + 1;
+        while (e < nhost && dirty[e])
+            e++;
+        memcpy(child->base + h * (uint64_t)hp, parent->base + h * (uint64_t)hp, (e - h) * (uint64_t)hp);
+        h = e;
+    }
+    free(dirty);
+    return 1;
+}
+
+/* The memory leaves the cage (exit, exec): back to anonymous zero pages over the base file range. */
+void cow_release(struct lind_cage *cage)
+{
+    if (cage->cow_fd < 0)
+        return;
+    if (cage->base)
+        mmap(cage->base, cage->cow_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    close(cage->cow_fd);
+    cage->cow_fd = -1;
+    cage->cow_len = 0;
+}
