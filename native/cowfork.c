@@ -29,16 +29,30 @@ static int cow_enabled(void)
     return on;
 }
 
-/* Writes the used pages of the cage's memory into a new memfd and remaps the cage onto it. */
+/* Below this much used memory, copying into a (reused, resident) memory beats page faults. */
+#define COW_MIN_PAGES 256
+
+/* Writes the used pages of the cage's memory into a new memfd and remaps the cage onto it.
+ * 1: done; 0: too little memory to be worth it; <0: error. */
 static int make_base(struct lind_cage *cage)
 {
     long hp = sysconf(_SC_PAGESIZE);
-    size_t nhost = cage->size / (uint64_t)hp;
+    size_t nhost = cage->size / (uint64_t)hp, nused = 0;
     uint8_t *used = malloc(nhost ? nhost : 1);
     if (!used)
         return -ENOMEM;
+    if (host_pages_select(cage->base, used, nhost, 0) < 0) {
+        free(used);
+        return -EIO;
+    }
+    for (size_t h = 0; h < nhost; h++)
+        nused += used[h];
+    if (nused * (uint64_t)hp < COW_MIN_PAGES * (uint64_t)LIND_PAGE) {
+        free(used);
+        return 0;
+    }
     int fd = memfd_create("lind-fork-base", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)cage->size) < 0 || host_pages_select(cage->base, used, nhost, 0) < 0) {
+    if (fd < 0 || ftruncate(fd, (off_t)cage->size) < 0) {
         free(used);
         if (fd >= 0)
             close(fd);
@@ -67,18 +81,15 @@ static int make_base(struct lind_cage *cage)
     }
     cage->cow_fd = fd;
     cage->cow_len = cage->size;
-    return 0;
+    return 1;
 }
 
 int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child)
 {
     if (!cow_enabled() || parent->nthreads > 1 || parent->refs > 0 || parent->pool)
         return 0; /* other threads (its own, or grate workers) could write while it is remapped */
-    if (parent->cow_fd < 0) {
-        int r = make_base(parent);
-        if (r < 0)
-            return 0; /* fall back to copying */
-    }
+    if (parent->cow_fd < 0 && make_base(parent) <= 0)
+        return 0; /* small (or an error): copy instead */
     if (child->size < parent->size)
         return -EINVAL;
     if (mmap(child->base, parent->cow_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, parent->cow_fd, 0) ==
