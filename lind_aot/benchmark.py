@@ -29,7 +29,8 @@ RATIO = re.compile(r"(\d+(?:\.\d+)?)x")
 
 
 def ratios(markdown: str) -> list[tuple[str, float]]:
-    """(row label, first NN.NNx figure of the row) for every table row of the text."""
+    """(row label, cost ratio) for every table row of the text: the first NN.NNx figure of the row,
+    turned from a rate ratio (jobs/s, spawns/s: higher is better) into a cost ratio where needed."""
     out = []
     for line in markdown.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -38,7 +39,11 @@ def ratios(markdown: str) -> list[tuple[str, float]]:
         for cell in cells[1:]:
             m = RATIO.fullmatch(cell.split()[0]) if cell else None
             if m and "faster" not in cell:  # "N x faster" compares two cage paths, not cage/native
-                out.append((cells[0][:60], float(m.group(1))))
+                value = float(m.group(1))
+                is_rate = any("/s" in c and "MB/s" not in c for c in cells[1:])
+                if is_rate and value > 0:
+                    value = round(1.0 / value, 2)  # a throughput ratio: as a cost, like the others
+                out.append((cells[0][:60], value))
                 break
     return out
 
@@ -61,7 +66,7 @@ def plot(rows: list[tuple[str, float]], path: Path) -> bool:
     ax.set_yticks(ys, labels)
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
-    ax.set_xlabel("cage / native (log scale; left of the line: the cage is faster)")
+    ax.set_xlabel("cost, cage / native (time per operation; log scale; left of the line: the cage is faster)")
     ax.set_title(f"lind-aot vs native Linux, {time.strftime('%Y-%m-%d')}")
     for y, v in zip(ys, values, strict=True):
         ax.text(v, y, f" {v:g}x", va="center", fontsize=8)
