@@ -105,6 +105,9 @@ int lind_cage_finish(struct lind_cage *cage)
     timer_cancel(cage);
     shared_maps_flush(cage);
     fd_close_all(cage);
+    /* its usage, for its parent's wait4/getrusage(RUSAGE_CHILDREN) (called on the cage's thread) */
+    cage->proc->cpu_ns = (uint64_t)thread_cpu_ns(cage->main) + cage->threads_cpu_ns;
+    cage->proc->maxrss_kb = (cage->peak_mem > cage->size ? cage->peak_mem : cage->size) / 1024;
     cage->main->os_thread_set = 0;
     proc_exit(cage->proc, wstatus);
     return wstatus;

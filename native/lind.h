@@ -65,6 +65,10 @@ struct lind_proc {
     int zombie;
     int wstatus;             /* Linux wait status once zombie */
     int stop_report;         /* stopped by this signal, not yet reported to a WUNTRACED wait */
+    uint64_t cpu_ns;         /* CPU time it used (set when it ends) */
+    uint64_t maxrss_kb;      /* its largest memory, KiB */
+    uint64_t children_cpu_ns; /* of the children it reaped (and theirs), as RUSAGE_CHILDREN */
+    uint64_t children_maxrss_kb;
     int cont_report;         /* continued, not yet reported to a WCONTINUED wait */
     struct lind_cage *cage;  /* NULL once the cage is gone */
     struct lind_proc *next;  /* hash chain */
@@ -178,6 +182,7 @@ struct lind_cage {
     int refs;                /* references from other cages' calls (cage_get): free waits for 0 */
     int max_cages;           /* limit on the size of this cage's tree (0: none); inherited */
     uint64_t nsyscalls;      /* system calls made by threads that ended (atomic) */
+    uint64_t threads_cpu_ns; /* CPU time of its threads that ended (atomic) */
     uint64_t peak_mem;       /* largest linear-memory size seen */
     int xcpu_sent;           /* RLIMIT_CPU soft limit reached once */
 };
@@ -252,6 +257,7 @@ void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_kill_group(int pgid, int sig);
 int proc_getppid(struct lind_cage *cage);
+void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
 int proc_count(void);
 int proc_tree_count(int tree_root);

@@ -211,9 +211,9 @@ static int64_t sys_sysinfo(struct lind_call *c)
 
 static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
 
-/* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. Only the
- * CPU time (of the calling thread's cage thread) and the peak memory are accounted; children's
- * usage reads zero. */
+/* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. The CPU
+ * time (counted as user time) and the peak memory are accounted: of the cage (its threads), of one
+ * thread, or of the children it reaped. */
 static int64_t sys_getrusage(struct lind_call *c)
 {
     int who = arg_int(c, 0);
@@ -223,13 +223,18 @@ static int64_t sys_getrusage(struct lind_call *c)
     if (!g)
         return -EFAULT;
     memset(g, 0, 18 * 8);
-    if (who == -1)
-        return 0;
-    int64_t ns = thread_cpu_ns(c->th);
-    g[0] = ns / 1000000000;
-    g[1] = (ns % 1000000000) / 1000;
-    uint64_t peak = c->cage->peak_mem > c->cage->size ? c->cage->peak_mem : c->cage->size;
-    g[4] = (int64_t)(peak / 1024); /* ru_maxrss, KiB */
+    uint64_t ns, kb;
+    if (who == -1) {
+        proc_children_usage(c->cage, &ns, &kb);
+    } else {
+        ns = (uint64_t)thread_cpu_ns(c->th);
+        if (who == 0 && c->th == c->cage->main)
+            ns += __atomic_load_n(&c->cage->threads_cpu_ns, __ATOMIC_RELAXED);
+        kb = (c->cage->peak_mem > c->cage->size ? c->cage->peak_mem : c->cage->size) / 1024;
+    }
+    g[0] = (int64_t)(ns / 1000000000);
+    g[1] = (int64_t)(ns % 1000000000) / 1000;
+    g[4] = (int64_t)kb; /* ru_maxrss, KiB */
     return 0;
 }
 

@@ -62,6 +62,14 @@ struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
     return p;
 }
 
+void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb)
+{
+    pthread_mutex_lock(&proc_lock);
+    *cpu_ns = cage->proc->children_cpu_ns;
+    *maxrss_kb = cage->proc->children_maxrss_kb;
+    pthread_mutex_unlock(&proc_lock);
+}
+
 /* A thread id from the pid space (threads other than a cage's main one). */
 int proc_alloc_tid(void)
 {
@@ -245,7 +253,12 @@ static int matches(const struct lind_proc *child, const struct lind_proc *me, in
 
 /* Waits for a child; returns its pid (0 with WNOHANG when none is ready) or -errno.
  * *wstatus receives the status. With nowait the zombie stays. */
-static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait)
+/* The usage of the child a wait reaped (its own and its reaped descendants'). */
+struct child_usage {
+    uint64_t cpu_ns, maxrss_kb;
+};
+
+static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait, struct child_usage *u)
 {
     struct lind_cage *cage = c->cage;
     pthread_mutex_lock(&proc_lock);
@@ -288,7 +301,16 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
         if (found) {
             int r = found->pid;
             *wstatus = found->wstatus;
+            uint64_t cpu = found->cpu_ns + found->children_cpu_ns;
+            uint64_t rss = found->maxrss_kb > found->children_maxrss_kb ? found->maxrss_kb : found->children_maxrss_kb;
+            if (u) {
+                u->cpu_ns = cpu;
+                u->maxrss_kb = rss;
+            }
             if (!nowait) {
+                me->children_cpu_ns += cpu;
+                if (rss > me->children_maxrss_kb)
+                    me->children_maxrss_kb = rss;
                 unlink_locked(found);
                 free(found);
             }
@@ -332,11 +354,17 @@ static int64_t sys_wait4(struct lind_call *c)
     void *ru = guest_ptr_or_null(c, c->a[3], 144, &efault);
     if (efault)
         return -EFAULT;
-    int r = do_wait(c, pid, options, &st, 0);
+    struct child_usage u = {0, 0};
+    int r = do_wait(c, pid, options, &st, 0, &u);
     if (r > 0 && gstatus)
         *gstatus = st;
-    if (r >= 0 && ru)
-        memset(ru, 0, 144); /* struct rusage of the x86-64 kernel: usage is not accounted yet */
+    if (r >= 0 && ru) {
+        int64_t *k = ru; /* struct rusage of the x86-64 kernel: 18 x int64 */
+        memset(ru, 0, 144);
+        k[0] = (int64_t)(u.cpu_ns / 1000000000);
+        k[1] = (int64_t)(u.cpu_ns % 1000000000) / 1000;
+        k[4] = (int64_t)u.maxrss_kb;
+    }
     return r;
 }
 
@@ -360,7 +388,7 @@ static int64_t sys_waitid(struct lind_call *c)
         return -EINVAL;
     if (pid == INT32_MIN)
         return -EINVAL;
-    int r = do_wait(c, pid, options, &st, !!(options & L_WNOWAIT));
+    int r = do_wait(c, pid, options, &st, !!(options & L_WNOWAIT), NULL);
     if (r < 0)
         return r;
     if (si) {

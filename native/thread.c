@@ -92,6 +92,7 @@ void lind_thread_finish(struct lind_thread *th)
         syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
     __atomic_add_fetch(&cage->nsyscalls, th->nsyscalls, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&cage->threads_cpu_ns, (uint64_t)thread_cpu_ns(th), __ATOMIC_RELAXED);
     cage_lock(cage);
     struct lind_thread **pp = &cage->others;
     while (*pp && *pp != th)

@@ -217,3 +217,8 @@ def test_fork_copy_on_write_isolation(root: Path) -> None:
     """Copy-on-write fork (native/cowfork.c): no side sees the other's writes, later forks and
     grandchildren see current memory, unmapped-then-mapped memory reads zero."""
     compare("proc_cow", root)
+
+
+def test_rusage_of_children(root: Path) -> None:
+    """wait4's rusage and getrusage(RUSAGE_CHILDREN) see the CPU time of reaped children."""
+    compare("rusage_children", root)
