@@ -17,7 +17,6 @@
  * grate exits. */
 #include <errno.h>
 #include <fcntl.h>
-#include <lind_syscall.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,23 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HANDLER(name)                                                                              \
-    static int name(uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c,         \
-                    uint64_t a3, uint64_t a3c, uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, \
-                    uint64_t a6, uint64_t a6c)
-typedef int (*handler_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                         uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-
-int pass_fptr_to_wt(uint64_t fn, uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c,
-                    uint64_t a3, uint64_t a3c, uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, uint64_t a6,
-                    uint64_t a6c)
-{
-    return ((handler_t)(uintptr_t)fn)(cageid, a1, a1c, a2, a2c, a3, a3c, a4, a4c, a5, a5c, a6, a6c);
-}
-
-/* Forward the call unchanged to the layer below, acting on the calling cage. */
-#define FORWARD(nr)                                                                                \
-    make_threei_call((nr), 0, grateid, a1c, a1, a1c, a2, a2c, a3, a3c, a4, a4c, a5, a5c, a6, a6c, 0)
+#include "grate.h"
 
 enum {
     SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_stat = 4, SYS_fstat = 5, SYS_lstat = 6,
@@ -91,7 +74,6 @@ struct fdmap { /* one cage's in-memory fds */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t grateid;
 static char prefix[256] = "/mem";
 static size_t prefix_len = 4;
 static struct inode **files;
@@ -951,6 +933,16 @@ static const struct {
     {SYS_execve, h_execve}, {SYS_exit_group, h_exit_group},
 };
 
+static int register_all(uint64_t me)
+{
+    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
+        if (register_handler(me, (uint64_t)table[k].nr, grateid, (uint64_t)(uintptr_t)table[k].h) < 0) {
+            perror("imfs: register_handler");
+            return -1;
+        }
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: imfs [--prefix /DIR] PROGRAM [ARGS...]\n");
@@ -979,28 +971,5 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage();
-    grateid = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("imfs: fork");
-        return 1;
-    }
-    if (pid == 0) {
-        uint64_t me = getpid();
-        for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-            if (register_handler(me, (uint64_t)table[k].nr, grateid, (uint64_t)(uintptr_t)table[k].h) < 0) {
-                perror("imfs: register_handler");
-                _exit(126);
-            }
-        execv(argv[i], &argv[i]);
-        fprintf(stderr, "imfs: exec %s: %s\n", argv[i], strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            perror("imfs: waitpid");
-            return 1;
-        }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return grate_run("imfs", &argv[i], register_all);
 }

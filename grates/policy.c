@@ -23,7 +23,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <lind_syscall.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,22 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HANDLER(name)                                                                              \
-    static int name(uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c,         \
-                    uint64_t a3, uint64_t a3c, uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, \
-                    uint64_t a6, uint64_t a6c)
-typedef int (*handler_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                         uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-
-int pass_fptr_to_wt(uint64_t fn, uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c,
-                    uint64_t a3, uint64_t a3c, uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, uint64_t a6,
-                    uint64_t a6c)
-{
-    return ((handler_t)(uintptr_t)fn)(cageid, a1, a1c, a2, a2c, a3, a3c, a4, a4c, a5, a5c, a6, a6c);
-}
-
-#define FORWARD(nr)                                                                                \
-    make_threei_call((nr), 0, grateid, a1c, a1, a1c, a2, a2c, a3, a3c, a4, a4c, a5, a5c, a6, a6c, 0)
+#include "grate.h"
 
 #define MAXRULES 64
 #define PATHMAX 4096
@@ -69,7 +53,6 @@ struct netrule {
     char unix_path[108];
 };
 
-static uint64_t grateid;
 static struct prefix prefixes[MAXRULES];
 static int nprefixes;
 static struct netrule netrules[MAXRULES];
@@ -437,6 +420,16 @@ static const struct {
     {1003, h_copy_table}, {1001, h_register},
 };
 
+static int register_all(uint64_t me)
+{
+    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
+        if (register_handler(me, (uint64_t)table[k].nr, grateid, (uint64_t)(uintptr_t)table[k].h) < 0) {
+            perror("policy: register_handler");
+            return -1;
+        }
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: policy [--allow PREFIX]... [--allow-read PREFIX]... [--allow-net DEST]... "
@@ -489,29 +482,5 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    grateid = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("policy: fork");
-        return 1;
-    }
-    if (pid == 0) {
-        uint64_t me = getpid();
-        for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-            if (register_handler(me, (uint64_t)table[k].nr, grateid, (uint64_t)(uintptr_t)table[k].h) < 0) {
-                perror("policy: register_handler");
-                _exit(126);
-            }
-        /* the program is exec'd through the policy like any other */
-        execv(argv[i], &argv[i]);
-        fprintf(stderr, "policy: exec %s: %s\n", argv[i], strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            perror("policy: waitpid");
-            return 1;
-        }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return grate_run("policy", &argv[i], register_all);
 }

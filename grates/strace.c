@@ -15,7 +15,6 @@
  * root, created or truncated). --only restricts the interposed calls to the names given. */
 #include <errno.h>
 #include <fcntl.h>
-#include <lind_syscall.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,18 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HANDLER_ARGS                                                                               \
-    uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c, uint64_t a3, uint64_t a3c, \
-        uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, uint64_t a6, uint64_t a6c
-typedef int (*handler_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                         uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-
-int pass_fptr_to_wt(uint64_t fn, uint64_t cageid, uint64_t a1, uint64_t a1c, uint64_t a2, uint64_t a2c,
-                    uint64_t a3, uint64_t a3c, uint64_t a4, uint64_t a4c, uint64_t a5, uint64_t a5c, uint64_t a6,
-                    uint64_t a6c)
-{
-    return ((handler_t)(uintptr_t)fn)(cageid, a1, a1c, a2, a2c, a3, a3c, a4, a4c, a5, a5c, a6, a6c);
-}
+#include "grate.h"
 
 /* Argument kinds, one letter per argument:
  *   d int            u unsigned        x hex             o octal           L 64-bit signed
@@ -126,7 +114,6 @@ static const struct call calls[] = {
 #undef X
 };
 
-static uint64_t grateid;
 static int logfd = 2;
 
 /* ---- reading the calling cage's memory ---- */
@@ -455,6 +442,21 @@ static int wanted(const char *only, const char *name)
     return 0;
 }
 
+static const char *only; /* --only: the calls to trace (all when NULL) */
+
+static int register_all(uint64_t me)
+{
+    for (int k = 0; k < NCALLS; k++) {
+        if (!wanted(only, calls[k].name))
+            continue;
+        if (register_handler(me, (uint64_t)calls[k].nr, grateid, (uint64_t)(uintptr_t)handlers[k]) < 0) {
+            fprintf(stderr, "strace: register_handler(%s): %s\n", calls[k].name, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: strace [--out FILE] [--only CALL,...] PROGRAM [ARGS...]\n");
@@ -463,7 +465,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *only = NULL;
+    const char *out = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--") == 0) {
@@ -488,31 +490,5 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    grateid = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("strace: fork");
-        return 1;
-    }
-    if (pid == 0) {
-        uint64_t me = getpid();
-        for (int k = 0; k < NCALLS; k++) {
-            if (!wanted(only, calls[k].name))
-                continue;
-            if (register_handler(me, (uint64_t)calls[k].nr, grateid, (uint64_t)(uintptr_t)handlers[k]) < 0) {
-                fprintf(stderr, "strace: register_handler(%s): %s\n", calls[k].name, strerror(errno));
-                _exit(126);
-            }
-        }
-        execv(argv[i], &argv[i]);
-        fprintf(stderr, "strace: exec %s: %s\n", argv[i], strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            perror("strace: waitpid");
-            return 1;
-        }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return grate_run("strace", &argv[i], register_all);
 }
