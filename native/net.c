@@ -797,24 +797,35 @@ static uint32_t control_to_guest(struct lind_call *c, struct msghdr *m, uint8_t 
     return off;
 }
 
-static int64_t sys_sendmsg(struct lind_call *c)
+/* What sendmsg and recvmsg start with: the socket, the guest msghdr and its iovecs in *m.
+ * Returns the host fd or -errno. */
+static int msg_begin(struct lind_call *c, uint8_t **gm, struct iovec *iov, struct msghdr *m)
 {
     int h = sock_host(c, arg_int(c, 0));
-    int flags = arg_int(c, 2);
     if (h < 0)
         return h;
-    uint8_t *gm = guest_ptr(c, c->a[1], GM_SIZE);
-    if (!gm)
+    *gm = guest_ptr(c, c->a[1], GM_SIZE);
+    if (!*gm)
         return -EFAULT;
-    struct iovec iov[LIND_IOV_MAX];
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    uint32_t iovlen = rd32(gm + GM_IOVLEN);
-    int r = iov_from_guest(c, rd32(gm + GM_IOV), iovlen, iov);
+    memset(m, 0, sizeof *m);
+    uint32_t iovlen = rd32(*gm + GM_IOVLEN);
+    int r = iov_from_guest(c, rd32(*gm + GM_IOV), iovlen, iov);
     if (r < 0)
         return r;
-    m.msg_iov = iov;
-    m.msg_iovlen = iovlen;
+    m->msg_iov = iov;
+    m->msg_iovlen = iovlen;
+    return h;
+}
+
+static int64_t sys_sendmsg(struct lind_call *c)
+{
+    int flags = arg_int(c, 2), r;
+    uint8_t *gm;
+    struct iovec iov[LIND_IOV_MAX];
+    struct msghdr m;
+    int h = msg_begin(c, &gm, iov, &m);
+    if (h < 0)
+        return h;
     uint32_t clen = rd32(gm + GM_CONTROLLEN);
     uint8_t *hc = NULL;
     size_t hclen = 0;
@@ -858,22 +869,13 @@ static int64_t sys_sendmsg(struct lind_call *c)
 
 static int64_t sys_recvmsg(struct lind_call *c)
 {
-    int h = sock_host(c, arg_int(c, 0));
     int flags = arg_int(c, 2);
-    if (h < 0)
-        return h;
-    uint8_t *gm = guest_ptr(c, c->a[1], GM_SIZE);
-    if (!gm)
-        return -EFAULT;
+    uint8_t *gm;
     struct iovec iov[LIND_IOV_MAX];
     struct msghdr m;
-    memset(&m, 0, sizeof m);
-    uint32_t iovlen = rd32(gm + GM_IOVLEN);
-    int r = iov_from_guest(c, rd32(gm + GM_IOV), iovlen, iov);
-    if (r < 0)
-        return r;
-    m.msg_iov = iov;
-    m.msg_iovlen = iovlen;
+    int h = msg_begin(c, &gm, iov, &m);
+    if (h < 0)
+        return h;
     struct addr_out o = {0};
     struct sockaddr_storage ss;
     if (rd32(gm + GM_NAME)) {

@@ -51,6 +51,21 @@ static int64_t guest_time_ns(const uint8_t *g, int64_t unit)
     return sec * NS + frac * unit;
 }
 
+/* An optional timeout argument (argument i, a guest timespec or timeval of `unit`): *ns is -1
+ * without one (wait forever), *g points at it (for writing back what is left). 0 or -errno. */
+static int opt_timeout(struct lind_call *c, int i, int64_t unit, uint8_t **g, int64_t *ns)
+{
+    *ns = -1;
+    *g = NULL;
+    if (!arg_u32(c, i))
+        return 0;
+    *g = guest_ptr(c, c->a[i], 16);
+    if (!*g)
+        return -EFAULT;
+    *ns = guest_time_ns(*g, unit);
+    return *ns < 0 ? (int)*ns : 0;
+}
+
 static void put_guest_time(uint8_t *g, int64_t ns, int64_t unit)
 {
     int64_t sec = ns / NS, frac = (ns % NS) / unit;
@@ -225,16 +240,11 @@ static int64_t sys_poll(struct lind_call *c)
 /* ppoll(fds, nfds, const struct timespec *tmo, const sigset_t *mask, size_t sigsetsize) */
 static int64_t sys_ppoll(struct lind_call *c)
 {
-    int64_t t = -1;
-    uint8_t *ts = NULL;
-    if (arg_u32(c, 2)) {
-        ts = guest_ptr(c, c->a[2], 16);
-        if (!ts)
-            return -EFAULT;
-        t = guest_time_ns(ts, 1);
-        if (t < 0)
-            return t;
-    }
+    int64_t t;
+    uint8_t *ts;
+    int r = opt_timeout(c, 2, 1, &ts, &t);
+    if (r < 0)
+        return r;
     return do_poll(c, arg_u32(c, 0), arg_u32(c, 1), t, ts, arg_u32(c, 3), arg_u32(c, 4));
 }
 
@@ -345,33 +355,23 @@ static int64_t do_select(struct lind_call *c, int n, uint32_t in_a, uint32_t out
 /* select(n, in, out, ex, struct timeval *) with the kernel's 16-byte timeval */
 static int64_t sys_select(struct lind_call *c)
 {
-    int64_t t = -1;
-    uint8_t *tv = NULL;
-    if (arg_u32(c, 4)) {
-        tv = guest_ptr(c, c->a[4], 16);
-        if (!tv)
-            return -EFAULT;
-        t = guest_time_ns(tv, 1000);
-        if (t < 0)
-            return t;
-    }
+    int64_t t;
+    uint8_t *tv;
+    int r = opt_timeout(c, 4, 1000, &tv, &t);
+    if (r < 0)
+        return r;
     return do_select(c, arg_int(c, 0), arg_u32(c, 1), arg_u32(c, 2), arg_u32(c, 3), t, tv, 1000, 0, 0);
 }
 
 /* pselect6(n, in, out, ex, struct timespec *, {u64 sigmask ptr, u64 size} *) */
 static int64_t sys_pselect6(struct lind_call *c)
 {
-    int64_t t = -1;
-    uint8_t *ts = NULL;
+    int64_t t;
+    uint8_t *ts;
     uint32_t maskaddr = 0, masksize = 0;
-    if (arg_u32(c, 4)) {
-        ts = guest_ptr(c, c->a[4], 16);
-        if (!ts)
-            return -EFAULT;
-        t = guest_time_ns(ts, 1);
-        if (t < 0)
-            return t;
-    }
+    int r = opt_timeout(c, 4, 1, &ts, &t);
+    if (r < 0)
+        return r;
     if (arg_u32(c, 5)) {
         const uint8_t *d = guest_ptr(c, c->a[5], 16);
         if (!d)
@@ -465,15 +465,11 @@ static int64_t sys_epoll_pwait(struct lind_call *c)
 /* epoll_pwait2(epfd, events, maxevents, const struct timespec *, sigmask, sigsetsize) */
 static int64_t sys_epoll_pwait2(struct lind_call *c)
 {
-    int64_t t = -1;
-    if (arg_u32(c, 3)) {
-        const uint8_t *ts = guest_ptr(c, c->a[3], 16);
-        if (!ts)
-            return -EFAULT;
-        t = guest_time_ns(ts, 1);
-        if (t < 0)
-            return t;
-    }
+    int64_t t;
+    uint8_t *ts;
+    int r = opt_timeout(c, 3, 1, &ts, &t);
+    if (r < 0)
+        return r;
     return do_epoll_wait(c, t, arg_u32(c, 4), arg_u32(c, 5));
 }
 
