@@ -37,14 +37,10 @@ static int cow_enabled(void)
 static int make_base(struct lind_cage *cage)
 {
     long hp = sysconf(_SC_PAGESIZE);
-    size_t nhost = cage->size / (uint64_t)hp, nused = 0;
-    uint8_t *used = malloc(nhost ? nhost : 1);
+    size_t nhost, nused = 0;
+    uint8_t *used = host_pages(cage->base, cage->size, 0, &nhost);
     if (!used)
-        return -ENOMEM;
-    if (host_pages_select(cage->base, used, nhost, 0) < 0) {
-        free(used);
         return -EIO;
-    }
     for (size_t h = 0; h < nhost; h++)
         nused += used[h];
     if (nused * (uint64_t)hp < COW_MIN_PAGES * (uint64_t)LIND_PAGE) {
@@ -58,21 +54,13 @@ static int make_base(struct lind_cage *cage)
             close(fd);
         return -ENOMEM;
     }
-    for (size_t h = 0; h < nhost;) {
-        if (!used[h]) {
-            h++;
-            continue;
-        }
-        size_t e = h + 1;
-        while (e < nhost && used[e])
-            e++;
+    for (size_t h = 0, e; (e = page_run(used, nhost, &h)) > h; h = e) {
         uint64_t off = h * (uint64_t)hp, len = (e - h) * (uint64_t)hp;
         if (pwrite(fd, cage->base + off, len, (off_t)off) != (ssize_t)len) {
             free(used);
             close(fd);
             return -EIO;
         }
-        h = e;
     }
     free(used);
     if (mmap(cage->base, cage->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
@@ -101,25 +89,12 @@ int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child)
         return -errno;
     /* what the parent wrote since its base file was made, and pages past it */
     long hp = sysconf(_SC_PAGESIZE);
-    size_t nhost = parent->size / (uint64_t)hp;
-    uint8_t *dirty = malloc(nhost ? nhost : 1);
+    size_t nhost;
+    uint8_t *dirty = host_pages(parent->base, parent->size, 1, &nhost);
     if (!dirty)
-        return -ENOMEM;
-    if (host_pages_select(parent->base, dirty, nhost, 1) < 0) {
-        free(dirty);
         return -EIO;
-    }
-    for (size_t h = 0; h < nhost;) {
-        if (!dirty[h]) {
-            h++;
-            continue;
-        }
-        size_t e = h + 1;
-        while (e < nhost && dirty[e])
-            e++;
+    for (size_t h = 0, e; (e = page_run(dirty, nhost, &h)) > h; h = e)
         memcpy(child->base + h * (uint64_t)hp, parent->base + h * (uint64_t)hp, (e - h) * (uint64_t)hp);
-        h = e;
-    }
     free(dirty);
     return 1;
 }

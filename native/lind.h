@@ -275,7 +275,19 @@ void signal_init(void);
 int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
-int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only);
+uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *n);
+
+/* The next run of selected pages at or after *h (moved to its start); returns its end, == *h when
+ * there is none:  for (size_t h = 0, e; (e = page_run(sel, n, &h)) > h; h = e) ... */
+static inline size_t page_run(const uint8_t *sel, size_t n, size_t *h)
+{
+    while (*h < n && !sel[*h])
+        (*h)++;
+    size_t e = *h;
+    while (e < n && sel[e])
+        e++;
+    return e;
+}
 int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child); /* 1 done, 0 not applicable, <0 */
 void cow_release(struct lind_cage *cage);
 

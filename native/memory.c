@@ -592,40 +592,44 @@ int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages)
     return pg * LIND_PAGE;
 }
 
-/* Reads /proc/self/pagemap: is the host page at addr present in RAM or swapped out? Pages that
- * never were touched are neither, and read as zero: fork need not copy them. */
+/* Which host pages of [base, base+size) were ever written: present in RAM or swapped out, from
+ * /proc/self/pagemap (pages never touched are neither, and read as zero). With dirty_only, only
+ * those written since a private file mapping was made (not file pages: cowfork.c). A malloc'ed
+ * byte per host page (*n of them), NULL on error. */
 static int pagemap_fd = -2;
 
-/* Per host page of [addr, ...): 1 if `want(entry)`. */
-int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only);
-
-static int host_pages_in_use(const uint8_t *addr, size_t len, uint8_t *out, size_t npages)
+uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *n)
 {
-    (void)len;
-    return host_pages_select(addr, out, npages, 0);
-}
-
-/* dirty_only: present or swapped AND not a file page (bit 61), i.e. written since a private file
- * mapping was made (cowfork.c); else: present or swapped. */
-int host_pages_select(const uint8_t *addr, uint8_t *out, size_t npages, int dirty_only)
-{
+    long hp = sysconf(_SC_PAGESIZE);
+    size_t npages = size / (uint64_t)hp;
+    *n = npages;
     if (pagemap_fd == -2)
         pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (pagemap_fd < 0)
-        return -1;
-    long hp = sysconf(_SC_PAGESIZE);
-    uint64_t first = (uintptr_t)addr / (uint64_t)hp;
-    uint64_t ents[512];
-    size_t done = 0;
-    while (done < npages) {
-        size_t n = npages - done < 512 ? npages - done : 512;
-        ssize_t r = pread(pagemap_fd, ents, n * 8, (off_t)((first + done) * 8));
-        if (r != (ssize_t)(n * 8))
-            return -1;
-        for (size_t i = 0; i < n; i++) /* bit 63 present, bit 62 swapped, bit 61 file page */
-            out[done + i] = ((ents[i] >> 62) & 3) && !(dirty_only && ((ents[i] >> 61) & 1)) ? 1 : 0;
-        done += n;
+    uint8_t *out = malloc(npages ? npages : 1);
+    if (pagemap_fd < 0 || !out) {
+        free(out);
+        return NULL;
     }
+    uint64_t first = (uintptr_t)base / (uint64_t)hp;
+    uint64_t ents[512];
+    for (size_t done = 0; done < npages;) {
+        size_t k = npages - done < 512 ? npages - done : 512;
+        if (pread(pagemap_fd, ents, k * 8, (off_t)((first + done) * 8)) != (ssize_t)(k * 8)) {
+            free(out);
+            return NULL;
+        }
+        for (size_t i = 0; i < k; i++) /* bit 63 present, bit 62 swapped, bit 61 file page */
+            out[done + i] = ((ents[i] >> 62) & 3) && !(dirty_only && ((ents[i] >> 61) & 1)) ? 1 : 0;
+        done += k;
+    }
+    return out;
+}
+
+static int host_page_in_use(const struct lind_cage *cage, size_t h, uint32_t per_host)
+{
+    for (uint32_t k = 0; k < per_host; k++)
+        if (cage->pages[h * per_host + k] != PAGE_FREE)
+            return 1;
     return 0;
 }
 
@@ -637,40 +641,24 @@ int memory_copy_to(struct lind_cage *from, uint8_t *to, uint64_t to_size)
     if (to_size < from->size || hp < (long)LIND_PAGE || hp % LIND_PAGE)
         return -EINVAL;
     uint32_t per_host = (uint32_t)(hp / LIND_PAGE);
-    size_t nhost = from->size / (uint64_t)hp;
-    uint8_t used_small[4096];
-    uint8_t *used = nhost <= sizeof used_small ? used_small : malloc(nhost);
-    if (!used)
-        return -ENOMEM;
-    if (host_pages_in_use(from->base, from->size, used, nhost) < 0)
+    size_t nhost;
+    uint8_t *used = host_pages(from->base, from->size, 0, &nhost);
+    if (!used) { /* no pagemap: every page counts as used */
+        used = malloc(nhost ? nhost : 1);
+        if (!used)
+            return -ENOMEM;
         memset(used, 1, nhost);
-    if (getenv("LIND_DEBUG_FORK")) {
-        size_t u = 0;
-        for (size_t i = 0; i < nhost; i++)
-            u += used[i];
-        fprintf(stderr, "fork copy: %zu of %zu host pages in use\n", u, nhost);
     }
-    size_t h = 0;
-    while (h < nhost) {
-        int need = 0;
-        if (used[h])
-            for (uint32_t k = 0; k < per_host; k++)
-                if (from->pages[h * per_host + k] != PAGE_FREE)
-                    need = 1;
-        if (!need) {
-            h++;
+    for (size_t h = 0, e; (e = page_run(used, nhost, &h)) > h; h = e) {
+        while (h < e && !host_page_in_use(from, h, per_host))
+            h++; /* the copy starts at the first host page holding a guest page in use */
+        if (h == e)
             continue;
-        }
-        size_t e = h + 1;
-        while (e < nhost && used[e])
-            e++;
         /* populating the destination in one call is much cheaper than a page fault per page */
         madvise(to + h * (uint64_t)hp, (e - h) * (uint64_t)hp, 23 /* MADV_POPULATE_WRITE */);
         memcpy(to + h * (uint64_t)hp, from->base + h * (uint64_t)hp, (e - h) * (uint64_t)hp);
-        h = e;
     }
-    if (used != used_small)
-        free(used);
+    free(used);
     return 0;
 }
 
@@ -695,29 +683,12 @@ int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent)
 int lind_memory_scrub(uint8_t *base, uint64_t size)
 {
     long hp = sysconf(_SC_PAGESIZE);
-    size_t nhost = size / (uint64_t)hp;
-    uint8_t small[4096];
-    uint8_t *used = nhost <= sizeof small ? small : malloc(nhost);
+    size_t nhost;
+    uint8_t *used = host_pages(base, size, 0, &nhost);
     if (!used)
-        return -ENOMEM;
-    if (host_pages_in_use(base, size, used, nhost) < 0) {
-        if (used != small)
-            free(used);
         return -EIO;
-    }
-    size_t h = 0;
-    while (h < nhost) {
-        if (!used[h]) {
-            h++;
-            continue;
-        }
-        size_t e = h + 1;
-        while (e < nhost && used[e])
-            e++;
+    for (size_t h = 0, e; (e = page_run(used, nhost, &h)) > h; h = e)
         memset(base + h * (uint64_t)hp, 0, (e - h) * (uint64_t)hp);
-        h = e;
-    }
-    if (used != small)
-        free(used);
+    free(used);
     return 0;
 }
