@@ -17,6 +17,9 @@ static void (*engine_increment_epoch)(wasm_engine_t *);
 static wasm_engine_t *ticking_engine;
 static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
 
+static void *ticker(void *arg);
+static void start_ticker_once(void) { start_service_thread(ticker); }
+
 static void *ticker(void *arg)
 {
     (void)arg;
@@ -26,17 +29,6 @@ static void *ticker(void *arg)
         engine_increment_epoch(ticking_engine);
     }
     return NULL;
-}
-
-static void start_ticker(void)
-{
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_create(&t, &attr, ticker, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 /* Python hands over the engine (a wasm_engine_t*), the increment function and the engine clone
@@ -49,7 +41,7 @@ void lind_start_epoch_ticker(void *engine, void *increment_fn, void *clone_fn)
         return;
     ticking_engine = clone(engine);
     *(void **)&engine_increment_epoch = increment_fn;
-    pthread_once(&ticker_once, start_ticker);
+    pthread_once(&ticker_once, start_ticker_once);
 }
 
 static const char KILLED[] = "lind: cage killed by a signal";

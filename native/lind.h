@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -310,6 +311,8 @@ int64_t thread_clone(struct lind_call *c);
 void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
 void cage_lock(struct lind_cage *cage);
+void deadline_after_ms(struct timespec *ts, long ms);
+void start_service_thread(void *(*fn)(void *));
 int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this cage thread */
 void cage_unlock(struct lind_cage *cage);
 

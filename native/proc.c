@@ -146,13 +146,7 @@ int proc_tree_count(int tree_root)
 int lind_tree_wait(int root, int timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    deadline_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&proc_lock);
     for (;;) {
         int alive = 0;
@@ -331,12 +325,7 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
         }
         /* wake up now and then to notice signals sent to us */
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        deadline_after_ms(&ts, 50);
         pthread_cond_timedwait(&proc_cond, &proc_lock, &ts);
     }
 }

@@ -26,6 +26,31 @@ static thread_start_fn py_thread_start;
 void lind_set_thread_callback(thread_start_fn fn) { py_thread_start = fn; }
 
 void cage_lock(struct lind_cage *cage) { pthread_mutex_lock(&cage->lock); }
+
+/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+void deadline_after_ms(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+/* A detached host thread with a small stack, for the microvisor's own services (epoch ticker,
+ * timers). */
+void start_service_thread(void *(*fn)(void *))
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_create(&t, &attr, fn, NULL);
+    pthread_attr_destroy(&attr);
+}
 void cage_unlock(struct lind_cage *cage) { pthread_mutex_unlock(&cage->lock); }
 
 struct lind_thread *thread_new(struct lind_cage *cage, int tid)
@@ -118,12 +143,7 @@ void lind_cage_wait_threads(struct lind_cage *cage)
         }
         cage_kick_threads(cage, cage->main);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        deadline_after_ms(&ts, 20);
         pthread_cond_timedwait(&cage->threads_cond, &cage->lock, &ts);
     }
     cage_unlock(cage);

@@ -234,12 +234,7 @@ void threei_grate_ending(struct lind_cage *grate)
     __atomic_store_n(&pool->dead, 1, __ATOMIC_RELEASE);
     while (__atomic_load_n(&pool->inflight, __ATOMIC_ACQUIRE) > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        deadline_after_ms(&ts, 20);
         pthread_cond_timedwait(&pool->idle_cond, &pool->lock, &ts);
     }
     pthread_mutex_unlock(&pool->lock);

@@ -68,13 +68,23 @@ static void timer_start(void)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&timer_cond, &ca);
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_create(&th, &attr, timer_main, NULL);
-    pthread_attr_destroy(&attr);
+    start_service_thread(timer_main);
+}
+
+/* What is left of timer t (value 0: disarmed; a due timer not yet fired reads 1 ns, not 0). */
+static void timer_left(const struct timer *t, int64_t now, int64_t *value, int64_t *interval)
+{
+    *value = t ? (t->deadline > now ? t->deadline - now : 1) : 0;
+    *interval = t ? t->interval : 0;
+}
+
+/* struct itimerval as the x86-64 kernel has it: interval sec, usec, value sec, usec (rounded up). */
+static void itimerval_out(int64_t *ov, int64_t value, int64_t interval)
+{
+    ov[0] = interval / NS;
+    ov[1] = (interval % NS) / 1000;
+    ov[2] = value / NS;
+    ov[3] = (value % NS + 999) / 1000;
 }
 
 static struct timer **find_locked(struct lind_cage *cage)
@@ -92,10 +102,8 @@ static int timer_set(struct lind_cage *cage, int64_t value, int64_t interval, in
     pthread_mutex_lock(&timer_lock);
     struct timer **pp = find_locked(cage), *t = *pp;
     int64_t now = now_ns();
-    if (old_value) {
-        *old_value = t ? (t->deadline > now ? t->deadline - now : 1) : 0;
-        *old_interval = t ? t->interval : 0;
-    }
+    if (old_value)
+        timer_left(t, now, old_value, old_interval);
     if (value > 0) {
         if (!t) {
             t = calloc(1, sizeof *t);
@@ -151,12 +159,8 @@ static int64_t sys_setitimer(struct lind_call *c)
     int r = timer_set(c->cage, value, interval, &oval, &oint);
     if (r < 0)
         return r;
-    if (ov) {
-        ov[0] = oint / NS;
-        ov[1] = (oint % NS) / 1000;
-        ov[2] = oval / NS;
-        ov[3] = (oval % NS + 999) / 1000;
-    }
+    if (ov)
+        itimerval_out(ov, oval, oint);
     return 0;
 }
 
@@ -170,13 +174,10 @@ static int64_t sys_getitimer(struct lind_call *c)
         return -EFAULT;
     pthread_mutex_lock(&timer_lock);
     struct timer *t = *find_locked(c->cage);
-    int64_t now = now_ns();
-    int64_t val = t ? (t->deadline > now ? t->deadline - now : 1) : 0, intv = t ? t->interval : 0;
+    int64_t val, intv;
+    timer_left(t, now_ns(), &val, &intv);
     pthread_mutex_unlock(&timer_lock);
-    ov[0] = intv / NS;
-    ov[1] = (intv % NS) / 1000;
-    ov[2] = val / NS;
-    ov[3] = (val % NS + 999) / 1000;
+    itimerval_out(ov, val, intv);
     return 0;
 }
 
