@@ -213,6 +213,14 @@ class _Exports:
 _memory_types: weakref.WeakKeyDictionary[wasmtime.Module, wasmtime.MemoryType] = weakref.WeakKeyDictionary()
 
 
+def _cached_memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
+    """The module's imported memory type, read once per module."""
+    mt = _memory_types.get(module)
+    if mt is None:
+        mt = _memory_types[module] = memory_type(module)
+    return mt
+
+
 class _Instance:
     """One wasm instance of a cage (replaced on exec, created for a fork child, one per thread).
 
@@ -226,10 +234,7 @@ class _Instance:
         self.entry = entry  # the outermost function: where the thread starts and fork rewinds
         self._run_ctx: _RunCtx | None = None
         if memory is None:
-            mt = _memory_types.get(module)
-            if mt is None:
-                mt = _memory_types[module] = memory_type(module)
-            memory = wasmtime.SharedMemory(engine, mt)
+            memory = wasmtime.SharedMemory(engine, _cached_memory_type(module))
         self.memory = memory
         self.store = wasmtime.Store(engine)
         # every epoch tick (native/epoch.c) the cage's pending signals are looked at
@@ -463,10 +468,7 @@ class Microvisor:
             mem = self._memories.pop() if self._memories else None
         if mem is None:
             return None
-        mt = _memory_types.get(module)
-        if mt is None:
-            mt = _memory_types[module] = memory_type(module)
-        need = mt.limits.min * 65536
+        need = _cached_memory_type(module).limits.min * 65536
         if mem.data_len() < need:
             mem.grow((need - mem.data_len() + 65535) // 65536)
         return mem
