@@ -387,17 +387,6 @@ static int64_t sys_truncate(struct lind_call *c)
     return r;
 }
 
-/* Guest timespec: {int64 sec; int32 nsec; 4 bytes padding}: the padding is not read. */
-static void timespec_in(const uint8_t *g, struct timespec *ts)
-{
-    int64_t sec;
-    int32_t nsec;
-    memcpy(&sec, g, 8);
-    memcpy(&nsec, g + 8, 4);
-    ts->tv_sec = sec;
-    ts->tv_nsec = nsec;
-}
-
 static int64_t sys_utimensat(struct lind_call *c)
 {
     int dirfd = arg_dirfd(c, 0), flags = arg_int(c, 3), efault;
@@ -408,8 +397,8 @@ static int64_t sys_utimensat(struct lind_call *c)
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
     if (g) {
-        timespec_in(g, &ts[0]);
-        timespec_in(g + 16, &ts[1]);
+        guest_timespec(g, &ts[0]);
+        guest_timespec(g + 16, &ts[1]);
         tp = ts;
     }
     if ((uint32_t)c->a[1] == 0) { /* futimens */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "wt_api.h"
@@ -226,6 +227,16 @@ int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap);
 #define LIND_IOV_MAX 1024
 struct iovec;
 int guest_iovec(struct lind_call *c, uint64_t addr, uint32_t cnt, struct iovec *out);
+/* Guest timespec at g (16 bytes): {int64 sec; int32 nsec; 4 bytes padding}; the padding is not read. */
+static inline void guest_timespec(const uint8_t *g, struct timespec *ts)
+{
+    int64_t sec;
+    int32_t nsec;
+    memcpy(&sec, g, 8);
+    memcpy(&nsec, g + 8, 4);
+    ts->tv_sec = sec;
+    ts->tv_nsec = nsec;
+}
 int memory_attach(struct lind_cage *cage, uint32_t heap_base);
 void memory_release(struct lind_cage *cage);
 void shared_maps_flush(struct lind_cage *cage);

@@ -20,20 +20,15 @@ static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
 static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
 static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
 
-/* Guest timespec: {int64 sec; int32 nsec; 4 bytes padding}. */
+/* A guest timespec that must be a valid duration or time: 0, -EFAULT or -EINVAL. */
 static int timespec_read(struct lind_call *c, uint64_t addr, struct timespec *ts)
 {
     const uint8_t *g = guest_ptr(c, addr, 16);
     if (!g)
         return -EFAULT;
-    int64_t sec;
-    int32_t nsec;
-    memcpy(&sec, g, 8);
-    memcpy(&nsec, g + 8, 4);
-    if (nsec < 0 || nsec >= 1000000000 || sec < 0)
+    guest_timespec(g, ts);
+    if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0)
         return -EINVAL;
-    ts->tv_sec = sec;
-    ts->tv_nsec = nsec;
     return 0;
 }
 

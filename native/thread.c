@@ -223,12 +223,7 @@ static int64_t sys_futex(struct lind_call *c)
             const uint8_t *g = guest_ptr(c, c->a[3], 16);
             if (!g)
                 return -EFAULT;
-            int64_t sec;
-            int32_t nsec;
-            memcpy(&sec, g, 8);
-            memcpy(&nsec, g + 8, 4);
-            ts.tv_sec = sec;
-            ts.tv_nsec = nsec;
+            guest_timespec(g, &ts);
             tp = &ts;
         }
         if (thread_interrupted(c->th))
