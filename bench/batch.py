@@ -14,7 +14,6 @@ import argparse
 import ctypes
 import io
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import report  # bench/report.py: this script's folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -214,12 +215,6 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
     return [(k, statistics.median(v) * 1e6) for k, v in steps.items()]
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--jobs", type=int, default=5000, help="jobs per batch measurement")
@@ -252,24 +247,22 @@ def main(argv: list[str] | None = None) -> int:
         p50, p99, s50, s99 = latencies(sb, wasm, 1000)
         rows.append(("spawn()+wait() latency, one at a time", "", f"{p50 * 1e3:.3f} ms", f"{p99 * 1e3:.3f} ms", ""))
         rows.append(("spawn() call alone (until it returns)", "", f"{s50 * 1e3:.3f} ms", f"{s99 * 1e3:.3f} ms", ""))
-        t1 = table(("what", "throughput", "p50 latency", "p99 latency", "vs native fork+exec"), rows)
+        t1 = report.markdown_table(("what", "throughput", "p50 latency", "p99 latency", "vs native fork+exec"), rows)
         steps = breakdown(wasm, root, 300)
-    t2 = table(("step of one hello job (median, single thread, no contention)", "us"),
+    t2 = report.markdown_table(("step of one hello job (median, single thread, no contention)", "us"),
                [(k, f"{v:.1f}") for k, v in steps])
     verdict = (f"Best: {best:,.0f} jobs/s; target {TARGET:,.0f} jobs/s: "
                f"{'met' if best >= TARGET else f'**missed** ({best / TARGET:.0%} of it)'}.")
     text = f"{t1}\n\n{verdict}\n\n{t2}\n"
     print(text)
     if not a.no_append:
-        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
         try:
             load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
         except OSError:
             load = ""
-        with open(HERE / "RESULTS.md", "a") as f:
-            f.write(f"\n## {stamp} (batch throughput)\n\nCommand: `.venv/bin/python bench/batch.py --jobs {n}`. "
-                    f"Machine: {machine}; {load} at the end (a shared machine: other work ran meanwhile).\n\n{text}")
+        report.append_results(f"\n## {report.utc_stamp()} (batch throughput)\n\n"
+                              f"Command: `.venv/bin/python bench/batch.py --jobs {n}`. Machine: {report.machine()}; "
+                              f"{load} at the end (a shared machine: other work ran meanwhile).\n\n{text}")
     return 0
 
 

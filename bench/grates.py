@@ -6,14 +6,13 @@ Prints a table and appends it to bench/RESULTS.md. Run: `.venv/bin/python bench/
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import report  # bench/report.py: this script's folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -76,15 +75,11 @@ def main() -> int:
 
     header = ("what", "native Linux", "cage (microvisor)", "cage via grate", "cage/native, grate/native",
               "target", "")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    table = "\n".join(lines)
+    table = report.markdown_table(header, rows)
     print(table)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-    with open(HERE / "RESULTS.md", "a") as f:
-        f.write(f"\n## 3i and grates ({stamp})\n\nCommand: `python bench/grates.py`. Machine: {machine}. "
-                f"Median of {ROUNDS} runs, each timed inside the program (mean per call).\n\n{table}\n")
+    report.append_results(f"\n## 3i and grates ({report.utc_stamp()})\n\nCommand: `python bench/grates.py`. "
+                          f"Machine: {report.machine()}. "
+                          f"Median of {ROUNDS} runs, each timed inside the program (mean per call).\n\n{table}\n")
     return 0
 
 

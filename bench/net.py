@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import report  # bench/report.py: this script's folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 LIND = [sys.executable, "-m", "lind_aot.cli"]
@@ -66,8 +68,7 @@ def main() -> int:
     entry = (f"\n## Networking ({datetime.date.today().isoformat()})\n\n"
              f"Command: `python bench/net.py`; machine: {machine}; median of {ROUNDS} runs, measured inside "
              f"the program (two processes / two cages made by fork).\n\n{table}\n")
-    with open(HERE / "RESULTS.md", "a") as f:
-        f.write(entry)
+    report.append_results(entry)
     return 0
 
 

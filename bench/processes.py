@@ -7,7 +7,6 @@ Prints a table and appends it to bench/RESULTS.md. Run: `.venv/bin/python bench/
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -15,6 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import report  # bench/report.py: this script's folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -109,15 +110,10 @@ def main() -> int:
                      f"{rate / nat:.2f}x the native rate", "", ""))
 
     header = ("what", "native", "cage", "ratio", "target", "")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    table = "\n".join(lines)
+    table = report.markdown_table(header, rows)
     print(table)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-    with open(HERE / "RESULTS.md", "a") as f:
-        f.write(f"\n## {stamp} (processes)\n\nCommand: `.venv/bin/python bench/processes.py`. Machine: {machine}.\n\n"
-                f"{table}\n")
+    report.append_results(f"\n## {report.utc_stamp()} (processes)\n\nCommand: `.venv/bin/python bench/processes.py`. "
+                          f"Machine: {report.machine()}.\n\n{table}\n")
     return 0
 
 

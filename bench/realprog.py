@@ -11,8 +11,6 @@ Prints a table and appends it to bench/RESULTS.md. Run: `.venv/bin/python bench/
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import statistics
 import subprocess
@@ -20,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import report  # bench/report.py: this script's folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -186,18 +186,14 @@ def main() -> int:
         rows += sqlite_rows(built["sqlite3"], root)
         rows += busybox_rows(built["busybox"], root)
     header = ("what", "native", "cage", "cage/native", "target", "")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    table = "\n".join(lines)
+    table = report.markdown_table(header, rows)
     print(table)
     print(f"(builds: {build_s:.1f} s, cached when unchanged)")
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-    with open(HERE / "RESULTS.md", "a") as f:
-        f.write(f"\n## {stamp} (real programs)\n\nCommand: `.venv/bin/python bench/realprog.py`. Machine: {machine}. "
-                f"Median of {ROUNDS} runs; Lua and SQLite timed inside the program (start-up excluded), "
-                "BusyBox as wall time.\n\n"
-                f"{table}\n")
+    report.append_results(f"\n## {report.utc_stamp()} (real programs)\n\n"
+                          f"Command: `.venv/bin/python bench/realprog.py`. Machine: {report.machine()}. "
+                          f"Median of {ROUNDS} runs; Lua and SQLite timed inside the program (start-up excluded), "
+                          "BusyBox as wall time.\n\n"
+                          f"{table}\n")
     return 0
 
 

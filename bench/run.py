@@ -6,7 +6,6 @@ Prints a table and appends it to bench/RESULTS.md. Run: `make bench` or `.venv/b
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import report  # bench/report.py: this script's folder is on sys.path
 import wasmtime
 
 HERE = Path(__file__).resolve().parent
@@ -113,14 +113,10 @@ def main() -> int:
                          f"{statistics.median(spawns) / t_fork_native:.2f}x", "< 1 ms"))
 
     header = ("what", "native", "cage", "ratio", "target")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    table = "\n".join(lines)
+    table = report.markdown_table(header, rows)
     print(table)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-    with open(HERE / "RESULTS.md", "a") as f:
-        f.write(f"\n## {stamp}\n\nCommand: `make bench` (bench/run.py). Machine: {machine}.\n\n{table}\n")
+    report.append_results(f"\n## {report.utc_stamp()}\n\nCommand: `make bench` (bench/run.py). "
+                          f"Machine: {report.machine()}.\n\n{table}\n")
     return 0
 
 
