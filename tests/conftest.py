@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +81,23 @@ def root(tmp_path: Path) -> Path:
     return d
 
 
+Setup = Callable[[Path], None]
+
+
 def compare(name: str, root_dir: Path, args: list[str] | None = None, stdin: bytes = b"",
-            setup=None, env: dict[str, str] | None = None) -> tuple[Run, Run]:  # noqa: ANN001
+            setup: Setup | None = None, env: dict[str, str] | None = None) -> tuple[Run, Run]:
     """Builds tests/c/<name>.c both ways, runs each in a fresh copy of the same directory, and
     asserts equal stdout and exit status. `setup(dir)` populates the directory first."""
+    return compare_split(name, root_dir, args or [], args or [], setup, env, env, stdin)
+
+
+def compare_split(name: str, root_dir: Path, native_args: list[str], cage_args: list[str], setup: Setup | None = None,
+                  native_env: dict[str, str] | None = None, cage_env: dict[str, str] | None = None,
+                  stdin: bytes = b"", timeout: float = 60) -> tuple[Run, Run]:
+    """compare() for runs that must name host paths differently (an absolute path inside the root
+    is not the same string natively): @DIR@ in a native argument becomes the native directory."""
     src = C_DIR / f"{name}.c"
-    native = build_native(src)
-    wasm = build_cage(src)
+    native, wasm = build_native(src), build_cage(src)
     nd, cd = root_dir / "native", root_dir / "cage"
     for d in (nd, cd):
         if d.exists():
@@ -94,8 +105,8 @@ def compare(name: str, root_dir: Path, args: list[str] | None = None, stdin: byt
         d.mkdir()
         if setup:
             setup(d)
-    n = run_native(native, args or [], nd, stdin, env)
-    c = run_cage(wasm, args or [], cd, stdin, env)
+    n = run_native(native, [a.replace("@DIR@", str(nd)) for a in native_args], nd, stdin, native_env, timeout)
+    c = run_cage(wasm, cage_args, cd, stdin, cage_env, timeout)
     assert c.stdout.decode(errors="replace") == n.stdout.decode(errors="replace"), f"stderr: {c.stderr!r}"
     assert c.returncode == n.returncode, f"cage stderr: {c.stderr!r}"
     return n, c

@@ -11,14 +11,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import C_DIR, LIND, REPO, Run, build_cage, build_native, compare, run_cage, run_native
-
-Setup = Callable[[Path], None]
+from conftest import (
+    C_DIR,
+    LIND,
+    REPO,
+    Setup,
+    build_cage,
+    build_native,
+    compare,
+    compare_split,
+    run_native,
+)
 
 
 def _builds(name: str) -> tuple[Path, Path]:
@@ -40,26 +47,6 @@ def install(*places: str, prog: str = "proc_child") -> Setup:
             dst.chmod(0o755)
 
     return setup
-
-
-def compare_split(name: str, root_dir: Path, native_args: list[str], cage_args: list[str], setup: Setup | None = None,
-                  native_env: dict[str, str] | None = None, cage_env: dict[str, str] | None = None,
-                  stdin: bytes = b"", timeout: float = 60) -> tuple[Run, Run]:
-    """compare() for runs that must name host paths differently (an absolute path inside the root
-    is not the same string natively)."""
-    native, wasm = _builds(name)
-    nd, cd = root_dir / "native", root_dir / "cage"
-    for d in (nd, cd):
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir()
-        if setup:
-            setup(d)
-    n = run_native(native, [a.replace("@DIR@", str(nd)) for a in native_args], nd, stdin, native_env, timeout)
-    c = run_cage(wasm, cage_args, cd, stdin, cage_env, timeout)
-    assert c.stdout.decode(errors="replace") == n.stdout.decode(errors="replace"), f"stderr: {c.stderr!r}"
-    assert c.returncode == n.returncode, f"cage stderr: {c.stderr!r}"
-    return n, c
 
 
 # ---- fork ----
