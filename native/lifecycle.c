@@ -71,16 +71,12 @@ static int64_t do_fork(struct lind_call *c)
     }
     if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
-    int r = start_unwind(c);
-    if (r < 0)
-        return r;
-    th->pending = PENDING_FORK;
-    return 0;
+    return start_unwind(c, PENDING_FORK);
 }
 
 /* Starts an asyncify unwind of the calling thread's instance into its buffer (made on first use,
- * inside the cage's memory, away from the stack). */
-int start_unwind(struct lind_call *c)
+ * inside the cage's memory, away from the stack); the run loop does `then` when it has unwound. */
+int start_unwind(struct lind_call *c, enum cage_pending then)
 {
     struct lind_thread *th = c->th;
     if (!th->async_buf) {
@@ -97,6 +93,7 @@ int start_unwind(struct lind_call *c)
     d[1] = th->async_buf + th->async_len;
     if (call_export(c, "asyncify_start_unwind", 1, (int32_t)th->async_buf) < 0)
         return -ENOSYS; /* not built with asyncify */
+    th->pending = then;
     return 0;
 }
 

@@ -73,11 +73,7 @@ static int64_t sys_setjmp(struct lind_call *c)
     if (th->in_handler || c->acting || !c->caller)
         return 0; /* no unwinding through a host frame: this jmp_buf cannot be jumped to */
     th->jmp_env = arg_u32(c, 0);
-    int r = start_unwind(c);
-    if (r < 0)
-        return r;
-    th->pending = PENDING_SETJMP;
-    return 0;
+    return start_unwind(c, PENDING_SETJMP);
 }
 
 static int64_t sys_longjmp(struct lind_call *c)
@@ -93,11 +89,7 @@ static int64_t sys_longjmp(struct lind_call *c)
         th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
         return 0;
     }
-    int r = start_unwind(c);
-    if (r < 0)
-        return r;
-    th->pending = PENDING_LONGJMP;
-    return 0;
+    return start_unwind(c, PENDING_LONGJMP);
 }
 
 /* The jump a signal handler asked for, made from the system call it interrupted. */
@@ -105,7 +97,7 @@ int64_t setjmp_deferred_longjmp(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
     th->deferred_longjmp = 0;
-    if (!c->caller || start_unwind(c) < 0) {
+    if (!c->caller || start_unwind(c, PENDING_LONGJMP) < 0) {
         /* interrupted in the middle of computation (epoch): there is no call to unwind from */
         cage_lock(c->cage);
         c->cage->exited = 1;
@@ -113,7 +105,6 @@ int64_t setjmp_deferred_longjmp(struct lind_call *c)
         cage_unlock(c->cage);
         return -EINTR;
     }
-    th->pending = PENDING_LONGJMP;
     return 0;
 }
 
