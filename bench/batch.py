@@ -111,9 +111,7 @@ def latencies(sb: Sandbox, wasm: Path, n: int) -> tuple[float, float, float, flo
 
 def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
     """Median microseconds of each step of one cage's life, run step by step on this thread (what
-    Microvisor.start + the cage thread do), plus the API's own costs."""
-    import wasmtime
-
+    Microvisor.start + the runner thread do), plus the API's own costs."""
     mv = C.microvisor()
     lib = mv.lib
     mod = mv.load(wasm)
@@ -125,92 +123,30 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
         steps.setdefault(k, []).append(v)
 
     p = time.perf_counter
-    eng = C.eng.engine()
-    mt = C.memory_type(mod)
+    handle = mv._module_handle(mod)
     for _ in range(n):
         a = p()
         cage = mv._new_cage(spec)
         rec("cage table entry (_new_cage: root, cwd, 3 fds, args, limits)", p() - a)
-        th = lib.lind_cage_main_thread(cage)
         a = p()
-        inst = C._Instance(lib, th, mod)
-        rec("wasm instance (_Instance: SharedMemory, Store, Linker, instantiate, exports)", p() - a)
+        inst = ctypes.c_void_p()
+        msg = ctypes.create_string_buffer(512)
+        lib.lind_cage_load(cage, handle, ctypes.byref(inst), msg, len(msg))
+        rec("wasm instance in C (memory from the pool, Store, instantiate, exports)", p() - a)
         a = p()
-        mv._attach(cage, inst)
-        lib.lind_thread_bind(th)
-        rec("attach memory + bind thread", p() - a)
-        a = p()
-        mv._run_instance(cage, th, inst)
-        rec("run _start (hello: printf, exit via trap)", p() - a)
-        a = p()
-        info = (ctypes.c_int * 3)()
-        lib.lind_cage_exit_info(cage, info)
-        lib.lind_cage_wait_threads(cage)
-        lib.lind_cage_finish(cage)
-        mv._free_workers(cage)
-        with mv._lock:
-            mv._cages.pop(cage, None)
-        del inst
-        lib.lind_cage_free(cage)
-        rec("finish + free (cage, Store, memory)", p() - a)
+        mv._run(cage, int(lib.lind_cage_pid(cage)), int(inst.value or 0))
+        rec("run _start (hello: printf, exit) and end the cage (finish, free, memory scrubbed)", p() - a)
         a = p()
         ev = threading.Event()
-        if hasattr(mv, "_runners"):
-            mv._runners.submit(ev.set)
-        else:
-            threading.Thread(target=ev.set).start()
+        mv._runners.submit(ev.set)
         ev.wait()
-        rec("hand-off to a cage runner thread and back (Event)", p() - a)
+        rec("hand-off to a Python runner thread and back (Event)", p() - a)
         a = p()
         r, w = os.pipe()
         r2, w2 = os.pipe()
         for fd in (r, w, r2, w2):
             os.close(fd)
         rec("API: 2 pipes made and closed (capture)", p() - a)
-    # the instance step in parts, as _Instance does it, on a fresh cage each time
-    from wasmtime import _ffi as ffi
-
-    for _ in range(n):
-        cage = mv._new_cage(spec)
-        th = lib.lind_cage_main_thread(cage)
-        a = p()
-        mem = wasmtime.SharedMemory(eng, mt)
-        rec("  instance part: SharedMemory (reserve 6 GiB of address space)", p() - a)
-        a = p()
-        st = wasmtime.Store(eng)
-        st.set_epoch_deadline(1)
-        ffi.wasmtime_store_epoch_deadline_callback(st.ptr(), C._EPOCH_CB_T(lib.lind_epoch_callback_ptr()),
-                                                   ctypes.c_void_p(th), C._NULL_FINALIZER)
-        rec("  instance part: Store + epoch callback", p() - a)
-        a = p()
-        ln = wasmtime.Linker(eng)
-        ext = ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, ffi.wasmtime_extern_union(sharedmemory=mem.ptr()))
-        ffi.wasmtime_linker_define(ln.ptr(), st._context(), b"env", 3, b"memory", 6, ctypes.byref(ext))
-        cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
-        ffi.wasmtime_linker_define_func_unchecked(ln.ptr(), b"lind", 4, b"syscall", 7, C.SYSCALL_TYPE.ptr(), cb,
-                                                  ctypes.c_void_p(th), C._NULL_FINALIZER)
-        rec("  instance part: Linker + 2 defines", p() - a)
-        a = p()
-        inst = ln.instantiate(st, mod)
-        rec("  instance part: instantiate (data segments into the fresh memory)", p() - a)
-        a = p()
-        if hasattr(C, "_Exports"):
-            ex = C._Exports(st, inst)
-            for name in ("__heap_base", "_start", "__indirect_function_table"):
-                ex.get(name)
-            what = "look up the 3 exports it needs"
-        else:
-            inst.exports(st)
-            what = "wasmtime-py Instance.exports() (wraps every export)"
-        rec(f"  instance part: {what}", p() - a)
-        a = p()
-        del inst, ln, st
-        rec("  free part: drop Store", p() - a)
-        a = p()
-        del mem
-        rec("  free part: drop SharedMemory (munmap)", p() - a)
-        lib.lind_cage_finish(cage)
-        lib.lind_cage_free(cage)
     os.close(dn)
     return [(k, statistics.median(v) * 1e6) for k, v in steps.items()]
 

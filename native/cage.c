@@ -1,4 +1,4 @@
-/* Cage lifecycle as seen from Python: create, attach memory, hand over argv/env, free. */
+/* Cage lifecycle as seen from Python: create, set up (root, cwd, fds, argv/env, limits), free. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "instance.h"
 #include "net.h"
 
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
@@ -69,8 +69,6 @@ struct lind_cage *lind_cage_new(const char *root)
     cage->id = (uint64_t)cage->proc->pid;
     return cage;
 }
-
-struct lind_thread *lind_cage_main_thread(struct lind_cage *cage) { return cage->main; }
 
 uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
 
@@ -189,33 +187,11 @@ void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
     cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
 }
 
-/* Called after instantiation with the cage's shared memory. */
-int lind_cage_attach_memory(struct lind_cage *cage, const wasmtime_sharedmemory_t *mem, uint32_t heap_base)
-{
-    cage->mem = mem;
-    cage->base = wt.sharedmemory_data(mem);
-    cage->size = wt.sharedmemory_data_size(mem);
-    return memory_attach(cage, heap_base);
-}
-
-void lind_thread_set_table(struct lind_thread *th, const wasmtime_table_t *table)
-{
-    th->functable = *table;
-    th->has_table = 1;
-}
-
 /* Resource usage: out[0] system calls, out[1] peak linear-memory bytes. */
 void lind_cage_usage(const struct lind_cage *cage, uint64_t *out)
 {
     out[0] = __atomic_load_n(&cage->nsyscalls, __ATOMIC_RELAXED) + (cage->main ? cage->main->nsyscalls : 0);
     out[1] = cage->peak_mem > cage->size ? cage->peak_mem : cage->size;
-}
-
-void lind_cage_exit_info(const struct lind_cage *cage, int *out)
-{
-    out[0] = cage->exited;
-    out[1] = cage->exit_code;
-    out[2] = cage->term_signal;
 }
 
 /* Records how a cage ended when it did not call exit (a trap): as if killed by `sig`. */
@@ -247,6 +223,7 @@ void lind_cage_free(struct lind_cage *cage)
         close(cage->cwd_fd);
     close(cage->root_fd);
     free(cage->args);
+    module_put(cage->module);
     jmp_records_free(cage->main);
     free(cage->main);
     pthread_mutex_destroy(&cage->lock);

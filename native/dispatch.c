@@ -108,7 +108,6 @@ again:
     return NULL;
 }
 
-void *lind_syscall_entry_ptr(void) { return (void *)lind_syscall_entry; }
 
 int lind_init(const char *libwasmtime_path)
 {

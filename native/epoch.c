@@ -86,5 +86,3 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
         return wt.error_new(KILLED);
     return NULL;
 }
-
-void *lind_epoch_callback_ptr(void) { return (void *)lind_epoch_callback; }

@@ -1,5 +1,5 @@
-/* fork, exec and exit: the parts done in C. The Python run loop (lind_aot/vmm/cage.py) does the
- * rest when the instance returns (fork: after the asyncify unwind) or traps (exec, exit).
+/* fork, exec and exit: the system calls. The run loop (runner.c) does the rest when the instance
+ * returns (fork: after the asyncify unwind) or traps (exec, exit).
  *
  * fork: the first entry starts an asyncify unwind into a buffer inside the cage and asks the run
  * loop for a fork; the loop makes the child (lind_cage_fork + a copy of the memory), then rewinds
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "instance.h"
 #include "net.h"
 
 #define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
@@ -23,7 +23,8 @@
 #define MAX_SCRIPT_DEPTH 4
 #define ARG_MAX_BYTES (2u << 20)
 
-typedef int (*exec_load_fn)(uint64_t pid, int host_fd);
+/* Python loads the program an exec names from the AOT cache: 0 and a module, or -errno. */
+typedef int (*exec_load_fn)(uint64_t pid, int host_fd, struct lind_module **out);
 static exec_load_fn py_exec_load;
 
 void lind_set_callbacks(exec_load_fn exec_load) { py_exec_load = exec_load; }
@@ -229,6 +230,7 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
     char *args = NULL, *envs = NULL;
     size_t alen = 0, acap = 0, elen = 0, ecap = 0;
     int fd = -1, r;
+    struct lind_module *loaded = NULL;
 
     if (!py_exec_load)
         return -ENOSYS;
@@ -294,9 +296,13 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
         }
         head[n] = 0;
         if (n >= 4 && memcmp(head, "\0asm", 4) == 0) {
-            r = py_exec_load(cage->id, fd);
+            r = py_exec_load(cage->id, fd, &loaded);
             if (r < 0)
                 goto out;
+            if (!loaded) {
+                r = -ENOEXEC;
+                goto out;
+            }
             break;
         }
         if (n >= 2 && head[0] == '#' && head[1] == '!') {
@@ -386,8 +392,11 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
     exec_end_other_threads(cage);
     exec_reset(cage, c->th);
     c->th->pending = PENDING_EXEC;
+    c->th->exec_module = loaded;
+    loaded = NULL;
     r = 0;
 out:
+    module_put(loaded);
     if (fd >= 0)
         close(fd);
     free(args);
@@ -401,11 +410,7 @@ static int64_t sys_execveat(struct lind_call *c)
     return do_exec(c, arg_int(c, 0), c->a[1], c->a[2], c->a[3], arg_int(c, 4));
 }
 
-/* ---- Python side of the lifecycle ---- */
-
-int lind_thread_pending(const struct lind_thread *th) { return th->pending; }
-void lind_thread_clear_pending(struct lind_thread *th) { th->pending = PENDING_NONE; }
-uint32_t lind_thread_async_buf(const struct lind_thread *th) { return th->async_buf; }
+/* ---- the run loop's half of fork (runner.c) ---- */
 
 void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
 {
@@ -441,6 +446,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->fds = NULL;
     child->nfds = 0;
     child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
+    child->module = NULL;      /* set by the run loop with the child's instance */
     child->cow_fd = -1;
     child->cow_len = 0;
     child->args = NULL;

@@ -76,10 +76,11 @@ struct lind_proc {
     struct lind_proc *next;  /* hash chain */
 };
 
-/* What the Python run loop must do when the instance returns or traps. */
+/* What the run loop (runner.c) must do when the instance returns or traps. */
 enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3, PENDING_LONGJMP = 4 };
 
 struct jmp_record; /* setjmp.c */
+struct lind_module; /* instance.h */
 
 struct lind_sigaction {
     uint32_t handler;        /* 0 SIG_DFL, 1 SIG_IGN, else a function-table index */
@@ -122,6 +123,7 @@ struct lind_thread {
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
+    struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
     struct lind_thread *next;
 };
 
@@ -152,6 +154,7 @@ struct lind_cage {
     uint8_t *base;
     uint64_t size;
     const wasmtime_sharedmemory_t *mem;
+    struct lind_module *module; /* the program it runs (threads and grate workers instantiate it) */
     int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
     uint64_t cow_len;
     uint64_t mem_limit;      /* bytes the cage may grow to */
@@ -288,6 +291,7 @@ int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
 uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *n);
+int memory_scrub(uint8_t *base, uint64_t size); /* zeroes what was written, keeps pages resident */
 
 /* The next run of selected pages at or after *h (moved to its start); returns its end, == *h when
  * there is none:  for (size_t h = 0, e; (e = page_run(sel, n, &h)) > h; h = e) ... */
@@ -335,6 +339,7 @@ void cage_put(struct lind_cage *cage);
 void register_handlers_threei(void);
 void register_handlers_setjmp(void);
 void threei_grate_ending(struct lind_cage *grate);
+void threei_free_workers(struct lind_cage *grate); /* after threei_grate_ending */
 void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 
 /* dispatch.c */

@@ -680,7 +680,7 @@ int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent)
 /* A memory given back by a cage that ended, to be reused by another one: zero what was written
  * (pages present in RAM or swapped out), keeping the pages resident so that the next cage does not
  * pay a page fault for each of them (fork copies into a reused memory at memcpy speed). */
-int lind_memory_scrub(uint8_t *base, uint64_t size)
+int memory_scrub(uint8_t *base, uint64_t size)
 {
     long hp = sysconf(_SC_PAGESIZE);
     size_t nhost;

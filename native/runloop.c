@@ -1,32 +1,14 @@
 /* The run loop of one cage thread's instance, in C: calls its entry function (_start or
  * __lind_thread_start) and does the unwind/rewind rounds of setjmp and longjmp itself, so that
- * they cost microseconds rather than a trip through Python. It returns to Python for what needs
- * Python (a fork, an exec, the end of the program). */
+ * they cost microseconds. It returns to runner.c for a fork, an exec or the end of the program. */
 #include <errno.h>
 #include <string.h>
 
-#include "lind.h"
-
-typedef struct wasmtime_global {
-    uint64_t store_id;
-    uint32_t private1, private2, private3;
-} wasmtime_global_t;
-
-/* Filled by Python for each instance (lind_aot/vmm/cage.py: _RunCtx). */
-struct run_ctx {
-    wasmtime_context_t *ctx;
-    wasmtime_func_t entry;
-    int32_t nargs;
-    int32_t arg;
-    wasmtime_func_t stop_unwind;
-    wasmtime_func_t start_rewind;
-    wasmtime_global_t sp;
-};
-
-enum { RUN_RETURNED = 0, RUN_TRAPPED = 1, RUN_ERROR = 2, RUN_BAD_JUMP = 3 };
-
+#include "instance.h"
 static int call0(struct run_ctx *r, const wasmtime_func_t *f, int nargs, int32_t arg)
 {
+    if (!f->store_id)
+        return -1; /* the program lacks the export (not built with asyncify) */
     wasmtime_val_raw_t v[1];
     v[0].i32 = arg;
     wasm_trap_t *trap = NULL;
@@ -103,21 +85,7 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
     }
 }
 
-/* The run loop's helpers for fork (Python's half): asyncify steps on an instance, and copying a
- * global (the stack pointer, the TLS base) from the parent's instance to the child's. */
+/* The asyncify steps of a fork (runner.c). */
 int lind_stop_unwind(struct run_ctx *r) { return call0(r, &r->stop_unwind, 0, 0); }
 
 int lind_start_rewind(struct run_ctx *r, uint32_t buf) { return call0(r, &r->start_rewind, 1, (int32_t)buf); }
-
-int lind_global_copy(wasmtime_context_t *from_ctx, const wasmtime_global_t *from, wasmtime_context_t *to_ctx,
-                     const wasmtime_global_t *to)
-{
-    wasmtime_val_t v;
-    wt.global_get(from_ctx, from, &v);
-    wasmtime_error_t *e = wt.global_set(to_ctx, to, &v);
-    if (e) {
-        wt.error_delete(e);
-        return -1;
-    }
-    return 0;
-}

@@ -1,7 +1,7 @@
 /* Threads of a cage: clone(CLONE_THREAD), thread exit, futex, gettid.
  *
- * A thread is a new instance of the cage's module over the same shared memory, run by Python on a
- * new OS thread (the clone callback); it starts in the exported __lind_thread_start. */
+ * A thread is a new instance of the cage's module over the same shared memory, run on a runner
+ * thread (runner.c: thread_start); it starts in the exported __lind_thread_start. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "instance.h"
 
 #define L_CLONE_VM 0x100
 #define L_CLONE_SETTLS 0x80000
@@ -19,11 +19,6 @@
 #define L_CLONE_CHILD_CLEARTID 0x200000
 #define L_CLONE_CHILD_SETTID 0x1000000
 #define L_CLONE_THREAD 0x10000
-
-typedef int (*thread_start_fn)(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start);
-static thread_start_fn py_thread_start;
-
-void lind_set_thread_callback(thread_start_fn fn) { py_thread_start = fn; }
 
 void cage_lock(struct lind_cage *cage) { pthread_mutex_lock(&cage->lock); }
 
@@ -70,8 +65,6 @@ int64_t thread_clone(struct lind_call *c)
     uint32_t stack = arg_u32(c, 1), ptid = arg_u32(c, 2), ctid = arg_u32(c, 3), start = arg_u32(c, 5);
     if (!(flags & L_CLONE_VM) || !(flags & L_CLONE_THREAD) || !stack || !start)
         return -EINVAL;
-    if (!py_thread_start)
-        return -ENOSYS;
     int tid = proc_alloc_tid();
     struct lind_thread *th = thread_new(cage, tid);
     if (!th)
@@ -97,16 +90,14 @@ int64_t thread_clone(struct lind_call *c)
     cage->others = th;
     cage->nthreads++;
     cage_unlock(cage);
-    if (py_thread_start(cage, th, stack, start) < 0) {
+    if (thread_start(cage, th, stack, start) < 0) {
         lind_thread_finish(th);
         return -EAGAIN;
     }
     return tid;
 }
 
-int lind_thread_exited(const struct lind_thread *th) { return th->exited; }
-
-/* Python: the thread's run loop has ended. Clears the tid word (pthread_join waits on it), drops
+/* The thread's run loop has ended. Clears the tid word (pthread_join waits on it), drops
  * the thread from its cage and frees it. Not for the main thread. */
 void lind_thread_finish(struct lind_thread *th)
 {

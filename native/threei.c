@@ -5,7 +5,7 @@
  * synchronously on the calling cage's OS thread, in one of the grate's worker instances (its own
  * Store and instance over the grate's shared memory, its own stack), through the grate's exported
  * dispatcher pass_fptr_to_wt(fn, grateid, a1, a1cage, ..., a6, a6cage). Workers are made on demand
- * by Python and kept for reuse, so a pool is as big as the number of concurrent callers.
+ * on demand and kept for reuse, so a pool is as big as the number of concurrent callers.
  *
  * Authority: a cage may register handlers in, copy data from/to, copy tables into and make calls
  * on behalf of itself and its descendants only. */
@@ -15,13 +15,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "instance.h"
 
 #define THREEI_DEREGISTER 500 /* the reference's handler cage id that removes an entry */
 #define GRATE_MEMORY_FLAG (1ull << 63)
+#define WORKER_STACK (256 * 1024) /* each worker's own stack, inside the grate's memory */
 
 struct grate_worker {
     struct lind_thread *th;     /* the worker's own thread struct; cage = the grate */
+    struct lind_instance *inst;
     wasmtime_context_t *ctx;
     wasmtime_func_t dispatcher; /* pass_fptr_to_wt */
     struct grate_pool *pool;
@@ -40,42 +42,8 @@ struct grate_pool {
     struct grate_worker *workers;
 };
 
-typedef struct grate_worker *(*worker_new_fn)(struct lind_cage *grate);
-static worker_new_fn py_worker_new;
-
-void lind_set_grate_callback(worker_new_fn fn) { py_worker_new = fn; }
-
-/* ---- workers, as Python makes them ---- */
-
-struct grate_worker *lind_worker_new(struct lind_cage *grate)
-{
-    struct grate_worker *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
-    w->th = thread_new(grate, proc_alloc_tid());
-    if (!w->th) {
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
-struct lind_thread *lind_worker_thread(struct grate_worker *w) { return w->th; }
-
-void lind_worker_set(struct grate_worker *w, wasmtime_context_t *ctx, const wasmtime_func_t *dispatcher)
-{
-    w->ctx = ctx;
-    w->dispatcher = *dispatcher;
-}
-
-void lind_worker_free(struct grate_worker *w)
-{
-    free(w->th);
-    free(w);
-}
-
 /* Guest memory for a worker's stack and TLS block: [addr, addr + bytes) in the grate. */
-int64_t lind_grate_region(struct lind_cage *grate, uint32_t bytes)
+static int64_t grate_region(struct lind_cage *grate, uint32_t bytes)
 {
     struct lind_call c;
     memset(&c, 0, sizeof c);
@@ -85,6 +53,53 @@ int64_t lind_grate_region(struct lind_cage *grate, uint32_t bytes)
     int64_t r = memory_alloc_pages(&c, (bytes + LIND_PAGE - 1) / LIND_PAGE);
     cage_unlock(grate);
     return r;
+}
+
+static void worker_free(struct grate_worker *w)
+{
+    instance_free(w->inst, 0);
+    free(w->th);
+    free(w);
+}
+
+/* A new worker of a grate: its own instance over the grate's memory, with its own stack and TLS
+ * block in that memory, initialised by the grate's __lind_worker_init. NULL if the grate is not
+ * one (no pass_fptr_to_wt) or memory ran out. */
+static struct grate_worker *worker_new(struct lind_cage *grate)
+{
+    char msg[256];
+    wasmtime_extern_t x;
+    if (!grate->module || !grate->mem)
+        return NULL;
+    struct grate_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->th = thread_new(grate, proc_alloc_tid());
+    if (w->th)
+        w->inst = instance_new(grate->module, w->th, grate->mem, "_start", 0, 0, msg, sizeof msg);
+    if (!w->inst || !instance_export(w->inst, "pass_fptr_to_wt", WASMTIME_EXTERN_FUNC, &x))
+        goto fail;
+    w->ctx = w->inst->run.ctx;
+    w->dispatcher = x.of.func;
+    int32_t tls_size = 0, tls_align = 0;
+    instance_global_get(w->inst, "__tls_size", &tls_size);
+    instance_global_get(w->inst, "__tls_align", &tls_align);
+    uint32_t align = tls_align > 1 ? (uint32_t)tls_align : 1;
+    uint32_t tls_room = ((uint32_t)tls_size + (align > 16 ? align : 16) + 15) & ~15u;
+    int64_t base = grate_region(grate, tls_room + WORKER_STACK);
+    if (base < 0)
+        goto fail;
+    uint32_t tls_block = ((uint32_t)base + align - 1) & ~(align - 1);
+    if (instance_global_set(w->inst, "__stack_pointer", (int32_t)((uint32_t)base + tls_room + WORKER_STACK)) < 0 ||
+        instance_call(w->inst, "__lind_worker_init", 1, (int32_t)tls_block) < 0)
+        goto fail;
+    return w;
+fail:
+    if (w->inst)
+        instance_free(w->inst, 0);
+    free(w->th);
+    free(w);
+    return NULL;
 }
 
 static struct grate_pool *pool_of(struct lind_cage *grate)
@@ -105,7 +120,7 @@ static struct grate_pool *pool_of(struct lind_cage *grate)
 }
 
 /* The grate is ending: its entries disappear from every table (calls fall back to the microvisor)
- * and calls in flight finish before its memory goes. Python frees the workers afterwards. */
+ * and calls in flight finish before its memory goes; threei_free_workers frees the workers. */
 void threei_grate_ending(struct lind_cage *grate);
 
 /* ---- the call path ---- */
@@ -119,7 +134,7 @@ static int lease(struct grate_worker *w)
 }
 
 /* A worker for this call: the one this OS thread used last if it is free (no lock), else any
- * free one, else a new one made by Python. */
+ * free one, else a new one. */
 static struct grate_worker *worker_get(struct grate_pool *pool)
 {
     struct grate_worker *w = cached_worker;
@@ -132,7 +147,7 @@ static struct grate_worker *worker_get(struct grate_pool *pool)
     pthread_mutex_unlock(&pool->lock);
     if (w)
         return w;
-    w = py_worker_new ? py_worker_new(pool->grate) : NULL;
+    w = worker_new(pool->grate);
     if (!w)
         return NULL;
     w->pool = pool;
@@ -176,7 +191,7 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     int64_t ret;
     if (err || trap) {
         /* the handler trapped (or its grate exited in it): the call fails with EIO and the
-         * worker is not used again (Python frees it with the grate) */
+         * worker is not used again (freed with the grate) */
         if (getenv("LIND_DEBUG")) {
             struct { size_t n; char *d; } m = {0, NULL};
             if (trap)
@@ -211,18 +226,21 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     return ret;
 }
 
-/* After the grate ended: hands its workers back to Python one by one to be freed (NULL: done). */
-struct grate_worker *lind_grate_take_worker(struct lind_cage *grate)
+/* After the grate ended (threei_grate_ending): frees its workers. */
+void threei_free_workers(struct lind_cage *grate)
 {
     struct grate_pool *pool = grate->pool;
     if (!pool)
-        return NULL;
+        return;
     pthread_mutex_lock(&pool->lock);
     struct grate_worker *w = pool->workers;
-    if (w)
-        pool->workers = w->next;
+    pool->workers = NULL;
     pthread_mutex_unlock(&pool->lock);
-    return w;
+    while (w) {
+        struct grate_worker *next = w->next;
+        worker_free(w);
+        w = next;
+    }
 }
 
 void threei_grate_ending(struct lind_cage *grate)

@@ -41,6 +41,24 @@ int wt_api_load(const char *path)
     RESOLVE(trap_code, "wasmtime_trap_code");
     RESOLVE(global_get, "wasmtime_global_get");
     RESOLVE(global_set, "wasmtime_global_set");
+    RESOLVE(store_new, "wasmtime_store_new");
+    RESOLVE(store_context, "wasmtime_store_context");
+    RESOLVE(store_delete, "wasmtime_store_delete");
+    RESOLVE(store_epoch_deadline_callback, "wasmtime_store_epoch_deadline_callback");
+    RESOLVE(linker_new, "wasmtime_linker_new");
+    RESOLVE(linker_delete, "wasmtime_linker_delete");
+    RESOLVE(linker_define, "wasmtime_linker_define");
+    RESOLVE(linker_define_func_unchecked, "wasmtime_linker_define_func_unchecked");
+    RESOLVE(linker_instantiate, "wasmtime_linker_instantiate");
+    RESOLVE(instance_export_get, "wasmtime_instance_export_get");
+    RESOLVE(sharedmemory_new, "wasmtime_sharedmemory_new");
+    RESOLVE(sharedmemory_delete, "wasmtime_sharedmemory_delete");
+    RESOLVE(sharedmemory_clone, "wasmtime_sharedmemory_clone");
+    RESOLVE(module_clone, "wasmtime_module_clone");
+    RESOLVE(module_delete, "wasmtime_module_delete");
+    RESOLVE(memorytype_copy, "wasm_memorytype_copy");
+    RESOLVE(memorytype_delete, "wasm_memorytype_delete");
+    RESOLVE(memorytype_minimum, "wasmtime_memorytype_minimum");
 #undef RESOLVE
     return 0;
 }

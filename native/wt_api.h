@@ -46,19 +46,35 @@ typedef struct wasmtime_table {
     uint32_t private2;
 } wasmtime_table_t;
 
+typedef struct wasmtime_global {
+    uint64_t store_id;
+    uint32_t private1, private2, private3;
+} wasmtime_global_t;
+
+typedef struct wasmtime_sharedmemory wasmtime_sharedmemory_t;
+
 typedef struct wasmtime_extern {
     uint8_t kind;
     union {
         wasmtime_func_t func;
+        wasmtime_global_t global;
         wasmtime_memory_t memory;
         wasmtime_table_t table;
+        const wasmtime_sharedmemory_t *sharedmemory;
         uint8_t pad[24];
     } of;
 } wasmtime_extern_t;
 
 #define WASMTIME_EXTERN_FUNC 0
+#define WASMTIME_EXTERN_GLOBAL 1
 #define WASMTIME_EXTERN_TABLE 2
 #define WASMTIME_EXTERN_MEMORY 3
+#define WASMTIME_EXTERN_SHAREDMEMORY 4
+
+typedef struct wasmtime_instance {
+    uint64_t store_id;
+    size_t private_;
+} wasmtime_instance_t;
 
 /* wasmtime_val_t: kind + a 24-byte union (anyref is the largest member) */
 typedef struct wasmtime_val {
@@ -74,13 +90,19 @@ typedef struct wasmtime_val {
 #define WASMTIME_FUNCREF 5
 
 typedef struct wasm_engine_t wasm_engine_t;
-typedef struct wasmtime_sharedmemory wasmtime_sharedmemory_t;
+typedef struct wasmtime_store wasmtime_store_t;
+typedef struct wasmtime_linker wasmtime_linker_t;
+typedef struct wasmtime_module wasmtime_module_t;
+typedef struct wasm_memorytype_t wasm_memorytype_t;
+typedef struct wasm_functype_t wasm_functype_t;
 typedef uint8_t wasmtime_update_deadline_kind_t;
 #define WASMTIME_UPDATE_DEADLINE_CONTINUE 0
 
 typedef wasm_trap_t *(*wasmtime_func_unchecked_callback_t)(void *env, wasmtime_caller_t *caller,
                                                            wasmtime_val_raw_t *args_and_results,
                                                            size_t num_args_and_results);
+typedef wasmtime_error_t *(*wasmtime_epoch_callback_t)(wasmtime_context_t *, void *data, uint64_t *delta,
+                                                       wasmtime_update_deadline_kind_t *kind);
 
 struct wt_api {
     wasmtime_context_t *(*caller_context)(wasmtime_caller_t *);
@@ -102,6 +124,33 @@ struct wt_api {
     wasmtime_error_t *(*global_set)(wasmtime_context_t *, const void *global, const wasmtime_val_t *);
     wasmtime_error_t *(*func_call_unchecked)(wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *,
                                              size_t, wasm_trap_t **);
+    /* making instances (instance.c) */
+    wasmtime_store_t *(*store_new)(wasm_engine_t *, void *data, void (*finalizer)(void *));
+    wasmtime_context_t *(*store_context)(wasmtime_store_t *);
+    void (*store_delete)(wasmtime_store_t *);
+    void (*store_epoch_deadline_callback)(wasmtime_store_t *, wasmtime_epoch_callback_t, void *,
+                                          void (*finalizer)(void *));
+    wasmtime_linker_t *(*linker_new)(wasm_engine_t *);
+    void (*linker_delete)(wasmtime_linker_t *);
+    wasmtime_error_t *(*linker_define)(wasmtime_linker_t *, wasmtime_context_t *, const char *, size_t,
+                                       const char *, size_t, const wasmtime_extern_t *);
+    wasmtime_error_t *(*linker_define_func_unchecked)(wasmtime_linker_t *, const char *, size_t, const char *,
+                                                      size_t, const wasm_functype_t *,
+                                                      wasmtime_func_unchecked_callback_t, void *,
+                                                      void (*finalizer)(void *));
+    wasmtime_error_t *(*linker_instantiate)(const wasmtime_linker_t *, wasmtime_context_t *,
+                                            const wasmtime_module_t *, wasmtime_instance_t *, wasm_trap_t **);
+    bool (*instance_export_get)(wasmtime_context_t *, const wasmtime_instance_t *, const char *, size_t,
+                                wasmtime_extern_t *);
+    wasmtime_error_t *(*sharedmemory_new)(const wasm_engine_t *, const wasm_memorytype_t *,
+                                          wasmtime_sharedmemory_t **);
+    void (*sharedmemory_delete)(wasmtime_sharedmemory_t *);
+    wasmtime_sharedmemory_t *(*sharedmemory_clone)(const wasmtime_sharedmemory_t *);
+    wasmtime_module_t *(*module_clone)(wasmtime_module_t *);
+    void (*module_delete)(wasmtime_module_t *);
+    wasm_memorytype_t *(*memorytype_copy)(const wasm_memorytype_t *);
+    void (*memorytype_delete)(wasm_memorytype_t *);
+    uint64_t (*memorytype_minimum)(const wasm_memorytype_t *);
 };
 
 extern struct wt_api wt;

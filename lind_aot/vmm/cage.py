@@ -1,9 +1,10 @@
-"""Running cages: instantiate lind programs against the C data plane and drive their lifecycle.
+"""Running cages: hand lind programs to the C data plane and collect how they ended.
 
-One `Microvisor` per host process (the C data plane's process table is process-wide). Each cage
-runs on its own OS thread; its run loop handles what the C side cannot do alone: making the child
-instance of a fork (after the asyncify unwind) and loading the program of an exec, without nesting
-host stacks (a chain of execs runs in constant host memory).
+One `Microvisor` per host process (the C data plane's process table is process-wide). Python loads
+a program from the AOT cache and sets up the root cage of a tree; the C side (native/instance.c,
+native/runner.c) instantiates it, runs it and everything it starts (forks and threads on its own
+OS threads), and calls back into Python only when an exec needs a program loaded from the cache.
+A chain of execs runs in constant host memory.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ import os
 import queue
 import signal
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 import wasmtime
-from wasmtime import _bindings, _extern
 from wasmtime import _ffi as ffi
 
 from lind_aot.cache.store import ArtifactCache, CacheError
@@ -29,37 +28,9 @@ from lind_aot.vmm import native
 SYSCALL_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 14,
                                  [wasmtime.ValType.i64()])
 DEFAULT_ENV = {"PATH": "/bin:/usr/bin", "HOME": "/"}
-PENDING_FORK, PENDING_EXEC, PENDING_SETJMP, PENDING_LONGJMP = 1, 2, 3, 4
-ENOEXEC, ENOMEM, EAGAIN = 8, 12, 11
+ENOEXEC, ENOMEM = 8, 12
 
-# wasm traps, reported as the signal the same fault raises natively
-TRAP_SIGNALS = {
-    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: signal.SIGSEGV,
-    wasmtime.TrapCode.STACK_OVERFLOW: signal.SIGSEGV,
-    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: signal.SIGSEGV,
-    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: signal.SIGSEGV,
-    wasmtime.TrapCode.BAD_SIGNATURE: signal.SIGSEGV,
-    wasmtime.TrapCode.HEAP_MISALIGNED: signal.SIGBUS,
-    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: signal.SIGFPE,
-    wasmtime.TrapCode.INTEGER_OVERFLOW: signal.SIGFPE,
-    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: signal.SIGFPE,
-    wasmtime.TrapCode.UNREACHABLE: signal.SIGILL,
-}
-
-def _trap_code(value: int) -> wasmtime.TrapCode | None:
-    try:
-        return wasmtime.TrapCode(value) if value >= 0 else None
-    except ValueError:
-        return None
-
-
-_NULL_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
-_EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
-_THREAD_START_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
-                                   ctypes.c_uint32)
-_WORKER_NEW_T = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
-WORKER_STACK = 256 * 1024  # each grate worker's own stack, inside the grate's memory
-_EPOCH_CB_T = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]
+_EXEC_LOAD_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p))
 
 
 class LindError(RuntimeError):
@@ -167,47 +138,19 @@ def memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
     raise LindError("not a lind program (no env.memory import; rebuild it with `lind cc`)")
 
 
-class _RunCtx(ctypes.Structure):
-    """What native/runloop.c needs to run an instance (struct run_ctx)."""
+class _Result(ctypes.Structure):
+    """How a cage ended (native/runner.c: struct lind_result)."""
 
     _fields_ = [
-        ("ctx", ctypes.c_void_p),
-        ("entry", ffi.wasmtime_func_t),
-        ("nargs", ctypes.c_int32),
-        ("arg", ctypes.c_int32),
-        ("stop_unwind", ffi.wasmtime_func_t),
-        ("start_rewind", ffi.wasmtime_func_t),
-        ("sp", ffi.wasmtime_global_t),
+        ("exited", ctypes.c_int32),
+        ("exit_code", ctypes.c_int32),
+        ("signal", ctypes.c_int32),
+        ("pad_", ctypes.c_int32),
+        ("syscalls", ctypes.c_uint64),
+        ("peak_memory", ctypes.c_uint64),
+        ("cpu_ns", ctypes.c_uint64),
+        ("trap", ctypes.c_char * 512),
     ]
-
-
-RUN_RETURNED, RUN_TRAPPED, RUN_ERROR, RUN_BAD_JUMP = 0, 1, 2, 3
-
-
-class _Exports:
-    """An instance's exports, looked up one by one when needed (wasmtime-py's exports() wraps them
-    all, which costs more than the instantiation itself)."""
-
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
-        self._store, self._instance, self._cache = store, instance, {}
-
-    def get(self, name: str) -> object | None:
-        if name not in self._cache:
-            item = ffi.wasmtime_extern_t()
-            raw = name.encode()
-            ok = ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
-                                                  raw, len(raw), ctypes.byref(item))
-            self._cache[name] = _extern.wrap_extern(item) if ok else None
-        return self._cache[name]
-
-    def __getitem__(self, name: str) -> object:
-        item = self.get(name)
-        if item is None:
-            raise KeyError(name)
-        return item
-
-    def __contains__(self, name: str) -> bool:
-        return self.get(name) is not None
 
 
 _memory_types: weakref.WeakKeyDictionary[wasmtime.Module, wasmtime.MemoryType] = weakref.WeakKeyDictionary()
@@ -221,91 +164,9 @@ def _cached_memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
     return mt
 
 
-class _Instance:
-    """One wasm instance of a cage (replaced on exec, created for a fork child, one per thread).
-
-    All instances of a cage share its memory, a wasmtime SharedMemory created by the host."""
-
-    def __init__(self, lib: ctypes.CDLL, th: int, module: wasmtime.Module,
-                 memory: wasmtime.SharedMemory | None = None,
-                 entry: tuple[str, tuple[int, ...]] = ("_start", ())) -> None:
-        engine = eng.engine()
-        self.module = module
-        self.entry = entry  # the outermost function: where the thread starts and fork rewinds
-        self._run_ctx: _RunCtx | None = None
-        if memory is None:
-            memory = wasmtime.SharedMemory(engine, _cached_memory_type(module))
-        self.memory = memory
-        self.store = wasmtime.Store(engine)
-        # every epoch tick (native/epoch.c) the cage's pending signals are looked at
-        self.store.set_epoch_deadline(1)
-        ffi.wasmtime_store_epoch_deadline_callback(
-            self.store.ptr(), _EPOCH_CB_T(lib.lind_epoch_callback_ptr()), ctypes.c_void_p(th), _NULL_FINALIZER
-        )
-        self.linker = wasmtime.Linker(engine)
-        # (wasmtime-py 50's Linker.define mis-wraps a SharedMemory: build the extern here)
-        ext = ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY,
-                                    ffi.wasmtime_extern_union(sharedmemory=self.memory.ptr()))
-        err = ffi.wasmtime_linker_define(self.linker.ptr(), self.store._context(), b"env", 3, b"memory", 6,
-                                         ctypes.byref(ext))
-        if err:
-            raise wasmtime.WasmtimeError._from_ptr(err)
-        cb = ffi.wasmtime_func_unchecked_callback_t(lib.lind_syscall_entry_ptr())
-        err = ffi.wasmtime_linker_define_func_unchecked(
-            self.linker.ptr(), b"lind", 4, b"syscall", 7, SYSCALL_TYPE.ptr(), cb, ctypes.c_void_p(th),
-            _NULL_FINALIZER,
-        )
-        if err:
-            raise wasmtime.WasmtimeError._from_ptr(err)
-        try:
-            self.instance = self.linker.instantiate(self.store, module)
-        except wasmtime.WasmtimeError as e:
-            raise LindError(f"cannot instantiate: {str(e).splitlines()[0]}") from None
-        ex = self.exports = _Exports(self.store, self.instance)
-        heap_base, start = ex.get("__heap_base"), ex.get("_start")
-        if not (isinstance(heap_base, wasmtime.Global) and isinstance(start, wasmtime.Func)):
-            raise LindError("not a lind program (bad export types)")
-        self.heap_base, self.start = heap_base, start
-        table = ex.get("__indirect_function_table")
-        if isinstance(table, wasmtime.Table):
-            lib.lind_thread_set_table(th, ctypes.byref(table._table))
-
-    def run_ctx(self) -> _RunCtx:
-        """The C run loop's view of this instance (made on first use)."""
-        if self._run_ctx is None:
-            name, args = self.entry
-            funcs = [self.exports[n] for n in (name, "asyncify_stop_unwind", "asyncify_start_rewind")]
-            sp = self.exports["__stack_pointer"]
-            assert all(isinstance(f, wasmtime.Func) for f in funcs) and isinstance(sp, wasmtime.Global)
-            self._run_ctx = _RunCtx(
-                ctypes.cast(self.store._context(), ctypes.c_void_p), funcs[0]._func,  # type: ignore[union-attr]
-                len(args), args[0] if args else 0, funcs[1]._func, funcs[2]._func,  # type: ignore[union-attr]
-                sp._global,
-            )
-        return self._run_ctx
-
-    def call(self, name: str, *args: int) -> None:
-        fn = self.exports[name]
-        assert isinstance(fn, wasmtime.Func)
-        fn(self.store, *args)
-
-    def global_value(self, name: str) -> int | None:
-        g = self.exports.get(name)
-        return int(g.value(self.store)) if isinstance(g, wasmtime.Global) else None
-
-    def memory_ptr(self) -> int:
-        return ctypes.cast(self.memory.ptr(), ctypes.c_void_p).value or 0
-
-    def copy_global(self, lib: ctypes.CDLL, name: str, src: _Instance) -> None:
-        g_src, g_dst = src.exports.get(name), self.exports.get(name)
-        if isinstance(g_src, wasmtime.Global) and isinstance(g_dst, wasmtime.Global):
-            lib.lind_global_copy(ctypes.cast(src.store._context(), ctypes.c_void_p), ctypes.byref(g_src._global),
-                                 ctypes.cast(self.store._context(), ctypes.c_void_p), ctypes.byref(g_dst._global))
-
-
 class _Runners:
-    """The OS threads that run cages and cage threads, kept for reuse (starting a thread costs more
-    than the rest of a fork). `wait_idle` returns when no task is running."""
+    """The Python threads that run root cages (spawn returns at once), kept for reuse. `wait_idle`
+    returns when no task is running."""
 
     IDLE_SECONDS = 30.0
 
@@ -355,135 +216,57 @@ class Microvisor:
     """The process-wide owner of cages."""
 
     def __init__(self, cache: ArtifactCache | None = None) -> None:
-        self.lib = native.load()
+        lib = self.lib = native.load()
         self.cache = cache or ArtifactCache()
-        self._exec_modules: dict[int, wasmtime.Module] = {}
-        self._cages: dict[int, _Instance] = {}  # cage pointer -> its main thread's instance
         self._lock = threading.Lock()
         self._runners = _Runners()
-        self._memories: list[wasmtime.SharedMemory] = []  # scrubbed memories of ended cages
+        self._handles: weakref.WeakKeyDictionary[wasmtime.Module, int] = weakref.WeakKeyDictionary()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
-        self._thread_cb = _THREAD_START_T(self._thread_start)
-        self._worker_cb = _WORKER_NEW_T(self._worker_new)
-        self._workers: dict[int, tuple[int, _Instance]] = {}  # worker pointer -> (grate cage, instance)
-        self.lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
-        self.lib.lind_set_thread_callback(ctypes.cast(self._thread_cb, ctypes.c_void_p))
-        self.lib.lind_set_grate_callback(ctypes.cast(self._worker_cb, ctypes.c_void_p))
-        self.lib.lind_start_epoch_ticker(
-            ctypes.cast(eng.engine().ptr(), ctypes.c_void_p),
+        engine = eng.engine()
+        lib.lind_instances_init(ctypes.cast(engine.ptr(), ctypes.c_void_p),
+                                ctypes.cast(SYSCALL_TYPE.ptr(), ctypes.c_void_p))
+        lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
+        lib.lind_start_epoch_ticker(
+            ctypes.cast(engine.ptr(), ctypes.c_void_p),
             ctypes.cast(ffi.dll.wasmtime_engine_increment_epoch, ctypes.c_void_p),
             ctypes.cast(ffi.dll.wasmtime_engine_clone, ctypes.c_void_p),
         )
 
-    # ---- callbacks from C (they must never raise) ----
+    def _new_module(self, module: wasmtime.Module) -> int:
+        """A C reference to the module (native/instance.c: struct lind_module), owned by the caller."""
+        mt = _cached_memory_type(module)
+        h = self.lib.lind_module_new(ctypes.cast(module.ptr(), ctypes.c_void_p), ctypes.cast(mt.ptr(), ctypes.c_void_p))
+        if not h:
+            raise MemoryError("cannot hand the module to the data plane")
+        return int(h)
 
-    def _exec_load(self, pid: int, fd: int) -> int:
+    def _module_handle(self, module: wasmtime.Module) -> int:
+        """The C reference kept for a module loaded by Python (dropped with the module)."""
+        with self._lock:
+            h = self._handles.get(module)
+        if h is None:
+            h = self._new_module(module)
+            weakref.finalize(module, self.lib.lind_module_put, h)
+            with self._lock:
+                self._handles[module] = h
+        return h
+
+    # ---- the callback from C (it must never raise) ----
+
+    def _exec_load(self, pid: int, fd: int, out: ctypes._Pointer) -> int:  # type: ignore[type-arg]
         """Loads the program an exec names (from its open host fd) before the old one goes."""
         try:
             size = os.fstat(fd).st_size
             data = os.pread(fd, size, 0)
             module = self.cache.load(data, f"exec by cage {pid}")
+            out[0] = self._new_module(module)
         except CacheError:
             return -ENOEXEC
         except MemoryError:
             return -ENOMEM
         except Exception:  # noqa: BLE001 - never let an exception cross into C
             return -ENOEXEC
-        with self._lock:
-            self._exec_modules[pid] = module
         return 0
-
-    def _thread_start(self, cage: int, th: int, stack: int, start: int) -> int:
-        """clone(CLONE_THREAD): a new instance over the cage's memory, on a new OS thread."""
-        try:
-            with self._lock:
-                main = self._cages[cage]
-            inst = _Instance(self.lib, th, main.module, main.memory, ("__lind_thread_start", (start,)))
-            sp = inst.exports.get("__stack_pointer")
-            if not isinstance(sp, wasmtime.Global):
-                return -EAGAIN
-            sp.set_value(inst.store, wasmtime.Val.i32(stack))
-            self._runners.submit(self._thread_main, cage, th, inst)
-        except Exception:  # noqa: BLE001
-            return -EAGAIN
-        return 0
-
-    def _worker_new(self, grate: int) -> int | None:
-        """A worker instance of a grate: its own Store and instance over the grate's memory, its own
-        stack and TLS block in that memory. Called by the first caller that finds no idle one."""
-        lib = self.lib
-        try:
-            with self._lock:
-                main = self._cages[grate]
-            if "pass_fptr_to_wt" not in main.exports or "__lind_worker_init" not in main.exports:
-                return None
-            w = lib.lind_worker_new(grate)
-            if not w:
-                return None
-            inst = _Instance(lib, lib.lind_worker_thread(w), main.module, main.memory, ("_start", ()))
-            tls_size, tls_align = (int(inst.global_value(n) or 0) for n in ("__tls_size", "__tls_align"))
-            tls_room = (tls_size + max(tls_align, 16) + 15) & ~15
-            base = lib.lind_grate_region(grate, tls_room + WORKER_STACK)
-            if base < 0:
-                lib.lind_worker_free(w)
-                return None
-            tls_block = (base + max(tls_align, 1) - 1) & ~(max(tls_align, 1) - 1)
-            sp = inst.exports["__stack_pointer"]
-            assert isinstance(sp, wasmtime.Global)
-            sp.set_value(inst.store, wasmtime.Val.i32(base + tls_room + WORKER_STACK))
-            inst.call("__lind_worker_init", tls_block)
-            disp = inst.exports["pass_fptr_to_wt"]
-            assert isinstance(disp, wasmtime.Func)
-            lib.lind_worker_set(w, ctypes.cast(inst.store._context(), ctypes.c_void_p), ctypes.byref(disp._func))
-            with self._lock:
-                self._workers[w] = (grate, inst)
-            return w
-        except Exception:  # noqa: BLE001 - never let an exception cross into C
-            return None
-
-    def _free_workers(self, grate: int) -> None:
-        """After a grate ended: drop its worker instances."""
-        lib = self.lib
-        while True:
-            w = lib.lind_grate_take_worker(grate)
-            if not w:
-                break
-            with self._lock:
-                self._workers.pop(w, None)
-            lib.lind_worker_free(w)
-        with self._lock:  # workers dropped after a trap are not in the pool any more
-            broken = [w for w, (g, _) in self._workers.items() if g == grate]
-            for w in broken:
-                del self._workers[w]
-        for w in broken:
-            lib.lind_worker_free(w)
-
-    # ---- memories: reused, because faulting in fresh pages costs more than zeroing used ones ----
-
-    MEMORY_POOL = 8
-    MEMORY_POOL_MAX_BYTES = 64 << 20  # larger memories are not kept
-
-    def _take_memory(self, module: wasmtime.Module) -> wasmtime.SharedMemory | None:
-        with self._lock:
-            mem = self._memories.pop() if self._memories else None
-        if mem is None:
-            return None
-        need = _cached_memory_type(module).limits.min * 65536
-        if mem.data_len() < need:
-            mem.grow((need - mem.data_len() + 65535) // 65536)
-        return mem
-
-    def _give_memory(self, mem: wasmtime.SharedMemory) -> None:
-        if mem.data_len() > self.MEMORY_POOL_MAX_BYTES:
-            return
-        with self._lock:
-            if len(self._memories) >= self.MEMORY_POOL:
-                return
-        ptr = ctypes.cast(mem.data_ptr(), ctypes.c_void_p)
-        if self.lib.lind_memory_scrub(ptr, mem.data_len()) == 0:
-            with self._lock:
-                if len(self._memories) < self.MEMORY_POOL:
-                    self._memories.append(mem)
 
     # ---- running ----
 
@@ -494,23 +277,47 @@ class Microvisor:
             raise LindError(f"{program}: {e.strerror}") from None
         return self.cache.load(wasm, str(program))
 
+    def _prepare(self, spec: CageSpec, module: wasmtime.Module | None) -> tuple[int, int, int]:
+        """A new cage tree with its first instance, ready to run: (cage, pid, instance)."""
+        module = module or self.load(spec.program)
+        handle = self._module_handle(module)
+        lib = self.lib
+        cage = self._new_cage(spec)
+        pid = int(lib.lind_cage_pid(cage))
+        inst = ctypes.c_void_p()
+        msg = ctypes.create_string_buffer(512)
+        if lib.lind_cage_load(cage, handle, ctypes.byref(inst), msg, len(msg)) < 0:
+            lib.lind_cage_finish(cage)
+            lib.lind_cage_free(cage)
+            raise LindError(msg.value.decode(errors="replace"))
+        return cage, pid, int(inst.value or 0)
+
     def start(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageHandle:
         """Starts a new cage tree on its own OS thread."""
-        module = module or self.load(spec.program)
-        cage = self._new_cage(spec)
-        pid = int(self.lib.lind_cage_pid(cage))
-        try:
-            inst = _Instance(self.lib, self.lib.lind_cage_main_thread(cage), module, self._take_memory(module))
-            self._attach(cage, inst)
-        except BaseException:
-            self.lib.lind_cage_finish(cage)
-            self.lib.lind_cage_free(cage)
-            raise
+        cage, pid, inst = self._prepare(spec, module)
         handle = CageHandle(pid)
         self._runners.submit(self._root_main, cage, pid, inst, handle)
         if spec.limits.wall_time is not None:
             self._wall_clock(handle, spec.limits.wall_time)
         return handle
+
+    def run_here(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageResult:
+        """Runs a new cage tree's root cage to its end on the calling thread (no hand-off to another
+        thread: the fastest way to run short programs one after another). No wall-time limit."""
+        cage, pid, inst = self._prepare(spec, module)
+        return self._run(cage, pid, inst)
+
+    def _run(self, cage: int, pid: int, inst: int) -> CageResult:
+        res = _Result()
+        self.lib.lind_cage_run(cage, inst, ctypes.byref(res))  # without Python's lock
+        usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
+        if not res.exited:  # _start returned
+            return CageResult(pid, 0, None, usage=usage)
+        if res.signal:
+            trap = res.trap.decode(errors="replace")
+            shown = trap if trap and "lind: cage" not in trap else None
+            return CageResult(pid, None, int(res.signal), shown, usage)
+        return CageResult(pid, int(res.exit_code), None, usage=usage)
 
     def _wall_clock(self, handle: CageHandle, seconds: float) -> None:
         """--wall-time: SIGKILL to the tree's process group (and the root cage) when time is up."""
@@ -538,18 +345,13 @@ class Microvisor:
         while not self.lib.lind_tree_wait(pid, 500):  # a timeout keeps the caller responsive to signals
             pass
 
-    def _root_main(self, cage: int, pid: int, inst: _Instance, handle: CageHandle) -> None:
+    def _root_main(self, cage: int, pid: int, inst: int, handle: CageHandle) -> None:
         try:
-            handle._result = self._loop(cage, pid, inst)
+            handle._result = self._run(cage, pid, inst)
         except BaseException as e:  # noqa: BLE001 - reported through the handle
             handle._error = e
         finally:
             handle._done.set()
-
-    def wait_all(self) -> None:
-        """Returns when no cage started by a fork (or cage thread) is running any more."""
-        while not self._runners.wait_idle(0.5):  # a timeout keeps the waiting thread responsive to signals
-            pass
 
     def _new_cage(self, spec: CageSpec) -> int:
         lib = self.lib
@@ -590,133 +392,6 @@ class Microvisor:
             lib.lind_cage_free(cage)
             raise
         return cage
-
-    def _attach(self, cage: int, inst: _Instance) -> None:
-        r = self.lib.lind_cage_attach_memory(cage, inst.memory_ptr(), inst.heap_base.value(inst.store) & 0xFFFFFFFF)
-        if r < 0:
-            raise LindError(f"bad memory layout ({os.strerror(-r)})")
-        with self._lock:
-            self._cages[cage] = inst
-
-    def _run_instance(self, cage: int, th: int, inst: _Instance) -> tuple[_Instance, str | None, int | None]:
-        """Runs one thread's instance until its program or thread ends; handles fork and exec.
-        Returns the last instance, a trap message and the signal a trap stands for."""
-        lib = self.lib
-        code = ctypes.c_int(-1)
-        msg = ctypes.create_string_buffer(512)
-        while True:
-            # native/runloop.c runs the entry and does setjmp/longjmp; traps come back as codes
-            rc = lib.lind_run_entry(th, ctypes.byref(inst.run_ctx()), ctypes.byref(code), msg, len(msg))
-            trap: str | None = msg.value.decode(errors="replace") if rc != RUN_RETURNED else None
-            if rc == RUN_BAD_JUMP:
-                return inst, "longjmp to an unknown jmp_buf", int(signal.SIGSEGV)
-            pending = lib.lind_thread_pending(th)
-            if pending == PENDING_FORK and trap is None:
-                self._fork(cage, th, inst)
-                continue
-            if pending == PENDING_EXEC:
-                pid = int(lib.lind_cage_pid(cage))
-                with self._lock:
-                    module = self._exec_modules.pop(pid)
-                lib.lind_thread_clear_pending(th)
-                old = inst
-                try:
-                    inst = _Instance(lib, th, module, self._take_memory(module))
-                    self._attach(cage, inst)
-                except LindError as e:
-                    return inst, str(e), int(signal.SIGKILL)
-                self._give_memory(old.memory)
-                del old
-                continue
-            if rc == RUN_TRAPPED:
-                tc = _trap_code(code.value)
-                return inst, trap, int(TRAP_SIGNALS.get(tc, signal.SIGILL)) if tc is not None else int(signal.SIGSEGV)
-            if trap is not None:
-                return inst, trap, int(signal.SIGSEGV)
-            return inst, None, None
-
-    def _loop(self, cage: int, pid: int, inst: _Instance) -> CageResult:
-        """The main thread of a cage: runs it, then ends the cage."""
-        lib = self.lib
-        th = lib.lind_cage_main_thread(cage)
-        cpu0 = time.thread_time()
-        lib.lind_thread_bind(th)
-        inst, trap_msg, killed = self._run_instance(cage, th, inst)
-        info = (ctypes.c_int * 3)()
-        lib.lind_cage_exit_info(cage, info)
-        if not info[0] and killed is not None:
-            lib.lind_cage_set_killed(cage, killed)
-        lib.lind_cage_wait_threads(cage)
-        lib.lind_cage_exit_info(cage, info)
-        raw = (ctypes.c_uint64 * 2)()
-        lib.lind_cage_usage(cage, raw)
-        usage = Usage(time.thread_time() - cpu0, int(raw[1]), int(raw[0]))
-        lib.lind_cage_finish(cage)
-        self._free_workers(cage)
-        with self._lock:
-            self._cages.pop(cage, None)
-        lib.lind_cage_free(cage)
-        self._give_memory(inst.memory)
-        del inst
-        if not info[0]:  # _start returned
-            return CageResult(pid, 0, None, usage=usage)
-        if info[2]:
-            shown = trap_msg if trap_msg and "lind: cage" not in trap_msg else None
-            return CageResult(pid, None, info[2], shown, usage)
-        return CageResult(pid, info[1], None, usage=usage)
-
-    def _thread_main(self, cage: int, th: int, inst: _Instance) -> None:
-        """A thread other than the main one: a trap in it (not exit) ends the whole cage."""
-        lib = self.lib
-        lib.lind_thread_bind(th)
-        _, _, killed = self._run_instance(cage, th, inst)
-        info = (ctypes.c_int * 3)()
-        lib.lind_cage_exit_info(cage, info)
-        if killed is not None and not info[0] and not lib.lind_thread_exited(th):
-            lib.lind_cage_set_killed(cage, killed)  # a fault in a thread ends the whole cage
-        lib.lind_thread_unbind(th)
-        del inst
-        lib.lind_thread_finish(th)
-
-    def _fork(self, cage: int, th: int, inst: _Instance) -> None:
-        lib = self.lib
-        lib.lind_stop_unwind(ctypes.byref(inst.run_ctx()))
-        buf = lib.lind_thread_async_buf(th)
-        child = lib.lind_cage_fork(cage, th)
-        result = -EAGAIN
-        if child:
-            cth = lib.lind_cage_main_thread(child)
-            try:
-                cinst = self._fork_instance(cage, child, cth, inst)
-            except (LindError, wasmtime.WasmtimeError):
-                lib.lind_cage_finish(child)
-                lib.lind_cage_free(child)
-            else:
-                cpid = int(lib.lind_cage_pid(child))
-                lib.lind_thread_set_rewind(cth, 0)
-                lib.lind_start_rewind(ctypes.byref(cinst.run_ctx()), buf)
-                self._runners.submit(self._child_main, child, cpid, cinst)
-                result = cpid
-        lib.lind_thread_set_rewind(th, result)
-        lib.lind_start_rewind(ctypes.byref(inst.run_ctx()), buf)
-
-    def _fork_instance(self, parent: int, child: int, cth: int, pinst: _Instance) -> _Instance:
-        cinst = _Instance(self.lib, cth, pinst.module, self._take_memory(pinst.module), entry=pinst.entry)
-        psize, csize = pinst.memory.data_len(), cinst.memory.data_len()
-        if psize > csize:
-            cinst.memory.grow((psize - csize + 65535) // 65536)
-        r = self.lib.lind_cage_fork_memory(parent, child, cinst.memory_ptr())
-        if r < 0:
-            raise LindError(f"fork: cannot copy memory ({os.strerror(-r)})")
-        # the instance's own state that lives outside memory: its stack pointer and TLS block
-        cinst.copy_global(self.lib, "__stack_pointer", pinst)
-        cinst.copy_global(self.lib, "__tls_base", pinst)
-        with self._lock:
-            self._cages[child] = cinst
-        return cinst
-
-    def _child_main(self, cage: int, pid: int, inst: _Instance) -> None:
-        self._loop(cage, pid, inst)
 
     def kill(self, pid: int, sig: int) -> int:
         """kill(2) from outside the cages: pid > 0 one cage, pid < 0 the process group -pid."""

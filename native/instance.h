@@ -1,0 +1,80 @@
+/* Wasm instances of cage programs, made in C (instance.c), and the run loop that drives them
+ * (runloop.c, runner.c). Python only loads modules from the AOT cache and hands them over. */
+#ifndef LIND_INSTANCE_H
+#define LIND_INSTANCE_H
+
+#include "lind.h"
+
+/* A compiled program: a clone of the wasmtime module and the type of the memory it imports. */
+struct lind_module {
+    wasmtime_module_t *module;
+    wasm_memorytype_t *memtype;
+    int refs; /* atomic */
+};
+
+/* What the run loop needs to run an instance. */
+struct run_ctx {
+    wasmtime_context_t *ctx;
+    wasmtime_func_t entry;
+    int32_t nargs;
+    int32_t arg;
+    wasmtime_func_t stop_unwind;
+    wasmtime_func_t start_rewind;
+    wasmtime_global_t sp;
+};
+
+/* One instance of a cage thread (its own Store) over the cage's shared memory. */
+struct lind_instance {
+    struct lind_module *mod;
+    wasmtime_store_t *store;
+    wasmtime_instance_t instance;
+    wasmtime_sharedmemory_t *mem; /* this instance's handle on the cage's memory */
+    const char *entry;            /* the name of run.entry (a string constant) */
+    struct run_ctx run;
+};
+
+struct lind_module *module_get(struct lind_module *m);
+void module_put(struct lind_module *m);
+
+/* A new instance of m for thread th, over mem (a new handle is taken) or, when mem is NULL, over a
+ * memory from the pool or a fresh one. entry is the outermost function (_start, or
+ * __lind_thread_start with one argument). NULL with a message in err on failure. */
+struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th, const wasmtime_sharedmemory_t *mem,
+                                   const char *entry, int nargs, int32_t arg, char *err, size_t cap);
+/* Drops the instance; its memory goes back to the pool when give_memory and it is the last user. */
+void instance_free(struct lind_instance *inst, int give_memory);
+int instance_export(struct lind_instance *inst, const char *name, uint8_t kind, wasmtime_extern_t *out);
+int instance_global_get(struct lind_instance *inst, const char *name, int32_t *out);
+int instance_global_set(struct lind_instance *inst, const char *name, int32_t value);
+int instance_global_copy(struct lind_instance *to, struct lind_instance *from, const char *name);
+int instance_call(struct lind_instance *inst, const char *name, int nargs, int32_t arg);
+/* Grows the instance's memory to at least bytes. */
+int instance_grow_to(struct lind_instance *inst, uint64_t bytes);
+/* Attaches the instance's memory and program to its cage (the first instance, or after exec). */
+int instance_attach(struct lind_cage *cage, struct lind_instance *inst);
+
+/* runloop.c */
+enum { RUN_RETURNED = 0, RUN_TRAPPED = 1, RUN_ERROR = 2, RUN_BAD_JUMP = 3 };
+int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *msg, size_t cap);
+int lind_stop_unwind(struct run_ctx *r);
+int lind_start_rewind(struct run_ctx *r, uint32_t buf);
+
+/* lifecycle.c: the bookkeeping of a fork */
+struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th);
+int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem);
+void lind_thread_set_rewind(struct lind_thread *th, int64_t result);
+
+/* cage.c */
+void lind_thread_bind(struct lind_thread *th);
+void lind_thread_unbind(struct lind_thread *th);
+int lind_cage_finish(struct lind_cage *cage);
+void lind_cage_free(struct lind_cage *cage);
+void lind_cage_set_killed(struct lind_cage *cage, int sig);
+void lind_cage_usage(const struct lind_cage *cage, uint64_t *out);
+void lind_cage_wait_threads(struct lind_cage *cage);
+
+/* runner.c: the OS threads that run cages */
+void runner_submit(void (*fn)(void *), void *arg);
+int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start);
+
+#endif

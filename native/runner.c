@@ -1,0 +1,350 @@
+/* Running cages, in C: the run loop of each cage thread (fork, exec), the end of a cage, and the
+ * pool of OS threads that run fork children and cage threads. Python starts a tree (a cage and
+ * its first instance) and calls lind_cage_run on a thread of its choice; everything after that,
+ * forks and threads included, stays in C. Only exec calls back into Python, to load the new
+ * program from the AOT cache. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "instance.h"
+
+#define RUNNER_IDLE_MS 30000 /* an idle runner thread ends after this */
+
+/* How a cage ended, for Python (lind_aot/vmm/cage.py: _Result). */
+struct lind_result {
+    int32_t exited;      /* 0: _start returned */
+    int32_t exit_code;
+    int32_t signal;      /* killed by this signal (a trap counts as the signal it stands for) */
+    int32_t pad_;
+    uint64_t syscalls;   /* made by all its threads */
+    uint64_t peak_memory;
+    uint64_t cpu_ns;     /* CPU time of the OS thread that ran its main thread */
+    char trap[512];      /* the trap's message, if one ended it */
+};
+
+/* ---- the pool of runner threads ---- */
+
+struct task {
+    void (*fn)(void *);
+    void *arg;
+    struct task *next;
+};
+
+static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t runner_cond = PTHREAD_COND_INITIALIZER;
+static struct task *queue_head, *queue_tail;
+static int nqueued, nidle;
+
+static void *runner_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&runner_lock);
+    for (;;) {
+        while (!queue_head) {
+            struct timespec ts;
+            deadline_after_ms(&ts, RUNNER_IDLE_MS);
+            nidle++;
+            int r = pthread_cond_timedwait(&runner_cond, &runner_lock, &ts);
+            nidle--;
+            if (r == ETIMEDOUT && !queue_head) {
+                pthread_mutex_unlock(&runner_lock);
+                return NULL;
+            }
+        }
+        struct task *t = queue_head;
+        queue_head = t->next;
+        if (!queue_head)
+            queue_tail = NULL;
+        nqueued--;
+        pthread_mutex_unlock(&runner_lock);
+        t->fn(t->arg);
+        free(t);
+        pthread_mutex_lock(&runner_lock);
+    }
+}
+
+/* Runs fn(arg) on an idle runner thread, or a new one (starting a thread costs as much as the
+ * rest of a fork). Returns -EAGAIN if neither is possible. */
+static int runner_submit_checked(void (*fn)(void *), void *arg)
+{
+    struct task *t = malloc(sizeof *t);
+    if (!t)
+        return -EAGAIN;
+    t->fn = fn;
+    t->arg = arg;
+    t->next = NULL;
+    pthread_mutex_lock(&runner_lock);
+    if (queue_tail)
+        queue_tail->next = t;
+    else
+        queue_head = t;
+    queue_tail = t;
+    nqueued++;
+    int r = 0;
+    if (nidle >= nqueued) {
+        pthread_cond_signal(&runner_cond);
+    } else {
+        pthread_t tid;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&tid, &attr, runner_main, NULL) != 0 && nidle == 0) {
+            /* no thread to run it: take it back */
+            struct task **pp = &queue_head, *prev = NULL;
+            while (*pp != t) {
+                prev = *pp;
+                pp = &(*pp)->next;
+            }
+            *pp = NULL;
+            queue_tail = prev;
+            nqueued--;
+            free(t);
+            r = -EAGAIN;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&runner_lock);
+    return r;
+}
+
+void runner_submit(void (*fn)(void *), void *arg) { (void)runner_submit_checked(fn, arg); }
+
+/* ---- one cage thread ---- */
+
+static int trap_signal(int code)
+{
+    switch (code) {
+    case 0: /* stack overflow */
+    case 1: /* memory out of bounds */
+    case 3: /* table out of bounds */
+    case 4: /* indirect call to null */
+    case 5: /* bad signature */
+        return SIGSEGV;
+    case 2: /* misaligned atomic */
+        return SIGBUS;
+    case 6: /* integer overflow */
+    case 7: /* integer division by zero */
+    case 8: /* bad conversion to integer */
+        return SIGFPE;
+    case 9: /* unreachable */
+        return SIGILL;
+    default:
+        return code < 0 ? SIGSEGV : SIGILL;
+    }
+}
+
+static void fork_child(struct lind_thread *th, struct lind_instance *inst);
+
+/* Runs the thread's instance until its program or thread ends, doing the forks and execs it
+ * asks for. Returns the last instance (exec replaces it); *sig is the signal a trap stands for,
+ * 0 when the program returned or exited. */
+static struct lind_instance *run_thread(struct lind_thread *th, struct lind_instance *inst, char *msg, size_t cap,
+                                        int *sig)
+{
+    struct lind_cage *cage = th->cage;
+    *sig = 0;
+    for (;;) {
+        int code = -1;
+        msg[0] = 0;
+        int rc = lind_run_entry(th, &inst->run, &code, msg, cap);
+        if (rc == RUN_BAD_JUMP) {
+            snprintf(msg, cap, "longjmp to an unknown jmp_buf");
+            *sig = SIGSEGV;
+            return inst;
+        }
+        if (th->pending == PENDING_FORK && rc == RUN_RETURNED) {
+            fork_child(th, inst);
+            continue;
+        }
+        if (th->pending == PENDING_EXEC) {
+            /* the new program was loaded by the exec call (exec_load_module): swap the instance */
+            struct lind_module *m = th->exec_module;
+            th->exec_module = NULL;
+            th->pending = PENDING_NONE;
+            struct lind_instance *next = m ? instance_new(m, th, NULL, "_start", 0, 0, msg, cap) : NULL;
+            module_put(m);
+            if (!next) {
+                *sig = SIGKILL;
+                return inst;
+            }
+            int r = instance_attach(cage, next);
+            instance_free(inst, 1);
+            inst = next;
+            if (r < 0) {
+                snprintf(msg, cap, "exec: bad memory layout (%s)", strerror(-r));
+                *sig = SIGKILL;
+                return inst;
+            }
+            continue;
+        }
+        if (rc == RUN_TRAPPED) {
+            *sig = trap_signal(code);
+            return inst;
+        }
+        if (rc != RUN_RETURNED)
+            *sig = SIGSEGV;
+        return inst;
+    }
+}
+
+/* ---- cages ---- */
+
+struct cage_start {
+    struct lind_cage *cage;
+    struct lind_thread *th;
+    struct lind_instance *inst;
+};
+
+/* Runs the cage's main thread to its end on the calling OS thread, then ends the cage: waits for
+ * its other threads, makes it a zombie for its parent, frees it. */
+static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out)
+{
+    struct lind_thread *th = cage->main;
+    char msg[sizeof out->trap];
+    int sig;
+    lind_thread_bind(th);
+    inst = run_thread(th, inst, msg, sizeof msg, &sig);
+    if (sig)
+        lind_cage_set_killed(cage, sig);
+    lind_cage_wait_threads(cage);
+    if (out) {
+        uint64_t usage[2];
+        lind_cage_usage(cage, usage);
+        out->exited = cage->exited;
+        out->exit_code = cage->exit_code;
+        out->signal = cage->term_signal;
+        out->syscalls = usage[0];
+        out->peak_memory = usage[1];
+        out->cpu_ns = (uint64_t)thread_cpu_ns(th);
+        snprintf(out->trap, sizeof out->trap, "%s", sig ? msg : "");
+    }
+    lind_cage_finish(cage);
+    threei_free_workers(cage);
+    lind_cage_free(cage);
+    instance_free(inst, 1);
+}
+
+static void child_main(void *arg)
+{
+    struct cage_start *s = arg;
+    cage_main(s->cage, s->inst, NULL);
+    free(s);
+}
+
+/* Python: a new cage tree's first instance (lind_cage_new, then the settings, then this). */
+int lind_cage_load(struct lind_cage *cage, struct lind_module *m, struct lind_instance **out, char *msg, size_t cap)
+{
+    struct lind_instance *inst = instance_new(m, cage->main, NULL, "_start", 0, 0, msg, cap);
+    if (!inst)
+        return -ENOEXEC;
+    int r = instance_attach(cage, inst);
+    if (r < 0) {
+        snprintf(msg, cap, "bad memory layout (%s)", strerror(-r));
+        instance_free(inst, 1);
+        return r;
+    }
+    *out = inst;
+    return 0;
+}
+
+/* Python: runs a loaded cage to its end on the calling thread (without Python's lock) and frees
+ * it; its children run on runner threads. */
+void lind_cage_run(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out)
+{
+    memset(out, 0, sizeof *out);
+    cage_main(cage, inst, out);
+}
+
+
+/* The rest of a fork, after the parent's instance has unwound into its buffer: the child cage,
+ * its instance over a copy of the memory, both rewound into the fork call. */
+static void fork_child(struct lind_thread *th, struct lind_instance *inst)
+{
+    struct lind_cage *cage = th->cage;
+    lind_stop_unwind(&inst->run);
+    uint32_t buf = th->async_buf;
+    int64_t result = -EAGAIN;
+    struct lind_cage *child = lind_cage_fork(cage, th);
+    if (child) {
+        char msg[256];
+        struct lind_thread *cth = child->main;
+        struct lind_instance *ci = instance_new(inst->mod, cth, NULL, inst->entry, inst->run.nargs, inst->run.arg,
+                                                msg, sizeof msg);
+        struct cage_start *s = malloc(sizeof *s);
+        int ok = ci && s && instance_grow_to(ci, wt.sharedmemory_data_size(inst->mem)) == 0 &&
+                 lind_cage_fork_memory(cage, child, ci->mem) == 0 &&
+                 /* the instance's own state that lives outside memory: its stack pointer and TLS block */
+                 instance_global_copy(ci, inst, "__stack_pointer") == 0 &&
+                 instance_global_copy(ci, inst, "__tls_base") == 0;
+        if (ok) {
+            child->module = module_get(inst->mod);
+            lind_thread_set_rewind(cth, 0);
+            lind_start_rewind(&ci->run, buf);
+            s->cage = child;
+            s->th = cth;
+            s->inst = ci;
+            result = (int64_t)child->id;
+            if (runner_submit_checked(child_main, s) < 0) {
+                result = -EAGAIN;
+                ok = 0;
+            }
+        }
+        if (!ok) {
+            lind_cage_finish(child);
+            lind_cage_free(child);
+            instance_free(ci, 1);
+            free(s);
+        }
+    }
+    lind_thread_set_rewind(th, result);
+    lind_start_rewind(&inst->run, buf);
+}
+
+/* ---- threads of a cage ---- */
+
+static void thread_main(void *arg)
+{
+    struct cage_start *s = arg;
+    struct lind_instance *inst = s->inst;
+    struct lind_thread *th = s->th;
+    free(s);
+    char msg[256];
+    int sig;
+    lind_thread_bind(th);
+    inst = run_thread(th, inst, msg, sizeof msg, &sig);
+    struct lind_cage *cage = th->cage;
+    if (sig && !cage->exited && !th->exited)
+        lind_cage_set_killed(cage, sig); /* a fault in a thread ends the whole cage */
+    lind_thread_unbind(th);
+    instance_free(inst, 0);
+    lind_thread_finish(th);
+}
+
+/* clone(CLONE_THREAD): a new instance over the cage's memory, started in __lind_thread_start(start)
+ * with its stack pointer at stack, on a runner thread. */
+int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start)
+{
+    char msg[256];
+    if (!cage->module || !cage->mem)
+        return -EAGAIN;
+    struct lind_instance *inst =
+        instance_new(cage->module, th, cage->mem, "__lind_thread_start", 1, (int32_t)start, msg, sizeof msg);
+    if (!inst)
+        return -EAGAIN;
+    struct cage_start *s = malloc(sizeof *s);
+    if (s) {
+        s->cage = cage;
+        s->th = th;
+        s->inst = inst;
+    }
+    if (!s || instance_global_set(inst, "__stack_pointer", (int32_t)stack) < 0 ||
+        runner_submit_checked(thread_main, s) < 0) {
+        free(s);
+        instance_free(inst, 0);
+        return -EAGAIN;
+    }
+    return 0;
+}
