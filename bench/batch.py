@@ -134,7 +134,7 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
         lib.lind_cage_load(cage, handle, ctypes.byref(inst), msg, len(msg))
         rec("wasm instance in C (memory from the pool, Store, instantiate, exports)", p() - a)
         a = p()
-        mv._run(cage, int(lib.lind_cage_pid(cage)), int(inst.value or 0))
+        mv.run_prepared(cage, int(lib.lind_cage_pid(cage)), int(inst.value or 0))
         rec("run _start (hello: printf, exit) and end the cage (finish, free, memory scrubbed)", p() - a)
         a = p()
         ev = threading.Event()

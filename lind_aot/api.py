@@ -37,6 +37,7 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import fcntl
 import os
@@ -442,18 +443,18 @@ class Sandbox:
 
     def load(self, program: str | os.PathLike[str]) -> wasmtime.Module:
         """The compiled module of a host .wasm file (AOT cache; remembered while the file is unchanged)."""
-        path = Path(program)
+        path = os.fspath(program)
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError as e:
             raise SpawnError(f"{program}: {e.strerror}") from None
-        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        key = (path, st.st_ino, st.st_size, st.st_mtime_ns)
         with self._mlock:
             mod = self._modules.get(key)
         if mod is not None:
             return mod
         try:
-            wasm = path.read_bytes()
+            wasm = Path(path).read_bytes()
         except OSError as e:
             raise SpawnError(f"{program}: {e.strerror}") from None
         mod = self.cache.load(wasm, str(program))
@@ -556,6 +557,65 @@ class Sandbox:
             _feed(*feed)
         return Process(handle, started, captures, out_cap, err_cap)
 
+    def run_here(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
+                 env: dict[str, str] | None = None, stdin: bytes | None = None, limits: Limits | None = None,
+                 cwd: str | None = None) -> Result:
+        """Runs a cage tree on the calling thread until its root cage ends and its output is closed,
+        with stdout and stderr captured by the data plane (no Python I/O thread, no hand-off): the
+        fastest way to run many short programs (`lind batch` uses it). Arguments as for spawn();
+        no grates and no output callbacks. Thread-safe: run it from several threads at once."""
+        try:
+            module = self.load(program)
+        except CacheError as e:
+            raise SpawnError(str(e)) from None
+        lim = _merge(self.limits, limits)
+        mv = self._mv
+        lib = mv.lib
+        fds = (ctypes.c_int * 3)()
+        data = bytes(stdin) if stdin is not None else b""
+        cap = lib.lind_capture_new(self.max_output if self.max_output is not None else sys.maxsize, data, len(data),
+                                   stdin is not None, fds)
+        if not cap:
+            raise SpawnError("cannot make the pipes of the cage's stdio")
+        try:
+            spec = CageSpec(program=program, argv=[str(program), *(str(a) for a in (argv or ()))],
+                            env={**self.env, **(env or {})}, root=self.root, cwd=cwd or self.cwd,
+                            stdio=(fds[0], fds[1], fds[2]), limits=lim, net=NET_POLICIES[self.net])
+            started = time.perf_counter()
+            try:
+                cage, pid, inst = mv.prepare(spec, module)
+            except LindError as e:
+                raise SpawnError(str(e)) from None
+            finally:
+                for fd in fds:  # the cage holds its own copies now (or failed to start)
+                    os.close(fd)
+            timer = None
+            exceeded = threading.Event()
+            if lim.wall_time is not None:
+                def expire() -> None:
+                    exceeded.set()
+                    mv.kill(-pid, int(signal.SIGKILL))
+                    mv.kill(pid, int(signal.SIGKILL))
+
+                timer = threading.Timer(lim.wall_time, expire)
+                timer.daemon = True
+                timer.start()
+            r = mv.run_prepared(cage, pid, inst)
+            if timer is not None:
+                timer.cancel()
+            while not lib.lind_capture_wait(cap, 500):  # children may hold the pipes; stay responsive
+                pass
+            end = time.perf_counter()
+            out, err = (_captured(lib, cap, i) for i in (1, 2))
+            truncated = bool(lib.lind_capture_truncated(cap))
+        finally:
+            lib.lind_capture_free(cap)
+        usage = ResourceUsage(wall_time=end - started, cpu_time=r.usage.cpu_time, peak_memory=r.usage.peak_memory,
+                              syscalls=r.usage.syscalls)
+        return Result(pid=r.pid, returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
+                      exit_code=r.exit_code, signal=r.signal, stdout=out, stderr=err, usage=usage, trap=r.trap,
+                      wall_time_exceeded=exceeded.is_set(), output_truncated=truncated)
+
     def run(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
             timeout: float | None = None, **kw: object) -> Result:
         """spawn() then wait(); on timeout the tree is killed (SIGKILL) and its result returned."""
@@ -566,6 +626,12 @@ class Sandbox:
             r = p.wait()
         assert r is not None
         return r
+
+
+def _captured(lib: ctypes.CDLL, cap: int, which: int) -> bytes:
+    n = ctypes.c_size_t()
+    ptr = lib.lind_capture_data(cap, which, ctypes.byref(n))
+    return ctypes.string_at(ptr, n.value) if n.value else b""
 
 
 def _feed(w: int, data: bytes) -> None:

@@ -145,8 +145,7 @@ def run_job(sb: Sandbox, job: Job) -> dict[str, Any]:
         else:
             stdin = None
         limits = parse_limits(spec.get("limits"))
-        proc = sb.spawn(spec["program"], argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"))
-        res = proc.wait()
+        res = sb.run_here(spec["program"], argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"))
         return result_record(job, res, None, time.perf_counter() - t0)
     except (SpawnError, ValueError, TypeError, OSError) as e:
         return result_record(job, None, str(e), time.perf_counter() - t0)

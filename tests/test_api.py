@@ -240,3 +240,68 @@ def test_grate(tmp_path: Path, hello: Path) -> None:
     assert r.returncode == 0, r
     assert r.stdout == b"hello grated\n"
     assert b"write" in r.stderr and b"execve(\"/hello.wasm\"" in r.stderr, r.stderr
+
+
+# ---- run_here: the cage runs on the calling thread, output captured by the data plane ----
+
+
+def test_run_here_matches_spawn(sb: Sandbox, hello: Path, modes: Path) -> None:
+    r = sb.run_here(hello, ["there"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"hello there\n", b"")
+    r = sb.run_here(modes, ["exit", "3"])
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
+    r = sb.run_here(modes, ["crash"])
+    assert r.returncode == -signal.SIGSEGV and r.stdout == b"about to crash\n"
+    r = sb.run_here(modes, ["binary"])
+    assert r.stdout == bytes(range(256))
+    with pytest.raises(SpawnError, match="No such file"):
+        sb.run_here("/nonexistent/missing.wasm")
+
+
+def test_run_here_stdin_and_output_limit(tmp_path: Path, modes: Path) -> None:
+    sb = Sandbox(root=tmp_path)
+    data = bytes(range(256)) * 4096  # 1 MiB: more than a pipe holds
+    r = sb.run_here(modes, ["echo"], stdin=data)
+    assert r.stdout == data and r.stderr == f"bytes={len(data)}\n".encode()
+    assert sb.run_here(modes, ["echo"]).stderr == b"bytes=0\n"
+    small = Sandbox(root=tmp_path, max_output=1000)
+    r = small.run_here(modes, ["big", "256"])  # the cage is never blocked by the cap
+    assert r.returncode == 0 and r.stdout == b"x" * 1000 and r.output_truncated
+
+
+def test_run_here_limits(sb: Sandbox, modes: Path) -> None:
+    r = sb.run_here(modes, ["sleep", "30"], limits=Limits(wall_time=0.5))
+    assert r.signal == signal.SIGKILL and r.wall_time_exceeded and 0.4 < r.usage.wall_time < 5
+    r = sb.run_here(modes, ["forkbomb"], limits=Limits(max_cages=8, wall_time=20))
+    assert r.returncode == 0 and b"EAGAIN" in r.stdout, r
+
+
+def test_run_here_from_threads(sb: Sandbox, hello: Path) -> None:
+    errors: list[str] = []
+
+    def worker(t: int) -> None:
+        for i in range(50):
+            r = sb.run_here(hello, [f"{t}-{i}"])
+            if r.stdout != f"hello {t}-{i}\n".encode() or r.returncode != 0:
+                errors.append(f"{t}-{i}: {r}")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors[:5]
+
+
+def test_process_using_the_api_exits_cleanly(tmp_path: Path, hello: Path) -> None:
+    """A script that ran cages ends normally (the data plane's threads do not crash its exit)."""
+    script = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+              "from lind_aot.api import Sandbox\n"
+              f"sb = Sandbox(root={str(tmp_path)!r})\n"
+              f"print(sb.run_here({str(hello)!r}, ['a']).stdout, sb.run({str(hello)!r}, ['b']).stdout)\n")
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout == b"b'hello a\\n' b'hello b\\n'\n"

@@ -100,10 +100,10 @@ class CageSpec:
     def __init__(self, program: Path | str, argv: list[str], env: dict[str, str] | None = None,
                  root: Path | str | None = None, cwd: str = "/", stdio: tuple[int, int, int] = (0, 1, 2),
                  mem_limit: int | None = None, limits: Limits | None = None, net: int | None = None) -> None:
-        self.program = Path(program)
+        self.program = program  # (kept as given: making Path objects costs a short job several us)
         self.argv = argv
         self.env = env if env is not None else {}
-        self.root = Path(root) if root is not None else Path.cwd()
+        self.root = root if root is not None else os.getcwd()
         self.cwd = cwd
         self.stdio = stdio
         self.mem_limit = mem_limit
@@ -270,15 +270,16 @@ class Microvisor:
 
     # ---- running ----
 
-    def load(self, program: Path) -> wasmtime.Module:
+    def load(self, program: Path | str) -> wasmtime.Module:
         try:
             wasm = Path(program).read_bytes()
         except OSError as e:
             raise LindError(f"{program}: {e.strerror}") from None
         return self.cache.load(wasm, str(program))
 
-    def _prepare(self, spec: CageSpec, module: wasmtime.Module | None) -> tuple[int, int, int]:
-        """A new cage tree with its first instance, ready to run: (cage, pid, instance)."""
+    def prepare(self, spec: CageSpec, module: wasmtime.Module | None = None) -> tuple[int, int, int]:
+        """A new cage tree with its first instance, ready for run_prepared: (cage, pid, instance).
+        The cage holds its own copies of spec.stdio from here on."""
         module = module or self.load(spec.program)
         handle = self._module_handle(module)
         lib = self.lib
@@ -294,20 +295,16 @@ class Microvisor:
 
     def start(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageHandle:
         """Starts a new cage tree on its own OS thread."""
-        cage, pid, inst = self._prepare(spec, module)
+        cage, pid, inst = self.prepare(spec, module)
         handle = CageHandle(pid)
         self._runners.submit(self._root_main, cage, pid, inst, handle)
         if spec.limits.wall_time is not None:
             self._wall_clock(handle, spec.limits.wall_time)
         return handle
 
-    def run_here(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageResult:
-        """Runs a new cage tree's root cage to its end on the calling thread (no hand-off to another
-        thread: the fastest way to run short programs one after another). No wall-time limit."""
-        cage, pid, inst = self._prepare(spec, module)
-        return self._run(cage, pid, inst)
-
-    def _run(self, cage: int, pid: int, inst: int) -> CageResult:
+    def run_prepared(self, cage: int, pid: int, inst: int) -> CageResult:
+        """Runs a prepared root cage to its end on the calling thread (no hand-off to another thread:
+        the fastest way to run short programs one after another); its children run on their own."""
         res = _Result()
         self.lib.lind_cage_run(cage, inst, ctypes.byref(res))  # without Python's lock
         usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
@@ -347,7 +344,7 @@ class Microvisor:
 
     def _root_main(self, cage: int, pid: int, inst: int, handle: CageHandle) -> None:
         try:
-            handle._result = self._run(cage, pid, inst)
+            handle._result = self.run_prepared(cage, pid, inst)
         except BaseException as e:  # noqa: BLE001 - reported through the handle
             handle._error = e
         finally:
@@ -355,11 +352,11 @@ class Microvisor:
 
     def _new_cage(self, spec: CageSpec) -> int:
         lib = self.lib
-        root = Path(spec.root)
-        if not root.is_dir():
-            raise LindError(f"{root}: root is not a directory")
-        cage = lib.lind_cage_new(str(root).encode())
+        root = os.fspath(spec.root)
+        cage = lib.lind_cage_new(root.encode())
         if not cage:
+            if not os.path.isdir(root):
+                raise LindError(f"{root}: root is not a directory")
             raise LindError(f"{root}: cannot open the root directory")
         try:
             r = lib.lind_cage_set_cwd(cage, spec.cwd.encode())

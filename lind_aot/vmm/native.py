@@ -82,6 +82,11 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_module_put": (None, [vp]),
         "lind_cage_load": (i32, [vp, vp, ctypes.POINTER(vp), ctypes.c_char_p, ctypes.c_size_t]),
         "lind_cage_run": (None, [vp, vp, vp]),
+        "lind_capture_new": (vp, [ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, i32, ctypes.POINTER(i32)]),
+        "lind_capture_wait": (i32, [vp, i32]),
+        "lind_capture_data": (ctypes.POINTER(ctypes.c_char), [vp, i32, ctypes.POINTER(ctypes.c_size_t)]),
+        "lind_capture_truncated": (i32, [vp]),
+        "lind_capture_free": (None, [vp]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

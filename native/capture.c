@@ -1,0 +1,272 @@
+/* Captured output and fed input of cages started by `lind batch` and the embedding API: each job
+ * gets pipes whose other ends one C thread services with epoll, reading stdout and stderr into
+ * buffers (up to a cap; the rest is read and dropped, so a chatty cage never blocks) and writing
+ * the stdin bytes. Neither Python nor a thread per job is involved. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "lind.h"
+
+struct capture;
+
+struct cap_stream {
+    struct capture *cap;
+    int fd;       /* our end: write end of stdin, read end of stdout/stderr; -1 once closed */
+    int which;    /* 0 stdin, 1 stdout, 2 stderr */
+};
+
+struct capture {
+    struct cap_stream s[3];
+    uint8_t *buf[3];            /* [1], [2]: what was read */
+    size_t len[3];
+    size_t max_output;
+    int truncated;
+    uint8_t *in;                /* stdin bytes not yet written */
+    size_t in_len, in_pos;
+    int open;                   /* streams not yet closed */
+    int abandoned;              /* freed by Python while open: the hub frees it when they close */
+    pthread_cond_t done;
+};
+
+static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
+static int hub_epoll = -1;
+
+static void stream_close(struct cap_stream *st)
+{
+    struct capture *cap = st->cap;
+    epoll_ctl(hub_epoll, EPOLL_CTL_DEL, st->fd, NULL);
+    close(st->fd);
+    st->fd = -1;
+    if (--cap->open == 0) {
+        if (cap->abandoned) {
+            free(cap->buf[1]);
+            free(cap->buf[2]);
+            free(cap->in);
+            pthread_cond_destroy(&cap->done);
+            free(cap);
+        } else {
+            pthread_cond_broadcast(&cap->done);
+        }
+    }
+}
+
+static void stream_read(struct cap_stream *st)
+{
+    struct capture *cap = st->cap;
+    static char chunk[65536]; /* only the hub thread reads (its stack is small) */
+    for (;;) {
+        ssize_t n = read(st->fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            stream_close(st);
+            return;
+        }
+        size_t room = cap->max_output - cap->len[st->which], take = (size_t)n < room ? (size_t)n : room;
+        if (take < (size_t)n)
+            cap->truncated = 1;
+        if (take) {
+            uint8_t *b = realloc(cap->buf[st->which], cap->len[st->which] + take);
+            if (!b) {
+                cap->truncated = 1;
+                continue;
+            }
+            memcpy(b + cap->len[st->which], chunk, take);
+            cap->buf[st->which] = b;
+            cap->len[st->which] += take;
+        }
+    }
+}
+
+static void stream_write(struct cap_stream *st)
+{
+    struct capture *cap = st->cap;
+    while (cap->in_pos < cap->in_len) {
+        ssize_t n = write(st->fd, cap->in + cap->in_pos, cap->in_len - cap->in_pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0)
+            break; /* EPIPE: the cage closed its stdin */
+        cap->in_pos += (size_t)n;
+    }
+    stream_close(st);
+}
+
+static void *hub_main(void *unused)
+{
+    (void)unused;
+    struct epoll_event ev[64];
+    for (;;) {
+        int n = epoll_wait(hub_epoll, ev, 64, -1);
+        pthread_mutex_lock(&hub_lock);
+        for (int i = 0; i < n; i++) {
+            struct cap_stream *st = ev[i].data.ptr;
+            if (st->fd < 0)
+                continue;
+            if (st->which == 0)
+                stream_write(st);
+            else
+                stream_read(st);
+        }
+        pthread_mutex_unlock(&hub_lock);
+    }
+    return NULL;
+}
+
+static int hub_start(void)
+{
+    pthread_mutex_lock(&hub_lock);
+    if (hub_epoll < 0) {
+        hub_epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (hub_epoll >= 0)
+            start_service_thread(hub_main);
+    }
+    pthread_mutex_unlock(&hub_lock);
+    return hub_epoll < 0 ? -errno : 0;
+}
+
+static int stream_add(struct capture *cap, int which, int fd, uint32_t events)
+{
+    struct cap_stream *st = &cap->s[which];
+    st->cap = cap;
+    st->fd = fd;
+    st->which = which;
+    cap->open++;
+    struct epoll_event ev = {.events = events, .data.ptr = st};
+    return epoll_ctl(hub_epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Python: pipes for a job. cage_fds[0..2] get the ends the cage is given (stdin is /dev/null when
+ * stdin is NULL); the caller closes them once the cage has them. NULL on failure. */
+struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, size_t stdin_len, int has_stdin,
+                                 int *cage_fds)
+{
+    if (hub_start() < 0)
+        return NULL;
+    struct capture *cap = calloc(1, sizeof *cap);
+    if (!cap)
+        return NULL;
+    cap->max_output = max_output;
+    for (int i = 0; i < 3; i++)
+        cap->s[i].fd = -1;
+    pthread_cond_init(&cap->done, NULL);
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    if (has_stdin) {
+        if (pipe2(p[0], O_CLOEXEC) < 0)
+            goto fail;
+    } else if ((p[0][0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        goto fail;
+    }
+    if (pipe2(p[1], O_CLOEXEC) < 0 || pipe2(p[2], O_CLOEXEC) < 0)
+        goto fail;
+    if (has_stdin && stdin_len) {
+        cap->in = malloc(stdin_len);
+        if (!cap->in)
+            goto fail;
+        memcpy(cap->in, stdin_data, stdin_len);
+        cap->in_len = stdin_len;
+    }
+    for (int i = 0; i < 3; i++) {
+        int ours = i == 0 ? p[0][1] : p[i][0];
+        if (ours >= 0)
+            fcntl(ours, F_SETFL, O_NONBLOCK);
+    }
+    pthread_mutex_lock(&hub_lock);
+    int r = 0;
+    if (has_stdin)
+        r = stream_add(cap, 0, p[0][1], EPOLLOUT);
+    if (!r)
+        r = stream_add(cap, 1, p[1][0], EPOLLIN);
+    if (!r)
+        r = stream_add(cap, 2, p[2][0], EPOLLIN);
+    pthread_mutex_unlock(&hub_lock);
+    if (r < 0)
+        goto fail_registered;
+    cage_fds[0] = p[0][0];
+    cage_fds[1] = p[1][1];
+    cage_fds[2] = p[2][1];
+    return cap;
+fail_registered:
+    pthread_mutex_lock(&hub_lock);
+    for (int i = 0; i < 3; i++)
+        if (cap->s[i].cap)
+            epoll_ctl(hub_epoll, EPOLL_CTL_DEL, cap->s[i].fd, NULL);
+    pthread_mutex_unlock(&hub_lock);
+fail:
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++)
+            if (p[i][j] >= 0)
+                close(p[i][j]);
+    free(cap->in);
+    pthread_cond_destroy(&cap->done);
+    free(cap);
+    return NULL;
+}
+
+/* Python: waits until every stream is closed (the cages holding the pipes have ended or closed
+ * them, stdin is written); timeout_ms < 0 waits for ever. 1 done, 0 timed out. */
+int lind_capture_wait(struct capture *cap, int timeout_ms)
+{
+    pthread_mutex_lock(&hub_lock);
+    /* usually the cage has just ended and closed its ends: drain here rather than wait for the
+     * hub thread to wake up and do it */
+    for (int i = 0; i < 3; i++)
+        if (cap->s[i].fd >= 0) {
+            if (i == 0)
+                stream_write(&cap->s[i]);
+            else
+                stream_read(&cap->s[i]);
+        }
+    struct timespec ts;
+    if (timeout_ms >= 0)
+        deadline_after_ms(&ts, timeout_ms);
+    int r = 0;
+    while (cap->open > 0 && r == 0)
+        r = timeout_ms < 0 ? pthread_cond_wait(&cap->done, &hub_lock) : pthread_cond_timedwait(&cap->done, &hub_lock, &ts);
+    int done = cap->open == 0;
+    pthread_mutex_unlock(&hub_lock);
+    return done;
+}
+
+/* Python: what was read from stdout (1) or stderr (2), valid until lind_capture_free. */
+const uint8_t *lind_capture_data(struct capture *cap, int which, size_t *len)
+{
+    *len = cap->len[which];
+    return cap->buf[which];
+}
+
+int lind_capture_truncated(const struct capture *cap) { return cap->truncated; }
+
+/* Python: done with the job. Streams still open (a cage keeps the pipe) keep being drained and the
+ * capture is freed when they close. */
+void lind_capture_free(struct capture *cap)
+{
+    if (!cap)
+        return;
+    pthread_mutex_lock(&hub_lock);
+    int open = cap->open;
+    if (open) {
+        cap->abandoned = 1;
+        free(cap->buf[1]);
+        free(cap->buf[2]);
+        cap->buf[1] = cap->buf[2] = NULL;
+        cap->len[1] = cap->len[2] = 0;
+        cap->max_output = 0;
+    }
+    pthread_mutex_unlock(&hub_lock);
+    if (!open) {
+        free(cap->buf[1]);
+        free(cap->buf[2]);
+        free(cap->in);
+        pthread_cond_destroy(&cap->done);
+        free(cap);
+    }
+}
