@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "in one process.")
     p.add_argument("jobs", help="JSON-lines job file ('-' for stdin)")
     p.add_argument("-j", "--jobs", dest="workers", type=int, default=os.cpu_count() or 1,
-                   help="jobs running at once (default: CPUs; short jobs are fastest with -j 1, since most of "
-                        "a short job's cost holds Python's lock)")
+                   help="jobs running at once (default: CPUs; jobs of a few ms or less are fastest with -j 1, since "
+                        "most of such a job's cost holds Python's lock)")
     p.add_argument("--out", help="write results here (default: stdout)")
     p.add_argument("--cache", help="AOT cache directory")
     p.add_argument("--root", default=".", help="the directory every job's cage sees as / (default: current)")

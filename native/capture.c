@@ -1,13 +1,21 @@
 /* Captured output and fed input of cages started by `lind batch` and the embedding API: each job
  * gets pipes whose other ends one C thread services with epoll, reading stdout and stderr into
  * buffers (up to a cap; the rest is read and dropped, so a chatty cage never blocks) and writing
- * the stdin bytes. Neither Python nor a thread per job is involved. */
+ * the stdin bytes. Neither Python nor a thread per job is involved.
+ *
+ * A job's pipes are handed to the hub only after REGISTER_DELAY_NS: a short job has ended by then
+ * and its caller drains the pipes itself (lind_capture_wait), without waking the hub thread for
+ * each write (those wake-ups cost a short job a fifth of its time). A job that writes more than a
+ * pipe holds waits at most that long for the hub. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
+
+#define REGISTER_DELAY_NS 1000000
 
 #include "lind.h"
 
@@ -28,29 +36,88 @@ struct capture {
     uint8_t *in;                /* stdin bytes not yet written */
     size_t in_len, in_pos;
     int open;                   /* streams not yet closed */
-    int abandoned;              /* freed by Python while open: the hub frees it when they close */
+    int abandoned;              /* freed by Python while open: buried when they close */
     pthread_cond_t done;
+    struct capture *next_dead;
+    int64_t born_ns;            /* CLOCK_MONOTONIC at creation */
+    int registered;             /* its open streams are in the hub's epoll set */
+    struct capture *next_new, *prev_new; /* the list of not yet registered captures */
 };
 
 static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
 static int hub_epoll = -1;
+/* Captures done with. The hub thread frees them after the events it is handling, which may still
+ * point at them (a caller can drain and close a capture between epoll_wait and the hub's lock). */
+static struct capture *graveyard;
+static struct capture *new_head, *new_tail;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void unlink_new(struct capture *cap)
+{
+    if (cap->prev_new)
+        cap->prev_new->next_new = cap->next_new;
+    else if (new_head == cap)
+        new_head = cap->next_new;
+    if (cap->next_new)
+        cap->next_new->prev_new = cap->prev_new;
+    else if (new_tail == cap)
+        new_tail = cap->prev_new;
+    cap->next_new = cap->prev_new = NULL;
+}
+
+/* Hands the capture's open streams to the hub's epoll set. */
+static void capture_register(struct capture *cap)
+{
+    if (cap->registered)
+        return;
+    unlink_new(cap);
+    cap->registered = 1;
+    for (int i = 0; i < 3; i++) {
+        struct cap_stream *st = &cap->s[i];
+        if (st->fd < 0)
+            continue;
+        struct epoll_event ev = {.events = i == 0 ? EPOLLOUT : EPOLLIN, .data.ptr = st};
+        epoll_ctl(hub_epoll, EPOLL_CTL_ADD, st->fd, &ev);
+    }
+}
+
+static void bury(struct capture *cap)
+{
+    cap->next_dead = graveyard;
+    graveyard = cap;
+}
+
+static void free_graveyard(void)
+{
+    while (graveyard) {
+        struct capture *cap = graveyard;
+        graveyard = cap->next_dead;
+        free(cap->buf[1]);
+        free(cap->buf[2]);
+        free(cap->in);
+        pthread_cond_destroy(&cap->done);
+        free(cap);
+    }
+}
 
 static void stream_close(struct cap_stream *st)
 {
     struct capture *cap = st->cap;
-    epoll_ctl(hub_epoll, EPOLL_CTL_DEL, st->fd, NULL);
+    if (cap->registered)
+        epoll_ctl(hub_epoll, EPOLL_CTL_DEL, st->fd, NULL);
     close(st->fd);
     st->fd = -1;
     if (--cap->open == 0) {
-        if (cap->abandoned) {
-            free(cap->buf[1]);
-            free(cap->buf[2]);
-            free(cap->in);
-            pthread_cond_destroy(&cap->done);
-            free(cap);
-        } else {
+        if (cap->abandoned)
+            bury(cap);
+        else
             pthread_cond_broadcast(&cap->done);
-        }
     }
 }
 
@@ -105,8 +172,12 @@ static void *hub_main(void *unused)
     (void)unused;
     struct epoll_event ev[64];
     for (;;) {
-        int n = epoll_wait(hub_epoll, ev, 64, -1);
+        /* (a timeout even when idle: the graveyard is emptied) */
+        int n = epoll_wait(hub_epoll, ev, 64, new_head ? 1 : 100);
         pthread_mutex_lock(&hub_lock);
+        int64_t due = now_ns() - REGISTER_DELAY_NS;
+        while (new_head && new_head->born_ns <= due)
+            capture_register(new_head);
         for (int i = 0; i < n; i++) {
             struct cap_stream *st = ev[i].data.ptr;
             if (st->fd < 0)
@@ -116,6 +187,7 @@ static void *hub_main(void *unused)
             else
                 stream_read(st);
         }
+        free_graveyard();
         pthread_mutex_unlock(&hub_lock);
     }
     return NULL;
@@ -133,15 +205,13 @@ static int hub_start(void)
     return hub_epoll < 0 ? -errno : 0;
 }
 
-static int stream_add(struct capture *cap, int which, int fd, uint32_t events)
+static void stream_add(struct capture *cap, int which, int fd)
 {
     struct cap_stream *st = &cap->s[which];
     st->cap = cap;
     st->fd = fd;
     st->which = which;
     cap->open++;
-    struct epoll_event ev = {.events = events, .data.ptr = st};
-    return epoll_ctl(hub_epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 /* Python: pipes for a job. cage_fds[0..2] get the ends the cage is given (stdin is /dev/null when
@@ -179,27 +249,25 @@ struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, s
         if (ours >= 0)
             fcntl(ours, F_SETFL, O_NONBLOCK);
     }
-    pthread_mutex_lock(&hub_lock);
-    int r = 0;
     if (has_stdin)
-        r = stream_add(cap, 0, p[0][1], EPOLLOUT);
-    if (!r)
-        r = stream_add(cap, 1, p[1][0], EPOLLIN);
-    if (!r)
-        r = stream_add(cap, 2, p[2][0], EPOLLIN);
+        stream_add(cap, 0, p[0][1]);
+    stream_add(cap, 1, p[1][0]);
+    stream_add(cap, 2, p[2][0]);
+    cap->born_ns = now_ns();
+    pthread_mutex_lock(&hub_lock);
+    cap->prev_new = new_tail;
+    if (new_tail)
+        new_tail->next_new = cap;
+    else
+        new_head = cap;
+    new_tail = cap;
+    if (has_stdin)
+        stream_write(&cap->s[0]); /* what fits in the pipe now; the hub writes the rest */
     pthread_mutex_unlock(&hub_lock);
-    if (r < 0)
-        goto fail_registered;
     cage_fds[0] = p[0][0];
     cage_fds[1] = p[1][1];
     cage_fds[2] = p[2][1];
     return cap;
-fail_registered:
-    pthread_mutex_lock(&hub_lock);
-    for (int i = 0; i < 3; i++)
-        if (cap->s[i].cap)
-            epoll_ctl(hub_epoll, EPOLL_CTL_DEL, cap->s[i].fd, NULL);
-    pthread_mutex_unlock(&hub_lock);
 fail:
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 2; j++)
@@ -246,27 +314,23 @@ const uint8_t *lind_capture_data(struct capture *cap, int which, size_t *len)
 int lind_capture_truncated(const struct capture *cap) { return cap->truncated; }
 
 /* Python: done with the job. Streams still open (a cage keeps the pipe) keep being drained and the
- * capture is freed when they close. */
+ * capture goes when they close. */
 void lind_capture_free(struct capture *cap)
 {
     if (!cap)
         return;
     pthread_mutex_lock(&hub_lock);
-    int open = cap->open;
-    if (open) {
+    if (cap->open) {
+        capture_register(cap); /* someone must drain what is left */
         cap->abandoned = 1;
         free(cap->buf[1]);
         free(cap->buf[2]);
         cap->buf[1] = cap->buf[2] = NULL;
         cap->len[1] = cap->len[2] = 0;
         cap->max_output = 0;
+    } else {
+        unlink_new(cap);
+        bury(cap);
     }
     pthread_mutex_unlock(&hub_lock);
-    if (!open) {
-        free(cap->buf[1]);
-        free(cap->buf[2]);
-        free(cap->in);
-        pthread_cond_destroy(&cap->done);
-        free(cap);
-    }
 }

@@ -94,13 +94,24 @@ def _declare(lib: ctypes.CDLL) -> None:
         fn.argtypes = args
 
 
+# Calls that may wait (run a cage, wait for output or a tree, wait for calls in flight) release
+# Python's lock; every other call is a few microseconds of C and keeps it: handing the lock back and
+# forth around each of them made two threads running short cages slower than one.
+BLOCKING = ("lind_cage_run", "lind_capture_wait", "lind_tree_wait", "lind_cage_finish", "lind_cage_free")
+
+
 def load() -> ctypes.CDLL:
     """The initialized shim, built first if needed. Process-wide, thread-safe."""
     global _lib
     with _lock:
         if _lib is None:
-            lib = ctypes.CDLL(str(build()))
+            path = str(build())
+            lib = ctypes.PyDLL(path)
             _declare(lib)
+            releasing = ctypes.CDLL(path)  # the same library; its functions release Python's lock
+            _declare(releasing)
+            for name in BLOCKING:
+                setattr(lib, name, getattr(releasing, name))
             if lib.lind_init(str(_ffi.filename).encode()) != 0:
                 raise NativeBuildError("the C data plane could not resolve the wasmtime C API")
             _lib = lib
