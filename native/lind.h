@@ -93,7 +93,7 @@ struct lind_thread {
     struct lind_cage *cage;
     int tid;
 
-    /* lifecycle requests to the Python run loop (fork unwinds the wasm stack with asyncify) */
+    /* lifecycle requests to the run loop (runner.c; fork unwinds the wasm stack with asyncify) */
     int pending;
     int rewinding;           /* re-entering the fork call after the unwind */
     int64_t fork_result;

@@ -78,7 +78,7 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
                 return RUN_ERROR;
             }
         } else {
-            return RUN_RETURNED; /* finished, or a fork/exec for Python */
+            return RUN_RETURNED; /* finished, or a fork/exec for runner.c */
         }
         if (call0(r, &r->start_rewind, 1, (int32_t)th->async_buf) < 0)
             return RUN_ERROR;
