@@ -77,12 +77,14 @@ def batch_rate(sb: Sandbox, wasm: Path, n: int, workers: int) -> dict[str, float
     return s
 
 
-def api_rate(sb: Sandbox, wasm: Path, n: int, threads: int, capture: bool) -> float:
+def api_rate(sb: Sandbox, wasm: Path, n: int, threads: int, capture: bool, here: bool = False) -> float:
     per = n // threads
 
     def work() -> None:
         for _ in range(per):
-            if capture:
+            if here:
+                sb.run_here(wasm)
+            elif capture:
                 sb.run(wasm)
             else:
                 sb.run(wasm, stdout=DEVNULL, stderr=DEVNULL)
@@ -179,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             what = "captured" if cap else "to /dev/null"
             rows.append((f"Sandbox.run(hello) from {threads} thread(s), output {what}", f"{r:,.0f} jobs/s", "", "",
                          f"{r / nat:.2f}x"))
+        for threads in (1, 2):
+            r = api_rate(sb, wasm, n, threads, True, here=True)
+            best = max(best, r)
+            rows.append((f"Sandbox.run_here(hello) from {threads} thread(s), output captured", f"{r:,.0f} jobs/s",
+                         "", "", f"{r / nat:.2f}x"))
         rows.append((f"native hello: {nat_how}", f"{nat:,.0f} /s", "", "", "1.00x"))
         p50, p99, s50, s99 = latencies(sb, wasm, 1000)
         rows.append(("spawn()+wait() latency, one at a time", "", f"{p50 * 1e3:.3f} ms", f"{p99 * 1e3:.3f} ms", ""))
