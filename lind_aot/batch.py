@@ -43,7 +43,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from lind_aot.api import Limits, Result, Sandbox, SpawnError
+from lind_aot.api import CacheError, Limits, Result, Sandbox, SpawnError
 
 DEFAULT_MAX_OUTPUT = 1 << 20
 
@@ -129,8 +129,9 @@ def read_jobs(lines: Iterable[str]) -> list[Job]:
     return jobs
 
 
-def run_job(sb: Sandbox, job: Job) -> dict[str, Any]:
-    """Runs one job to its end; never raises."""
+def run_job(sb: Sandbox, job: Job, modules: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Runs one job to its end; never raises. `modules` remembers the programs loaded so far (each
+    is read and checked once per batch)."""
     t0 = time.perf_counter()
     if job.spec is None:
         return result_record(job, None, job.error, 0.0)
@@ -145,9 +146,15 @@ def run_job(sb: Sandbox, job: Job) -> dict[str, Any]:
         else:
             stdin = None
         limits = parse_limits(spec.get("limits"))
-        res = sb.run_here(spec["program"], argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"))
+        program = spec["program"]
+        module = modules.get(program) if modules is not None else None
+        if module is None:
+            module = sb.load(program)
+            if modules is not None:
+                modules[program] = module
+        res = sb.run_here(program, argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"), module=module)
         return result_record(job, res, None, time.perf_counter() - t0)
-    except (SpawnError, ValueError, TypeError, OSError) as e:
+    except (SpawnError, CacheError, ValueError, TypeError, OSError) as e:
         return result_record(job, None, str(e), time.perf_counter() - t0)
     except Exception as e:  # noqa: BLE001 - one job's host-side failure is that job's result
         return result_record(job, None, f"internal error: {e!r}", time.perf_counter() - t0)
@@ -214,13 +221,14 @@ def run_batch(sb: Sandbox, jobs: list[Job], workers: int, out: IO[str], progress
     counts = {"exited": 0, "signaled": 0, "error": 0}
     out_lock = threading.Lock()
     prog = Progress(len(jobs), enabled=progress)
+    modules: dict[str, Any] = {}  # shared by the workers (a dict's get and set are atomic)
 
     def worker() -> None:
         while True:
             j = q.get()
             if j is None:
                 return
-            rec = run_job(sb, j)
+            rec = run_job(sb, j, modules)
             line = json.dumps(rec, ensure_ascii=False)
             with out_lock:
                 out.write(line + "\n")

@@ -42,6 +42,7 @@ struct capture {
     int64_t born_ns;            /* CLOCK_MONOTONIC at creation */
     int registered;             /* its open streams are in the hub's epoll set */
     struct capture *next_new, *prev_new; /* the list of not yet registered captures */
+    int cage_end[3];            /* the ends for the cage, until lind_capture_close_cage_ends */
 };
 
 static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -215,7 +216,8 @@ static void stream_add(struct capture *cap, int which, int fd)
 }
 
 /* Python: pipes for a job. cage_fds[0..2] get the ends the cage is given (stdin is /dev/null when
- * stdin is NULL); the caller closes them once the cage has them. NULL on failure. */
+ * stdin is NULL); lind_capture_close_cage_ends closes them once the cage has its own copies.
+ * NULL on failure. */
 struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, size_t stdin_len, int has_stdin,
                                  int *cage_fds)
 {
@@ -264,9 +266,8 @@ struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, s
     if (has_stdin)
         stream_write(&cap->s[0]); /* what fits in the pipe now; the hub writes the rest */
     pthread_mutex_unlock(&hub_lock);
-    cage_fds[0] = p[0][0];
-    cage_fds[1] = p[1][1];
-    cage_fds[2] = p[2][1];
+    for (int i = 0; i < 3; i++)
+        cage_fds[i] = cap->cage_end[i] = p[i][i == 0 ? 0 : 1];
     return cap;
 fail:
     for (int i = 0; i < 3; i++)
@@ -277,6 +278,17 @@ fail:
     pthread_cond_destroy(&cap->done);
     free(cap);
     return NULL;
+}
+
+/* Python: the cage holds its own copies of its ends (or failed to start): ours go, so that the
+ * streams end when the cages do. */
+void lind_capture_close_cage_ends(struct capture *cap)
+{
+    for (int i = 0; i < 3; i++)
+        if (cap->cage_end[i] >= 0) {
+            close(cap->cage_end[i]);
+            cap->cage_end[i] = -1;
+        }
 }
 
 /* Python: waits until every stream is closed (the cages holding the pipes have ended or closed
@@ -319,6 +331,7 @@ void lind_capture_free(struct capture *cap)
 {
     if (!cap)
         return;
+    lind_capture_close_cage_ends(cap);
     pthread_mutex_lock(&hub_lock);
     if (cap->open) {
         capture_register(cap); /* someone must drain what is left */

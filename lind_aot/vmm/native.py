@@ -87,6 +87,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_capture_data": (ctypes.POINTER(ctypes.c_char), [vp, i32, ctypes.POINTER(ctypes.c_size_t)]),
         "lind_capture_truncated": (i32, [vp]),
         "lind_capture_free": (None, [vp]),
+        "lind_capture_close_cage_ends": (None, [vp]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
