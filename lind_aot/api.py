@@ -51,11 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import wasmtime
-
 from lind_aot.cache.store import ArtifactCache, CacheError
 from lind_aot.vmm import cage as _cage
 from lind_aot.vmm.cage import CageHandle, CageSpec, Limits, LindError, microvisor
+from lind_aot.vmm.native import Program
 
 __all__ = [
     "DEVNULL", "AsyncProcess", "AsyncSandbox", "CacheError", "Limits", "LindError", "Process", "ResourceUsage",
@@ -436,12 +435,12 @@ class Sandbox:
         self.cwd = cwd
         self.max_output = max_output
         self._mv = microvisor(self.cache)
-        self._modules: dict[tuple[str, int, int, int], wasmtime.Module] = {}
+        self._modules: dict[tuple[str, int, int, int], Program] = {}
         self._mlock = threading.Lock()
 
     # ---- programs ----
 
-    def load(self, program: str | os.PathLike[str]) -> wasmtime.Module:
+    def load(self, program: str | os.PathLike[str]) -> Program:
         """The compiled module of a host .wasm file (AOT cache; remembered while the file is unchanged)."""
         path = os.fspath(program)
         try:
@@ -559,7 +558,7 @@ class Sandbox:
 
     def run_here(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
                  env: dict[str, str] | None = None, stdin: bytes | None = None, limits: Limits | None = None,
-                 cwd: str | None = None, module: wasmtime.Module | None = None) -> Result:
+                 cwd: str | None = None, module: Program | None = None) -> Result:
         """Runs a cage tree on the calling thread until its root cage ends and its output is closed,
         with stdout and stderr captured by the data plane (no Python I/O thread, no hand-off): the
         fastest way to run many short programs (`lind batch` uses it). Arguments as for spawn();

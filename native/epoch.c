@@ -31,17 +31,15 @@ static void *ticker(void *arg)
     return NULL;
 }
 
-/* Python hands over the engine (a wasm_engine_t*), the increment function and the engine clone
- * function: the ticker holds its own reference, so the engine outlives interpreter shutdown. */
-void lind_start_epoch_ticker(void *engine, void *increment_fn, void *clone_fn)
+/* The engine cages run on (engine.c), whose epoch the ticker advances. */
+int epoch_ticker_start(wasm_engine_t *engine)
 {
-    wasm_engine_t *(*clone)(wasm_engine_t *);
-    *(void **)&clone = clone_fn;
     if (ticking_engine)
-        return;
-    ticking_engine = clone(engine);
-    *(void **)&engine_increment_epoch = increment_fn;
+        return 0;
+    ticking_engine = engine;
+    engine_increment_epoch = wt.engine_increment_epoch;
     pthread_once(&ticker_once, start_ticker_once);
+    return 0;
 }
 
 static const char KILLED[] = "lind: cage killed by a signal";

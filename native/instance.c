@@ -25,16 +25,16 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                       wasmtime_update_deadline_kind_t *kind);
 
-/* Python: the engine every module is compiled for, and the type of lind.syscall. Both live as
+/* engine.c: the engine every module is loaded into, and the type of lind.syscall. Both live as
  * long as the process. */
-void lind_instances_init(wasm_engine_t *e, const wasm_functype_t *syscall)
+void instances_init(wasm_engine_t *e, const wasm_functype_t *syscall)
 {
     engine = e;
     syscall_type = syscall;
 }
 
-/* Python: a module loaded from the AOT cache, with the type of its imported memory (both are
- * cloned: Python may drop its own objects at once). */
+/* A module loaded from the AOT cache (engine.c), with the type of its imported memory (both are
+ * cloned: the caller keeps its own). */
 struct lind_module *lind_module_new(wasmtime_module_t *module, const wasm_memorytype_t *memtype)
 {
     struct lind_module *m = calloc(1, sizeof *m);
@@ -63,6 +63,9 @@ void module_put(struct lind_module *m)
 }
 
 void lind_module_put(struct lind_module *m) { module_put(m); }
+
+/* Python: a new reference to a module (for the exec callback, whose result C owns). */
+struct lind_module *lind_module_ref(struct lind_module *m) { return module_get(m); }
 
 static void set_message(char *err, size_t cap, const char *what, wasmtime_error_t *e, wasm_trap_t *t)
 {

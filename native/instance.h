@@ -33,6 +33,8 @@ struct lind_instance {
     struct run_ctx run;
 };
 
+void instances_init(wasm_engine_t *engine, const wasm_functype_t *syscall_type);
+struct lind_module *lind_module_new(wasmtime_module_t *module, const wasm_memorytype_t *memtype);
 struct lind_module *module_get(struct lind_module *m);
 void module_put(struct lind_module *m);
 

@@ -59,6 +59,7 @@ int wt_api_load(const char *path)
     RESOLVE(memorytype_copy, "wasm_memorytype_copy");
     RESOLVE(memorytype_delete, "wasm_memorytype_delete");
     RESOLVE(memorytype_minimum, "wasmtime_memorytype_minimum");
+    RESOLVE(engine_increment_epoch, "wasmtime_engine_increment_epoch");
 #undef RESOLVE
-    return 0;
+    return engine_api_load(h);
 }

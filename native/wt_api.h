@@ -151,11 +151,14 @@ struct wt_api {
     wasm_memorytype_t *(*memorytype_copy)(const wasm_memorytype_t *);
     void (*memorytype_delete)(wasm_memorytype_t *);
     uint64_t (*memorytype_minimum)(const wasm_memorytype_t *);
+    void (*engine_increment_epoch)(wasm_engine_t *);
 };
 
 extern struct wt_api wt;
 
 /* Resolve the API from the already-loaded _libwasmtime.so; 0 on success. */
 int wt_api_load(const char *libwasmtime_path);
+/* engine.c: the rest of the API it uses, from the same library handle. */
+int engine_api_load(void *handle);
 
 #endif

@@ -14,19 +14,13 @@ import os
 import queue
 import signal
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-import wasmtime
-from wasmtime import _ffi as ffi
-
 from lind_aot.cache.store import ArtifactCache, CacheError
-from lind_aot.vmm import engine as eng
 from lind_aot.vmm import native
+from lind_aot.vmm.native import Program
 
-SYSCALL_TYPE = wasmtime.FuncType([wasmtime.ValType.i32()] + [wasmtime.ValType.i64()] * 14,
-                                 [wasmtime.ValType.i64()])
 DEFAULT_ENV = {"PATH": "/bin:/usr/bin", "HOME": "/"}
 ENOEXEC, ENOMEM = 8, 12
 
@@ -130,14 +124,6 @@ class CageHandle:
         return self._result
 
 
-def memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
-    """The type of the shared memory a lind program imports as env.memory."""
-    for imp in module.imports:
-        if (imp.module, imp.name) == ("env", "memory") and isinstance(imp.type, wasmtime.MemoryType):
-            return imp.type
-    raise LindError("not a lind program (no env.memory import; rebuild it with `lind cc`)")
-
-
 class _Result(ctypes.Structure):
     """How a cage ended (native/runner.c: struct lind_result)."""
 
@@ -151,17 +137,6 @@ class _Result(ctypes.Structure):
         ("cpu_ns", ctypes.c_uint64),
         ("trap", ctypes.c_char * 512),
     ]
-
-
-_memory_types: weakref.WeakKeyDictionary[wasmtime.Module, wasmtime.MemoryType] = weakref.WeakKeyDictionary()
-
-
-def _cached_memory_type(module: wasmtime.Module) -> wasmtime.MemoryType:
-    """The module's imported memory type, read once per module."""
-    mt = _memory_types.get(module)
-    if mt is None:
-        mt = _memory_types[module] = memory_type(module)
-    return mt
 
 
 class _Runners:
@@ -220,36 +195,8 @@ class Microvisor:
         self.cache = cache or ArtifactCache()
         self._lock = threading.Lock()
         self._runners = _Runners()
-        self._handles: weakref.WeakKeyDictionary[wasmtime.Module, int] = weakref.WeakKeyDictionary()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
-        engine = eng.engine()
-        lib.lind_instances_init(ctypes.cast(engine.ptr(), ctypes.c_void_p),
-                                ctypes.cast(SYSCALL_TYPE.ptr(), ctypes.c_void_p))
         lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
-        lib.lind_start_epoch_ticker(
-            ctypes.cast(engine.ptr(), ctypes.c_void_p),
-            ctypes.cast(ffi.dll.wasmtime_engine_increment_epoch, ctypes.c_void_p),
-            ctypes.cast(ffi.dll.wasmtime_engine_clone, ctypes.c_void_p),
-        )
-
-    def _new_module(self, module: wasmtime.Module) -> int:
-        """A C reference to the module (native/instance.c: struct lind_module), owned by the caller."""
-        mt = _cached_memory_type(module)
-        h = self.lib.lind_module_new(ctypes.cast(module.ptr(), ctypes.c_void_p), ctypes.cast(mt.ptr(), ctypes.c_void_p))
-        if not h:
-            raise MemoryError("cannot hand the module to the data plane")
-        return int(h)
-
-    def _module_handle(self, module: wasmtime.Module) -> int:
-        """The C reference kept for a module loaded by Python (dropped with the module)."""
-        with self._lock:
-            h = self._handles.get(module)
-        if h is None:
-            h = self._new_module(module)
-            weakref.finalize(module, self.lib.lind_module_put, h)
-            with self._lock:
-                self._handles[module] = h
-        return h
 
     # ---- the callback from C (it must never raise) ----
 
@@ -258,8 +205,8 @@ class Microvisor:
         try:
             size = os.fstat(fd).st_size
             data = os.pread(fd, size, 0)
-            module = self.cache.load(data, f"exec by cage {pid}")
-            out[0] = self._new_module(module)
+            program = self.cache.load(data, f"exec by cage {pid}")
+            out[0] = self.lib.lind_module_ref(program.handle)  # C owns this reference
         except CacheError:
             return -ENOEXEC
         except MemoryError:
@@ -270,30 +217,29 @@ class Microvisor:
 
     # ---- running ----
 
-    def load(self, program: Path | str) -> wasmtime.Module:
+    def load(self, program: Path | str) -> Program:
         try:
             wasm = Path(program).read_bytes()
         except OSError as e:
             raise LindError(f"{program}: {e.strerror}") from None
         return self.cache.load(wasm, str(program))
 
-    def prepare(self, spec: CageSpec, module: wasmtime.Module | None = None) -> tuple[int, int, int]:
+    def prepare(self, spec: CageSpec, module: Program | None = None) -> tuple[int, int, int]:
         """A new cage tree with its first instance, ready for run_prepared: (cage, pid, instance).
         The cage holds its own copies of spec.stdio from here on."""
-        module = module or self.load(spec.program)
-        handle = self._module_handle(module)
+        program = module or self.load(spec.program)
         lib = self.lib
         cage = self._new_cage(spec)
         pid = int(lib.lind_cage_pid(cage))
         inst = ctypes.c_void_p()
         msg = ctypes.create_string_buffer(512)
-        if lib.lind_cage_load(cage, handle, ctypes.byref(inst), msg, len(msg)) < 0:
+        if lib.lind_cage_load(cage, program.handle, ctypes.byref(inst), msg, len(msg)) < 0:
             lib.lind_cage_finish(cage)
             lib.lind_cage_free(cage)
             raise LindError(msg.value.decode(errors="replace"))
         return cage, pid, int(inst.value or 0)
 
-    def start(self, spec: CageSpec, module: wasmtime.Module | None = None) -> CageHandle:
+    def start(self, spec: CageSpec, module: Program | None = None) -> CageHandle:
         """Starts a new cage tree on its own OS thread."""
         cage, pid, inst = self.prepare(spec, module)
         handle = CageHandle(pid)
@@ -327,7 +273,7 @@ class Microvisor:
 
         threading.Thread(target=expire, daemon=True, name=f"wall-{handle.pid}").start()
 
-    def run(self, spec: CageSpec, module: wasmtime.Module | None = None, wait_all: bool = True) -> CageResult:
+    def run(self, spec: CageSpec, module: Program | None = None, wait_all: bool = True) -> CageResult:
         """Runs a new cage tree; returns the root cage's result once it ends (and, with wait_all,
         once every cage it started has ended too)."""
         handle = self.start(spec, module)
@@ -410,7 +356,7 @@ def microvisor(cache: ArtifactCache | None = None) -> Microvisor:
         return _microvisor
 
 
-def run_cage(spec: CageSpec, cache: ArtifactCache | None = None, module: wasmtime.Module | None = None) -> CageResult:
+def run_cage(spec: CageSpec, cache: ArtifactCache | None = None, module: Program | None = None) -> CageResult:
     """Runs one cage tree to its end on the calling thread."""
     mv = microvisor(cache)
     if cache is not None:

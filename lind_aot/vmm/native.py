@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.util
 import os
 import threading
+import weakref
 from pathlib import Path
 
-from wasmtime import _ffi
-
 from lind_aot.paths import NATIVE_SRC, cache_home
+from lind_aot.vmm import engine as eng
 
 CFLAGS = ["-O2", "-g", "-fPIC", "-Wall", "-Wextra", "-std=gnu11", "-D_GNU_SOURCE"]
 
@@ -68,7 +69,6 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_net_policy": (None, [vp, i32]),
         "lind_set_callbacks": (None, [vp]),
-        "lind_start_epoch_ticker": (None, [vp, vp, vp]),
         "lind_cage_set_cwd": (i32, [vp, ctypes.c_char_p]),
         "lind_cage_set_fd": (i32, [vp, i32, i32]),
         "lind_cage_set_args": (i32, [vp, ctypes.c_char_p, u32, u32, u32]),
@@ -77,8 +77,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_set_rlimit": (i32, [vp, i32, u64, u64]),
         "lind_cage_set_max_cages": (None, [vp, i32]),
         "lind_cage_free": (None, [vp]),
-        "lind_instances_init": (None, [vp, vp]),
-        "lind_module_new": (vp, [vp, vp]),
+        "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),
+        "lind_module_load": (vp, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
+        "lind_module_ref": (vp, [vp]),
         "lind_module_put": (None, [vp]),
         "lind_cage_load": (i32, [vp, vp, ctypes.POINTER(vp), ctypes.c_char_p, ctypes.c_size_t]),
         "lind_cage_run": (None, [vp, vp, vp]),
@@ -113,7 +114,42 @@ def load() -> ctypes.CDLL:
             _declare(releasing)
             for name in BLOCKING:
                 setattr(lib, name, getattr(releasing, name))
-            if lib.lind_init(str(_ffi.filename).encode()) != 0:
+            if lib.lind_init(str(wasmtime_library()).encode()) != 0:
                 raise NativeBuildError("the C data plane could not resolve the wasmtime C API")
+            values = eng.native_settings()
+            err = ctypes.create_string_buffer(256)
+            if lib.lind_engine_init((ctypes.c_uint64 * len(values))(*values), len(values), err, len(err)) != 0:
+                raise NativeBuildError(f"the C data plane could not make its engine: {err.value.decode()}")
             _lib = lib
         return _lib
+
+
+def wasmtime_library() -> Path:
+    """The C library of the wasmtime wheel (found without importing wasmtime-py, which is slow)."""
+    spec = importlib.util.find_spec("wasmtime")
+    if spec is None or spec.origin is None:
+        raise NativeBuildError("the wasmtime package is not installed")
+    return Path(spec.origin).parent / f"linux-{eng.host_target()}" / "_libwasmtime.so"
+
+
+class Program:
+    """A compiled program loaded into the data plane's engine (native/instance.h: struct
+    lind_module); dropped with this object."""
+
+    __slots__ = ("handle", "__weakref__")
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+        weakref.finalize(self, load().lind_module_put, handle)
+
+
+def load_program(artifact: bytes) -> Program:
+    """The program of an AOT artifact (checked by the caller). Raises ValueError with wasmtime's or
+    the data plane's reason."""
+    lib = load()
+    err = ctypes.create_string_buffer(512)
+    h = lib.lind_module_load(artifact, len(artifact), err, len(err))
+    if not h:
+        raise ValueError(err.value.decode(errors="replace"))
+    return Program(int(h))
+
