@@ -80,7 +80,7 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
     c.th = th;
     c.ctx = ctx;
     signals_after_call(&c);
-    if (cage->exited || th->exited)
-        return wt.error_new(KILLED);
+    if (cage->exited || th->exited || __atomic_load_n(&th->pending, __ATOMIC_ACQUIRE) == PENDING_EXEC)
+        return wt.error_new(KILLED); /* (an exec by another thread: the run loop does it) */
     return NULL;
 }

@@ -204,7 +204,8 @@ static void exec_end_other_threads(struct lind_cage *cage)
     cage_unlock(cage);
 }
 
-static void exec_reset(struct lind_cage *cage, struct lind_thread *th)
+/* What exec clears: close-on-exec fds, handlers, the memory map, th's own state. */
+void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th)
 {
     fd_close_on_exec(cage);
     for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
@@ -223,6 +224,38 @@ static void exec_reset(struct lind_cage *cage, struct lind_thread *th)
     jmp_records_free(th);
 }
 
+/* exec from a thread other than the main one: the other threads end, the main thread's run loop
+ * does the exec (the cage keeps its pid, as the exec'ing thread takes it on Linux) and the calling
+ * thread ends. The memory is replaced only once the main thread's instance has stopped. */
+static void exec_by_main_thread(struct lind_call *c, struct lind_module *m)
+{
+    struct lind_cage *cage = c->cage;
+    struct lind_thread *th = c->th, *main = cage->main;
+    cage_lock(cage);
+    for (struct lind_thread *t = cage->others; t; t = t->next)
+        if (t != th) {
+            t->exited = 1;
+            thread_kick(t);
+        }
+    while (cage->nthreads > 2) { /* all but the main thread and this one */
+        cage_unlock(cage);
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+        cage_lock(cage);
+        for (struct lind_thread *t = cage->others; t; t = t->next)
+            if (t != th)
+                thread_kick(t);
+    }
+    th->clear_tid = 0; /* nobody is left to join this thread, and the memory is about to go */
+    main->sig_mask = th->sig_mask;
+    main->exec_module = m;
+    main->exec_takeover = 1;
+    __atomic_store_n(&main->pending, PENDING_EXEC, __ATOMIC_RELEASE);
+    cage_unlock(cage);
+    thread_kick(main);
+    th->exited = 1; /* this call ends the thread */
+}
+
 static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags)
 {
     struct lind_cage *cage = c->cage;
@@ -234,8 +267,8 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
 
     if (!py_exec_load)
         return -ENOSYS;
-    if (c->th != cage->main)
-        return c->acting ? -EINVAL : -ENOTSUP; /* exec from a thread other than the main one: not yet */
+    if (c->th != cage->main && (c->acting || cage->main->exited))
+        return c->acting ? -EINVAL : -ENOTSUP; /* (a main thread that called pthread_exit runs no loop) */
     if (flags & AT_EMPTY_PATH) {
         char tmp[2];
         r = guest_string(c, path, tmp, sizeof tmp);
@@ -389,10 +422,14 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
         cage->argc = (uint32_t)argc;
         cage->envc = (uint32_t)envc;
     }
-    exec_end_other_threads(cage);
-    exec_reset(cage, c->th);
-    c->th->pending = PENDING_EXEC;
-    c->th->exec_module = loaded;
+    if (c->th == cage->main) {
+        exec_end_other_threads(cage);
+        lifecycle_exec_reset(cage, c->th);
+        c->th->pending = PENDING_EXEC;
+        c->th->exec_module = loaded;
+    } else {
+        exec_by_main_thread(c, loaded);
+    }
     loaded = NULL;
     r = 0;
 out:

@@ -124,6 +124,7 @@ struct lind_thread {
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
     struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
+    int exec_takeover;       /* another thread of the cage called that exec (lifecycle.c) */
     struct lind_thread *next;
 };
 
@@ -282,6 +283,7 @@ void cage_post_signal(struct lind_cage *cage, int sig);           /* process-dir
 void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
 int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
+void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
 void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */
 int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call that failed with EINTR */
 void signal_init(void);
@@ -318,6 +320,7 @@ int start_unwind(struct lind_call *c, enum cage_pending then);
 
 /* lifecycle.c */
 int64_t lifecycle_resume_fork(struct lind_call *c);
+void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th);
 int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result);
 
 /* thread.c */

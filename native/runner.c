@@ -164,6 +164,10 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
             struct lind_module *m = th->exec_module;
             th->exec_module = NULL;
             th->pending = PENDING_NONE;
+            if (th->exec_takeover) { /* another thread called exec: what it could not reset */
+                th->exec_takeover = 0;
+                lifecycle_exec_reset(cage, th);
+            }
             struct lind_instance *next = m ? instance_new(m, th, NULL, "_start", 0, 0, msg, cap) : NULL;
             module_put(m);
             if (!next) {

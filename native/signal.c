@@ -79,7 +79,7 @@ static void continue_cage(struct lind_cage *cage)
     }
 }
 
-static void kick(struct lind_thread *th)
+void thread_kick(struct lind_thread *th)
 {
     if (th->os_thread_set && !pthread_equal((pthread_t)th->os_thread, pthread_self()))
         pthread_kill((pthread_t)th->os_thread, KICK_SIGNAL);
@@ -89,10 +89,10 @@ static void kick(struct lind_thread *th)
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except)
 {
     if (cage->main && cage->main != except)
-        kick(cage->main);
+        thread_kick(cage->main);
     for (struct lind_thread *t = cage->others; t; t = t->next)
         if (t != except)
-            kick(t);
+            thread_kick(t);
 }
 
 void cage_post_signal(struct lind_cage *cage, int sig)
@@ -115,7 +115,7 @@ void cage_post_signal(struct lind_cage *cage, int sig)
         if (!(t->sig_mask & BIT(sig)))
             target = t;
     if (target)
-        kick(target);
+        thread_kick(target);
     cage_unlock(cage);
 }
 
@@ -124,7 +124,7 @@ void thread_post_signal(struct lind_thread *th, int sig)
     if (sig <= 0 || sig > 64 || ignored(th->cage, sig) || stop_or_cont_default(th->cage, sig))
         return;
     atomic_fetch_or((_Atomic uint64_t *)&th->sig_pending, BIT(sig));
-    kick(th);
+    thread_kick(th);
 }
 
 static uint64_t deliverable(struct lind_thread *th)
@@ -136,7 +136,8 @@ static uint64_t deliverable(struct lind_thread *th)
 
 int thread_interrupted(struct lind_thread *th)
 {
-    return deliverable(th) != 0 || th->cage->exited || th->exited || th->cage->stopped;
+    return deliverable(th) != 0 || th->cage->exited || th->exited || th->cage->stopped ||
+           __atomic_load_n(&th->pending, __ATOMIC_ACQUIRE) == PENDING_EXEC; /* another thread's exec */
 }
 
 /* A stopped cage's threads sleep here until SIGCONT, SIGKILL or the end of the cage. */

@@ -18,3 +18,21 @@ def test_threads_match_native(root: Path, name: str) -> None:
     n = run_native(native, [], root)
     c = run_cage(wasm, [], root)
     assert (c.returncode, c.stdout) == (n.returncode, n.stdout), c.stderr
+
+
+def test_exec_from_a_thread(tmp_path: Path) -> None:
+    """A thread other than the main one execs while the main thread waits in pthread_join and
+    others sleep or spin: the process (same pid) becomes the new program, with one thread."""
+    src = C_DIR / "thread_exec.c"
+    native = build_native(src, ["-pthread"])
+    wasm = build_cage(src, ["-pthread"])
+    results = []
+    for d, exe, run in ((tmp_path / "native", native, run_native), (tmp_path / "cage", wasm, run_cage)):
+        d.mkdir()
+        (d / "prog").write_bytes(exe.read_bytes())
+        (d / "prog").chmod(0o755)
+        arg = str(d / "prog") if run is run_native else "/prog"
+        results.append(run_native(exe, [arg], d) if run is run_native else run_cage(wasm, [arg], d))
+    n, c = results
+    assert n.returncode == 7 and n.stdout == b"before exec\nreplaced: same pid 1\nnew thread: 1\n", n
+    assert (c.returncode, c.stdout) == (n.returncode, n.stdout), c.stderr
