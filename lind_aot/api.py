@@ -589,20 +589,7 @@ class Sandbox:
                 raise SpawnError(str(e)) from None
             finally:
                 lib.lind_capture_close_cage_ends(cap)
-            timer = None
-            exceeded = threading.Event()
-            if lim.wall_time is not None:
-                def expire() -> None:
-                    exceeded.set()
-                    mv.kill(-pid, int(signal.SIGKILL))
-                    mv.kill(pid, int(signal.SIGKILL))
-
-                timer = threading.Timer(lim.wall_time, expire)
-                timer.daemon = True
-                timer.start()
             r = mv.run_prepared(cage, pid, inst)
-            if timer is not None:
-                timer.cancel()
             while not lib.lind_capture_wait(cap, 500):  # children may hold the pipes; stay responsive
                 pass
             end = time.perf_counter()
@@ -614,7 +601,7 @@ class Sandbox:
                               syscalls=r.usage.syscalls)
         return Result(pid=r.pid, returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
                       exit_code=r.exit_code, signal=r.signal, stdout=out, stderr=err, usage=usage, trap=r.trap,
-                      wall_time_exceeded=exceeded.is_set(), output_truncated=truncated)
+                      wall_time_exceeded=r.wall_time_exceeded, output_truncated=truncated)
 
     def run(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
             timeout: float | None = None, **kw: object) -> Result:

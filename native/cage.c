@@ -208,6 +208,7 @@ void lind_cage_free(struct lind_cage *cage)
 {
     if (!cage)
         return;
+    wall_limit_remove(cage);
     if (cage->proc && cage->proc->pid == cage->proc->tree_root)
         proc_release(cage->proc);
     /* other cages' calls in flight on this one (a grate acting on it) finish first */

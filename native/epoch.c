@@ -1,9 +1,11 @@
 /* Interrupting CPU-bound cages. The engine is built with epoch interruption; a ticker thread
  * advances the epoch every EPOCH_MS and each store's deadline callback (this file) runs the
  * pending signals of its cage: default actions end it (the callback returns an error, which traps
- * the instance), handlers run right there on the cage's stack. */
+ * the instance), handlers run right there on the cage's stack. The ticker also enforces wall-time
+ * limits. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,6 +22,78 @@ static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
 static void *ticker(void *arg);
 static void start_ticker_once(void) { start_service_thread(ticker); }
 
+/* ---- wall-time limits: the ticker also ends the cage trees whose time is up ---- */
+
+struct wall_limit {
+    struct lind_cage *cage; /* a tree's root cage; the entry goes before the cage does */
+    int pid;
+    int64_t deadline_ns;    /* CLOCK_MONOTONIC */
+    struct wall_limit *next;
+};
+
+static pthread_mutex_t wall_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wall_limit *wall_limits;
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Python: the tree started by this (root) cage gets SIGKILL, its process group and itself, once
+ * ms milliseconds have passed (to within EPOCH_MS). */
+int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
+{
+    struct wall_limit *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->cage = cage;
+    w->pid = (int)cage->id;
+    w->deadline_ns = monotonic_ns() + (int64_t)ms * 1000000;
+    pthread_mutex_lock(&wall_lock);
+    w->next = wall_limits;
+    wall_limits = w;
+    cage->wall_limited = 1;
+    pthread_mutex_unlock(&wall_lock);
+    return 0;
+}
+
+/* The root cage has ended (runner.c): its limit goes. */
+void wall_limit_remove(struct lind_cage *cage)
+{
+    if (!cage->wall_limited)
+        return;
+    pthread_mutex_lock(&wall_lock);
+    for (struct wall_limit **pp = &wall_limits; *pp; pp = &(*pp)->next)
+        if ((*pp)->cage == cage) {
+            struct wall_limit *w = *pp;
+            *pp = w->next;
+            free(w);
+            break;
+        }
+    cage->wall_limited = 0;
+    pthread_mutex_unlock(&wall_lock);
+}
+
+static void wall_limits_check(void)
+{
+    int expired[64], n = 0;
+    int64_t now = monotonic_ns();
+    pthread_mutex_lock(&wall_lock);
+    for (struct wall_limit *w = wall_limits; w && n < 64; w = w->next)
+        if (w->deadline_ns && now >= w->deadline_ns) {
+            w->deadline_ns = 0; /* fired once; the entry stays until the cage ends */
+            w->cage->wall_exceeded = 1;
+            expired[n++] = w->pid;
+        }
+    pthread_mutex_unlock(&wall_lock);
+    for (int i = 0; i < n; i++) { /* by pid: safe if the tree ended meanwhile */
+        proc_kill_group(expired[i], 9);
+        lind_kill(expired[i], 9);
+    }
+}
+
 static void *ticker(void *arg)
 {
     (void)arg;
@@ -27,6 +101,8 @@ static void *ticker(void *arg)
     for (;;) {
         nanosleep(&ts, NULL);
         engine_increment_epoch(ticking_engine);
+        if (__atomic_load_n(&wall_limits, __ATOMIC_RELAXED))
+            wall_limits_check();
     }
     return NULL;
 }

@@ -484,6 +484,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->nfds = 0;
     child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
     child->module = NULL;      /* set by the run loop with the child's instance */
+    child->wall_limited = child->wall_exceeded = 0; /* the limit belongs to the tree's root */
     child->cow_fd = -1;
     child->cow_len = 0;
     child->args = NULL;

@@ -191,6 +191,8 @@ struct lind_cage {
     uint64_t threads_cpu_ns; /* CPU time of its threads that ended (atomic) */
     uint64_t peak_mem;       /* largest linear-memory size seen */
     int xcpu_sent;           /* RLIMIT_CPU soft limit reached once */
+    int wall_limited;        /* has a wall-time limit (epoch.c) */
+    int wall_exceeded;       /* the wall-time limit ended its tree */
 };
 
 /* One system call in flight. */
@@ -359,5 +361,8 @@ void register_handlers_lifecycle(void);
 void register_handlers_timer(void);
 void register_handlers_thread(void);
 void timer_cancel(struct lind_cage *cage);
+/* epoch.c */
+void wall_limit_remove(struct lind_cage *cage);
+int lind_kill(int pid, int sig);
 
 #endif

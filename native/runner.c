@@ -18,7 +18,7 @@ struct lind_result {
     int32_t exited;      /* 0: _start returned */
     int32_t exit_code;
     int32_t signal;      /* killed by this signal (a trap counts as the signal it stands for) */
-    int32_t pad_;
+    int32_t wall_exceeded; /* its wall-time limit ended its tree */
     uint64_t syscalls;   /* made by all its threads */
     uint64_t peak_memory;
     uint64_t cpu_ns;     /* CPU time of the OS thread that ran its main thread */
@@ -225,6 +225,9 @@ static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct
         out->cpu_ns = (uint64_t)thread_cpu_ns(th);
         snprintf(out->trap, sizeof out->trap, "%s", sig ? msg : "");
     }
+    wall_limit_remove(cage);
+    if (out)
+        out->wall_exceeded = cage->wall_exceeded;
     lind_cage_finish(cage);
     threei_free_workers(cage);
     lind_cage_free(cage);

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +53,7 @@ class CageResult:
                  usage: Usage | None = None) -> None:
         self.pid, self.exit_code, self.signal, self.trap = pid, exit_code, signal, trap
         self.usage = usage or Usage()
+        self.wall_time_exceeded = False  # its tree was killed by the wall-time limit
 
     @property
     def status(self) -> int:
@@ -131,7 +131,7 @@ class _Result(ctypes.Structure):
         ("exited", ctypes.c_int32),
         ("exit_code", ctypes.c_int32),
         ("signal", ctypes.c_int32),
-        ("pad_", ctypes.c_int32),
+        ("wall_exceeded", ctypes.c_int32),
         ("syscalls", ctypes.c_uint64),
         ("peak_memory", ctypes.c_uint64),
         ("cpu_ns", ctypes.c_uint64),
@@ -244,8 +244,6 @@ class Microvisor:
         cage, pid, inst = self.prepare(spec, module)
         handle = CageHandle(pid)
         self._runners.submit(self._root_main, cage, pid, inst, handle)
-        if spec.limits.wall_time is not None:
-            self._wall_clock(handle, spec.limits.wall_time)
         return handle
 
     def run_prepared(self, cage: int, pid: int, inst: int) -> CageResult:
@@ -255,23 +253,15 @@ class Microvisor:
         self.lib.lind_cage_run(cage, inst, ctypes.byref(res))  # without Python's lock
         usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
         if not res.exited:  # _start returned
-            return CageResult(pid, 0, None, usage=usage)
-        if res.signal:
+            r = CageResult(pid, 0, None, usage=usage)
+        elif res.signal:
             trap = res.trap.decode(errors="replace")
             shown = trap if trap and "lind: cage" not in trap else None
-            return CageResult(pid, None, int(res.signal), shown, usage)
-        return CageResult(pid, int(res.exit_code), None, usage=usage)
-
-    def _wall_clock(self, handle: CageHandle, seconds: float) -> None:
-        """--wall-time: SIGKILL to the tree's process group (and the root cage) when time is up."""
-
-        def expire() -> None:
-            if not handle._done.wait(seconds):
-                handle.wall_time_exceeded = True
-                self.kill(-handle.pid, int(signal.SIGKILL))
-                self.kill(handle.pid, int(signal.SIGKILL))
-
-        threading.Thread(target=expire, daemon=True, name=f"wall-{handle.pid}").start()
+            r = CageResult(pid, None, int(res.signal), shown, usage)
+        else:
+            r = CageResult(pid, int(res.exit_code), None, usage=usage)
+        r.wall_time_exceeded = bool(res.wall_exceeded)
+        return r
 
     def run(self, spec: CageSpec, module: Program | None = None, wait_all: bool = True) -> CageResult:
         """Runs a new cage tree; returns the root cage's result once it ends (and, with wait_all,
@@ -291,6 +281,7 @@ class Microvisor:
     def _root_main(self, cage: int, pid: int, inst: int, handle: CageHandle) -> None:
         try:
             handle._result = self.run_prepared(cage, pid, inst)
+            handle.wall_time_exceeded = handle._result.wall_time_exceeded
         except BaseException as e:  # noqa: BLE001 - reported through the handle
             handle._error = e
         finally:
@@ -330,6 +321,8 @@ class Microvisor:
                 lib.lind_cage_set_rlimit(cage, RLIMIT_NOFILE, lim.max_fds, lim.max_fds)
             if lim.max_cages is not None:
                 lib.lind_cage_set_max_cages(cage, lim.max_cages)
+            if lim.wall_time is not None and lib.lind_cage_set_wall_limit(cage, max(0, int(lim.wall_time * 1000))) < 0:
+                raise LindError("cannot set the wall-time limit")
         except BaseException:
             lib.lind_cage_finish(cage)
             lib.lind_cage_free(cage)

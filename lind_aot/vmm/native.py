@@ -76,6 +76,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_set_mem_limit": (None, [vp, u64]),
         "lind_cage_set_rlimit": (i32, [vp, i32, u64, u64]),
         "lind_cage_set_max_cages": (None, [vp, i32]),
+        "lind_cage_set_wall_limit": (i32, [vp, u64]),
         "lind_cage_free": (None, [vp]),
         "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),
         "lind_module_load": (vp, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
