@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import os
 import queue
@@ -43,9 +44,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from lind_aot.api import CacheError, Limits, Result, Sandbox, SpawnError
+from lind_aot.api import CacheError, HereJob, Limits, Result, Sandbox, SpawnError
 
 DEFAULT_MAX_OUTPUT = 1 << 20
+CHUNK_MAX = 32  # jobs handed to the data plane at once, at most
+SHORT_JOB = 0.001  # seconds: jobs shorter than this are chunked
 
 
 def _size(v: object) -> int:
@@ -129,35 +132,54 @@ def read_jobs(lines: Iterable[str]) -> list[Job]:
     return jobs
 
 
-def run_job(sb: Sandbox, job: Job, modules: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Runs one job to its end; never raises. `modules` remembers the programs loaded so far (each
-    is read and checked once per batch)."""
-    t0 = time.perf_counter()
-    if job.spec is None:
-        return result_record(job, None, job.error, 0.0)
-    spec = job.spec
+def here_job(spec: dict[str, Any]) -> HereJob:
+    """The HereJob of a job line (ValueError or TypeError if it is malformed)."""
+    argv = [str(a) for a in spec.get("argv") or []]
+    env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+    if "stdin_b64" in spec:
+        stdin: bytes | None = base64.b64decode(spec["stdin_b64"])
+    elif spec.get("stdin") is not None:
+        stdin = str(spec["stdin"]).encode()
+    else:
+        stdin = None
+    return HereJob(spec["program"], argv, env, stdin, parse_limits(spec.get("limits")), spec.get("cwd"))
+
+
+JOB_ERRORS = (SpawnError, CacheError, ValueError, TypeError, OSError)
+
+
+def run_jobs(sb: Sandbox, jobs: list[Job], modules: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs jobs one after another (in one call into the data plane) and returns their records, in
+    order; never raises: a job that cannot start, or a host-side failure, is that job's record.
+    `modules` remembers the programs loaded so far (each is read and checked once per batch)."""
+    recs: list[dict[str, Any] | None] = [None] * len(jobs)
+    todo: list[tuple[int, HereJob]] = []
+    for i, job in enumerate(jobs):
+        if job.spec is None:
+            recs[i] = result_record(job, None, job.error, 0.0)
+            continue
+        try:
+            hj = here_job(job.spec)
+            program = str(hj.program)
+            module = modules.get(program)
+            if module is None:
+                module = modules[program] = sb.load(program)
+            todo.append((i, dataclasses.replace(hj, module=module)))
+        except JOB_ERRORS as e:
+            recs[i] = result_record(job, None, str(e), 0.0)
     try:
-        argv = [str(a) for a in spec.get("argv") or []]
-        env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
-        if "stdin_b64" in spec:
-            stdin: bytes | None = base64.b64decode(spec["stdin_b64"])
-        elif spec.get("stdin") is not None:
-            stdin = str(spec["stdin"]).encode()
-        else:
-            stdin = None
-        limits = parse_limits(spec.get("limits"))
-        program = spec["program"]
-        module = modules.get(program) if modules is not None else None
-        if module is None:
-            module = sb.load(program)
-            if modules is not None:
-                modules[program] = module
-        res = sb.run_here(program, argv, env=env, stdin=stdin, limits=limits, cwd=spec.get("cwd"), module=module)
-        return result_record(job, res, None, time.perf_counter() - t0)
-    except (SpawnError, CacheError, ValueError, TypeError, OSError) as e:
-        return result_record(job, None, str(e), time.perf_counter() - t0)
-    except Exception as e:  # noqa: BLE001 - one job's host-side failure is that job's result
-        return result_record(job, None, f"internal error: {e!r}", time.perf_counter() - t0)
+        results: list[Result | SpawnError] = sb.run_many_here([hj for _, hj in todo])
+    except Exception as e:  # noqa: BLE001 - a host-side failure is these jobs' result
+        results = [SpawnError(f"internal error: {e!r}")] * len(todo)
+    for (i, _), r in zip(todo, results, strict=True):
+        recs[i] = result_record(jobs[i], None, str(r), 0.0) if isinstance(r, SpawnError) else \
+            result_record(jobs[i], r, None, r.usage.wall_time)
+    return recs  # type: ignore[return-value]
+
+
+def run_job(sb: Sandbox, job: Job, modules: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Runs one job to its end; never raises."""
+    return run_jobs(sb, [job], {} if modules is None else modules)[0]
 
 
 @dataclass
@@ -224,17 +246,36 @@ def run_batch(sb: Sandbox, jobs: list[Job], workers: int, out: IO[str], progress
     modules: dict[str, Any] = {}  # shared by the workers (a dict's get and set are atomic)
 
     def worker() -> None:
-        while True:
-            j = q.get()
-            if j is None:
-                return
-            rec = run_job(sb, j, modules)
-            line = json.dumps(rec, ensure_ascii=False)
+        # Jobs go to the data plane in chunks: one after another in one call, since for jobs of a
+        # fraction of a millisecond each return to Python costs more than the job. The chunk grows
+        # while jobs are that short and falls back to one job at a time when they are not (a slow
+        # job must not hold up others behind it).
+        chunk, done = 1, False
+        while not done:
+            jobs: list[Job] = []
+            while len(jobs) < chunk:
+                try:
+                    j = q.get() if not jobs else q.get_nowait()
+                except queue.Empty:
+                    break
+                if j is None:
+                    done = True
+                    break
+                jobs.append(j)
+            if not jobs:
+                continue
+            t0 = time.perf_counter()
+            recs = run_jobs(sb, jobs, modules)
+            per_job = (time.perf_counter() - t0) / len(jobs)
+            chunk = min(CHUNK_MAX, chunk * 2) if per_job < SHORT_JOB else 1
+            lines = [json.dumps(rec, ensure_ascii=False) for rec in recs]
             with out_lock:
-                out.write(line + "\n")
-                lat.append(rec["wall_time"])
-                counts[rec["status"]] += 1
-            prog.step(rec["status"] == "error" or rec["returncode"] != 0)
+                out.write("\n".join(lines) + "\n")
+                for rec in recs:
+                    lat.append(rec["wall_time"])
+                    counts[rec["status"]] += 1
+            for rec in recs:
+                prog.step(rec["status"] == "error" or rec["returncode"] != 0)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker, daemon=True, name=f"batch-{i}") for i in range(max(1, workers))]
@@ -300,4 +341,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Job", "main", "parse_limits", "read_jobs", "result_record", "run_batch", "run_job"]
+__all__ = ["Job", "main", "parse_limits", "read_jobs", "result_record", "run_batch", "run_job", "run_jobs"]

@@ -27,7 +27,9 @@ static void start_ticker_once(void) { start_service_thread(ticker); }
 struct wall_limit {
     struct lind_cage *cage; /* a tree's root cage; the entry goes before the cage does */
     int pid;
-    int64_t deadline_ns;    /* CLOCK_MONOTONIC */
+    int64_t ms;
+    int64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 until the cage starts running */
+    int fired;
     struct wall_limit *next;
 };
 
@@ -42,7 +44,7 @@ static int64_t monotonic_ns(void)
 }
 
 /* Python: the tree started by this (root) cage gets SIGKILL, its process group and itself, once
- * ms milliseconds have passed (to within EPOCH_MS). */
+ * it has run for ms milliseconds (to within EPOCH_MS). */
 int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
 {
     struct wall_limit *w = calloc(1, sizeof *w);
@@ -50,13 +52,25 @@ int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
         return -ENOMEM;
     w->cage = cage;
     w->pid = (int)cage->id;
-    w->deadline_ns = monotonic_ns() + (int64_t)ms * 1000000;
+    w->ms = (int64_t)ms;
     pthread_mutex_lock(&wall_lock);
     w->next = wall_limits;
     wall_limits = w;
     cage->wall_limited = 1;
     pthread_mutex_unlock(&wall_lock);
     return 0;
+}
+
+/* The root cage starts running (runner.c): its time counts from now. */
+void wall_limit_start(struct lind_cage *cage)
+{
+    if (!cage->wall_limited)
+        return;
+    pthread_mutex_lock(&wall_lock);
+    for (struct wall_limit *w = wall_limits; w; w = w->next)
+        if (w->cage == cage)
+            w->deadline_ns = monotonic_ns() + w->ms * 1000000;
+    pthread_mutex_unlock(&wall_lock);
 }
 
 /* The root cage has ended (runner.c): its limit goes. */
@@ -82,8 +96,8 @@ static void wall_limits_check(void)
     int64_t now = monotonic_ns();
     pthread_mutex_lock(&wall_lock);
     for (struct wall_limit *w = wall_limits; w && n < 64; w = w->next)
-        if (w->deadline_ns && now >= w->deadline_ns) {
-            w->deadline_ns = 0; /* fired once; the entry stays until the cage ends */
+        if (w->deadline_ns && !w->fired && now >= w->deadline_ns) {
+            w->fired = 1; /* once; the entry stays until the cage ends */
             w->cage->wall_exceeded = 1;
             expired[n++] = w->pid;
         }

@@ -61,6 +61,23 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
 int lind_stop_unwind(struct run_ctx *r);
 int lind_start_rewind(struct run_ctx *r, uint32_t buf);
 
+/* How to make the root cage of a new tree (lind_aot/vmm/cage.py: _Setup); runner.c. */
+struct lind_cage_setup {
+    const char *root;          /* host directory the cage sees as / */
+    const char *cwd;           /* inside the root */
+    int32_t stdio[3];          /* host fds, dup'ed */
+    int32_t net;               /* network policy; -1: the process default */
+    const char *args;          /* argv then environment strings, each NUL-terminated */
+    uint32_t args_len, argc, envc;
+    uint32_t max_cages;        /* 0: no limit */
+    uint64_t mem_limit;        /* bytes; 0: no limit */
+    int64_t cpu_secs;          /* RLIMIT_CPU soft limit; -1: none */
+    int64_t max_fds;           /* RLIMIT_NOFILE; -1: the default */
+    int64_t wall_ms;           /* -1: none */
+    struct lind_module *module;
+    char error[256];           /* why it failed */
+};
+
 /* lifecycle.c: the bookkeeping of a fork */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th);
 int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem);

@@ -362,6 +362,7 @@ void register_handlers_timer(void);
 void register_handlers_thread(void);
 void timer_cancel(struct lind_cage *cage);
 /* epoch.c */
+void wall_limit_start(struct lind_cage *cage);
 void wall_limit_remove(struct lind_cage *cage);
 int lind_kill(int pid, int sig);
 

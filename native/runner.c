@@ -1,6 +1,6 @@
 /* Running cages, in C: the run loop of each cage thread (fork, exec), the end of a cage, and the
  * pool of OS threads that run fork children and cage threads. Python starts a tree (a cage and
- * its first instance) and calls lind_cage_run on a thread of its choice; everything after that,
+ * its first instance) and calls lind_cage_run_many on a thread of its choice; everything after that,
  * forks and threads included, stays in C. Only exec calls back into Python, to load the new
  * program from the AOT cache. */
 #include <errno.h>
@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "instance.h"
 
@@ -19,9 +22,12 @@ struct lind_result {
     int32_t exit_code;
     int32_t signal;      /* killed by this signal (a trap counts as the signal it stands for) */
     int32_t wall_exceeded; /* its wall-time limit ended its tree */
+    int32_t not_started; /* lind_cage_create_run_many: it could not start (see its setup's error) */
+    int32_t pid;
     uint64_t syscalls;   /* made by all its threads */
     uint64_t peak_memory;
     uint64_t cpu_ns;     /* CPU time of the OS thread that ran its main thread */
+    uint64_t wall_ns;    /* from its start to its end (and its captured streams' close) */
     char trap[512];      /* the trap's message, if one ended it */
 };
 
@@ -241,8 +247,17 @@ static void child_main(void *arg)
     free(s);
 }
 
-/* Python: a new cage tree's first instance (lind_cage_new, then the settings, then this). */
-int lind_cage_load(struct lind_cage *cage, struct lind_module *m, struct lind_instance **out, char *msg, size_t cap)
+int lind_cage_set_cwd(struct lind_cage *cage, const char *path);
+int lind_cage_set_fd(struct lind_cage *cage, int fd, int host);
+int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, uint32_t argc, uint32_t envc);
+int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max);
+void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes);
+int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms);
+struct lind_cage *lind_cage_new(const char *root);
+void lind_set_net_policy(struct lind_cage *cage, int mode);
+
+/* A new cage tree's first instance. */
+static int cage_load(struct lind_cage *cage, struct lind_module *m, struct lind_instance **out, char *msg, size_t cap)
 {
     struct lind_instance *inst = instance_new(m, cage->main, NULL, "_start", 0, 0, msg, cap);
     if (!inst)
@@ -257,12 +272,105 @@ int lind_cage_load(struct lind_cage *cage, struct lind_module *m, struct lind_in
     return 0;
 }
 
-/* Python: runs a loaded cage to its end on the calling thread (without Python's lock) and frees
- * it; its children run on runner threads. */
-void lind_cage_run(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out)
+/* Python: the root cage of a new tree, set up, with its first instance; NULL with s->error. */
+struct lind_cage *lind_cage_create(struct lind_cage_setup *s, struct lind_instance **inst)
 {
+    struct stat st;
+    struct lind_cage *cage = lind_cage_new(s->root);
+    if (!cage) {
+        int is_dir = stat(s->root, &st) == 0 && S_ISDIR(st.st_mode);
+        snprintf(s->error, sizeof s->error, "%s: %s", s->root,
+                 is_dir ? "cannot open the root directory" : "root is not a directory");
+        return NULL;
+    }
+    int r = lind_cage_set_cwd(cage, s->cwd);
+    if (r < 0) {
+        snprintf(s->error, sizeof s->error, "--cwd %s: %s (inside the root)", s->cwd, strerror(-r));
+        goto fail;
+    }
+    for (int i = 0; i < 3; i++)
+        if (lind_cage_set_fd(cage, i, s->stdio[i]) < 0) {
+            snprintf(s->error, sizeof s->error, "cannot give fd %d to the cage", s->stdio[i]);
+            goto fail;
+        }
+    if (lind_cage_set_args(cage, s->args, s->args_len, s->argc, s->envc) < 0) {
+        snprintf(s->error, sizeof s->error, "out of memory");
+        goto fail;
+    }
+    if (s->net >= 0)
+        lind_set_net_policy(cage, s->net);
+    if (s->mem_limit)
+        lind_cage_set_mem_limit(cage, s->mem_limit);
+    if (s->cpu_secs >= 0)
+        lind_cage_set_rlimit(cage, RLIMIT_CPU, (uint64_t)s->cpu_secs, (uint64_t)s->cpu_secs + 1);
+    if (s->max_fds >= 0)
+        lind_cage_set_rlimit(cage, RLIMIT_NOFILE, (uint64_t)s->max_fds, (uint64_t)s->max_fds);
+    cage->max_cages = (int)s->max_cages;
+    if (s->wall_ms >= 0 && lind_cage_set_wall_limit(cage, (uint64_t)s->wall_ms) < 0) {
+        snprintf(s->error, sizeof s->error, "out of memory");
+        goto fail;
+    }
+    if (cage_load(cage, s->module, inst, s->error, sizeof s->error) < 0)
+        goto fail;
+    return cage;
+fail:
+    lind_cage_finish(cage);
+    lind_cage_free(cage);
+    return NULL;
+}
+
+
+struct capture;
+int lind_capture_wait(struct capture *cap, int timeout_ms);
+void lind_capture_close_cage_ends(struct capture *cap);
+
+/* Runs a loaded cage to its end on the calling thread (without Python's lock) and frees it; its
+ * children run on runner threads. With a capture, it then waits until the capture's streams are
+ * closed (one call for both: each return to Python costs a short job dearly). */
+static void cage_run(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out,
+                   struct capture *cap)
+{
+    struct timespec t0, t1;
     memset(out, 0, sizeof *out);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wall_limit_start(cage);
     cage_main(cage, inst, out);
+    if (cap)
+        lind_capture_wait(cap, -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->wall_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+}
+
+/* Python: lind_cage_create and lind_cage_run_many for n jobs in one call: for short jobs the
+ * set-up is as long as the run, and done here it does not hold Python's lock. A job that cannot
+ * start gets outs[i].not_started with the reason in setups[i].error. */
+void lind_cage_create_run_many(int n, struct lind_cage_setup *setups, struct lind_result *outs,
+                               struct capture **caps)
+{
+    for (int i = 0; i < n; i++) {
+        struct lind_instance *inst = NULL;
+        struct lind_cage *cage = lind_cage_create(&setups[i], &inst);
+        if (caps[i])
+            lind_capture_close_cage_ends(caps[i]); /* the cage holds its own copies (or failed) */
+        if (!cage) {
+            memset(&outs[i], 0, sizeof outs[i]);
+            outs[i].not_started = 1;
+            continue;
+        }
+        outs[i].pid = (int32_t)cage->id; /* (before it is freed) */
+        int pid = outs[i].pid;
+        cage_run(cage, inst, &outs[i], caps[i]);
+        outs[i].pid = pid;
+    }
+}
+
+/* Python: n loaded cages run one after another, each as by cage_run (caps[i] may be NULL).
+ * One call for many short jobs: each return to Python costs such a job more than itself. */
+void lind_cage_run_many(int n, struct lind_cage **cages, struct lind_instance **insts, struct lind_result *outs,
+                        struct capture **caps)
+{
+    for (int i = 0; i < n; i++)
+        cage_run(cages[i], insts[i], &outs[i], caps[i]);
 }
 
 

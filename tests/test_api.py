@@ -305,3 +305,20 @@ def test_process_using_the_api_exits_cleanly(tmp_path: Path, hello: Path) -> Non
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout == b"b'hello a\\n' b'hello b\\n'\n"
+
+
+def test_run_many_here(sb: Sandbox, hello: Path, modes: Path, tmp_path: Path) -> None:
+    """Jobs run one after another in one call: results in order, a job that cannot start gets its
+    error in its place, and each job's wall-time limit counts from its own start."""
+    from lind_aot.api import HereJob
+
+    bogus = tmp_path / "bogus.wasm"
+    bogus.write_bytes(b"not wasm")
+    rs = sb.run_many_here([HereJob(hello, ["a"]), HereJob(bogus), HereJob(hello, ["b"], cwd="/no/such/dir"),
+                           HereJob(modes, ["exit", "4"]), HereJob(modes, ["echo"], stdin=b"in")])
+    assert [type(r).__name__ for r in rs] == ["Result", "SpawnError", "SpawnError", "Result", "Result"]
+    assert rs[0].stdout == b"hello a\n" and "not a WebAssembly" in str(rs[1]) and "--cwd /no/such/dir" in str(rs[2])
+    assert (rs[3].returncode, rs[3].stdout) == (4, b"out\n") and rs[4].stdout == b"in"
+    # three 1 s sleeps with a 1.6 s limit each: 3 s in all, yet none exceeds its own limit
+    rs = sb.run_many_here([HereJob(modes, ["sleep", "1"], limits=Limits(wall_time=1.6))] * 3)
+    assert all(r.returncode == 0 and not r.wall_time_exceeded and 0.9 < r.usage.wall_time < 1.5 for r in rs), rs

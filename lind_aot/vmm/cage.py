@@ -54,6 +54,7 @@ class CageResult:
         self.pid, self.exit_code, self.signal, self.trap = pid, exit_code, signal, trap
         self.usage = usage or Usage()
         self.wall_time_exceeded = False  # its tree was killed by the wall-time limit
+        self.elapsed: float | None = None  # seconds from its start to its end (run_prepared)
 
     @property
     def status(self) -> int:
@@ -124,6 +125,28 @@ class CageHandle:
         return self._result
 
 
+class _Setup(ctypes.Structure):
+    """How to make a tree's root cage (native/instance.h: struct lind_cage_setup)."""
+
+    _fields_ = [
+        ("root", ctypes.c_char_p),
+        ("cwd", ctypes.c_char_p),
+        ("stdio", ctypes.c_int32 * 3),
+        ("net", ctypes.c_int32),
+        ("args", ctypes.c_char_p),
+        ("args_len", ctypes.c_uint32),
+        ("argc", ctypes.c_uint32),
+        ("envc", ctypes.c_uint32),
+        ("max_cages", ctypes.c_uint32),
+        ("mem_limit", ctypes.c_uint64),
+        ("cpu_secs", ctypes.c_int64),
+        ("max_fds", ctypes.c_int64),
+        ("wall_ms", ctypes.c_int64),
+        ("module", ctypes.c_void_p),
+        ("error", ctypes.c_char * 256),
+    ]
+
+
 class _Result(ctypes.Structure):
     """How a cage ended (native/runner.c: struct lind_result)."""
 
@@ -132,9 +155,12 @@ class _Result(ctypes.Structure):
         ("exit_code", ctypes.c_int32),
         ("signal", ctypes.c_int32),
         ("wall_exceeded", ctypes.c_int32),
+        ("not_started", ctypes.c_int32),
+        ("pid", ctypes.c_int32),
         ("syscalls", ctypes.c_uint64),
         ("peak_memory", ctypes.c_uint64),
         ("cpu_ns", ctypes.c_uint64),
+        ("wall_ns", ctypes.c_uint64),
         ("trap", ctypes.c_char * 512),
     ]
 
@@ -224,20 +250,54 @@ class Microvisor:
             raise LindError(f"{program}: {e.strerror}") from None
         return self.cache.load(wasm, str(program))
 
+    def _setup(self, spec: CageSpec, module: Program | None) -> _Setup:
+        """What native/runner.c's lind_cage_create needs to make the tree's root cage."""
+        program = module or self.load(spec.program)
+        env = {**DEFAULT_ENV, **spec.env}
+        strings = [a.encode() for a in spec.argv] + [f"{k}={v}".encode() for k, v in env.items()]
+        if any(b"\0" in s for s in strings):
+            raise LindError("argv and environment strings cannot contain NUL bytes")
+        blob = b"".join(s + b"\0" for s in strings)
+        lim = spec.limits
+        s = _Setup(root=os.fspath(spec.root).encode(), cwd=spec.cwd.encode(), stdio=spec.stdio,
+                   net=-1 if spec.net is None else spec.net, args=blob, args_len=len(blob), argc=len(spec.argv),
+                   envc=len(env), max_cages=lim.max_cages or 0, mem_limit=lim.mem or spec.mem_limit or 0,
+                   cpu_secs=-1 if lim.cpu_time is None else max(1, int(lim.cpu_time + 0.999)),
+                   max_fds=-1 if lim.max_fds is None else lim.max_fds,
+                   wall_ms=-1 if lim.wall_time is None else max(0, int(lim.wall_time * 1000)), module=program.handle)
+        s.program = program  # (alive as long as the set-up)
+        return s
+
     def prepare(self, spec: CageSpec, module: Program | None = None) -> tuple[int, int, int]:
         """A new cage tree with its first instance, ready for run_prepared: (cage, pid, instance).
         The cage holds its own copies of spec.stdio from here on."""
-        program = module or self.load(spec.program)
-        lib = self.lib
-        cage = self._new_cage(spec)
-        pid = int(lib.lind_cage_pid(cage))
+        s = self._setup(spec, module)
         inst = ctypes.c_void_p()
-        msg = ctypes.create_string_buffer(512)
-        if lib.lind_cage_load(cage, program.handle, ctypes.byref(inst), msg, len(msg)) < 0:
-            lib.lind_cage_finish(cage)
-            lib.lind_cage_free(cage)
-            raise LindError(msg.value.decode(errors="replace"))
-        return cage, pid, int(inst.value or 0)
+        cage = self.lib.lind_cage_create(ctypes.byref(s), ctypes.byref(inst))
+        if not cage:
+            raise LindError(s.error.decode(errors="replace"))
+        return int(cage), int(self.lib.lind_cage_pid(cage)), int(inst.value or 0)
+
+    def create_run_many(self, jobs: list[tuple[CageSpec, Program | None, int | None]]) -> list[CageResult | LindError]:
+        """New cage trees made and run to their ends one after another on the calling thread, in one
+        call into the data plane, for (spec, program, capture) each (see run_prepared). A job
+        that cannot start gets its LindError in its place."""
+        out: list[CageResult | LindError | None] = [None] * len(jobs)
+        setups: list[tuple[int, _Setup, int | None]] = []
+        for i, (spec, module, capture) in enumerate(jobs):
+            try:
+                setups.append((i, self._setup(spec, module), capture))
+            except LindError as e:
+                out[i] = e
+        n = len(setups)
+        arr = (_Setup * n)(*(s for _, s, _ in setups))
+        res = (_Result * n)()
+        caps = (ctypes.c_void_p * n)(*(c for _, _, c in setups))
+        self.lib.lind_cage_create_run_many(n, arr, res, caps)  # without Python's lock
+        for k, (i, _, _) in enumerate(setups):
+            r = res[k]
+            out[i] = LindError(arr[k].error.decode(errors="replace")) if r.not_started else self._result(r.pid, r)
+        return out  # type: ignore[return-value]
 
     def start(self, spec: CageSpec, module: Program | None = None) -> CageHandle:
         """Starts a new cage tree on its own OS thread."""
@@ -246,11 +306,17 @@ class Microvisor:
         self._runners.submit(self._root_main, cage, pid, inst, handle)
         return handle
 
-    def run_prepared(self, cage: int, pid: int, inst: int) -> CageResult:
+    def run_prepared(self, cage: int, pid: int, inst: int, capture: int | None = None) -> CageResult:
         """Runs a prepared root cage to its end on the calling thread (no hand-off to another thread:
-        the fastest way to run short programs one after another); its children run on their own."""
+        the fastest way to run short programs one after another); its children run on their own.
+        With a capture (native/capture.c), returns once its streams are closed too."""
         res = _Result()
-        self.lib.lind_cage_run(cage, inst, ctypes.byref(res))  # without Python's lock
+        one = ctypes.c_void_p * 1
+        self.lib.lind_cage_run_many(1, one(cage), one(inst), ctypes.byref(res), one(capture))  # without the GIL
+        return self._result(pid, res)
+
+    @staticmethod
+    def _result(pid: int, res: _Result) -> CageResult:
         usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
         if not res.exited:  # _start returned
             r = CageResult(pid, 0, None, usage=usage)
@@ -261,6 +327,7 @@ class Microvisor:
         else:
             r = CageResult(pid, int(res.exit_code), None, usage=usage)
         r.wall_time_exceeded = bool(res.wall_exceeded)
+        r.elapsed = res.wall_ns / 1e9
         return r
 
     def run(self, spec: CageSpec, module: Program | None = None, wait_all: bool = True) -> CageResult:
@@ -286,48 +353,6 @@ class Microvisor:
             handle._error = e
         finally:
             handle._done.set()
-
-    def _new_cage(self, spec: CageSpec) -> int:
-        lib = self.lib
-        root = os.fspath(spec.root)
-        cage = lib.lind_cage_new(root.encode())
-        if not cage:
-            if not os.path.isdir(root):
-                raise LindError(f"{root}: root is not a directory")
-            raise LindError(f"{root}: cannot open the root directory")
-        try:
-            r = lib.lind_cage_set_cwd(cage, spec.cwd.encode())
-            if r < 0:
-                raise LindError(f"--cwd {spec.cwd}: {os.strerror(-r)} (inside the root)")
-            for i, host_fd in enumerate(spec.stdio):
-                if lib.lind_cage_set_fd(cage, i, host_fd) < 0:
-                    raise LindError(f"cannot give fd {host_fd} to the cage")
-            env = {**DEFAULT_ENV, **spec.env}
-            strings = [a.encode() for a in spec.argv] + [f"{k}={v}".encode() for k, v in env.items()]
-            if any(b"\0" in s for s in strings):
-                raise LindError("argv and environment strings cannot contain NUL bytes")
-            blob = b"".join(s + b"\0" for s in strings)
-            lib.lind_cage_set_args(cage, blob, len(blob), len(spec.argv), len(env))
-            if spec.net is not None:
-                lib.lind_set_net_policy(cage, spec.net)
-            lim = spec.limits
-            mem = lim.mem or spec.mem_limit
-            if mem:
-                lib.lind_cage_set_mem_limit(cage, mem)
-            if lim.cpu_time is not None:
-                secs = max(1, int(lim.cpu_time + 0.999))
-                lib.lind_cage_set_rlimit(cage, RLIMIT_CPU, secs, secs + 1)
-            if lim.max_fds is not None:
-                lib.lind_cage_set_rlimit(cage, RLIMIT_NOFILE, lim.max_fds, lim.max_fds)
-            if lim.max_cages is not None:
-                lib.lind_cage_set_max_cages(cage, lim.max_cages)
-            if lim.wall_time is not None and lib.lind_cage_set_wall_limit(cage, max(0, int(lim.wall_time * 1000))) < 0:
-                raise LindError("cannot set the wall-time limit")
-        except BaseException:
-            lib.lind_cage_finish(cage)
-            lib.lind_cage_free(cage)
-            raise
-        return cage
 
     def kill(self, pid: int, sig: int) -> int:
         """kill(2) from outside the cages: pid > 0 one cage, pid < 0 the process group -pid."""

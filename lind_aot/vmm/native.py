@@ -57,33 +57,24 @@ def build(force: bool = False) -> Path:
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    vp, u64, u32, i32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int
+    vp, u64, i32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int
     sigs: dict[str, tuple[object, list[object]]] = {
         "lind_init": (i32, [ctypes.c_char_p]),
-        "lind_cage_new": (vp, [ctypes.c_char_p]),
         "lind_cage_pid": (u64, [vp]),
         "lind_cage_finish": (i32, [vp]),
         "lind_kill": (i32, [i32, i32]),
         "lind_kill_group": (i32, [i32, i32]),
         "lind_tree_wait": (i32, [i32, i32]),
         "lind_set_net_policy_default": (None, [i32]),
-        "lind_set_net_policy": (None, [vp, i32]),
         "lind_set_callbacks": (None, [vp]),
-        "lind_cage_set_cwd": (i32, [vp, ctypes.c_char_p]),
-        "lind_cage_set_fd": (i32, [vp, i32, i32]),
-        "lind_cage_set_args": (i32, [vp, ctypes.c_char_p, u32, u32, u32]),
-        "lind_cage_set_ids": (None, [vp, u32, u32]),
-        "lind_cage_set_mem_limit": (None, [vp, u64]),
-        "lind_cage_set_rlimit": (i32, [vp, i32, u64, u64]),
-        "lind_cage_set_max_cages": (None, [vp, i32]),
-        "lind_cage_set_wall_limit": (i32, [vp, u64]),
         "lind_cage_free": (None, [vp]),
         "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),
         "lind_module_load": (vp, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
         "lind_module_ref": (vp, [vp]),
         "lind_module_put": (None, [vp]),
-        "lind_cage_load": (i32, [vp, vp, ctypes.POINTER(vp), ctypes.c_char_p, ctypes.c_size_t]),
-        "lind_cage_run": (None, [vp, vp, vp]),
+        "lind_cage_run_many": (None, [i32, vp, vp, vp, vp]),
+        "lind_cage_create": (vp, [vp, ctypes.POINTER(vp)]),
+        "lind_cage_create_run_many": (None, [i32, vp, vp, vp]),
         "lind_capture_new": (vp, [ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, i32, ctypes.POINTER(i32)]),
         "lind_capture_wait": (i32, [vp, i32]),
         "lind_capture_data": (ctypes.POINTER(ctypes.c_char), [vp, i32, ctypes.POINTER(ctypes.c_size_t)]),
@@ -100,7 +91,8 @@ def _declare(lib: ctypes.CDLL) -> None:
 # Calls that may wait (run a cage, wait for output or a tree, wait for calls in flight) release
 # Python's lock; every other call is a few microseconds of C and keeps it: handing the lock back and
 # forth around each of them made two threads running short cages slower than one.
-BLOCKING = ("lind_cage_run", "lind_capture_wait", "lind_tree_wait", "lind_cage_finish", "lind_cage_free")
+BLOCKING = ("lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait", "lind_tree_wait",
+            "lind_cage_finish", "lind_cage_free")
 
 
 def load() -> ctypes.CDLL:
