@@ -116,7 +116,7 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
     Microvisor.start + the runner thread do), plus the API's own costs."""
     mv = C.microvisor()
     lib = mv.lib
-    mod = mv.load(wasm)
+    program = mv.load(wasm)
     dn = os.open(os.devnull, os.O_WRONLY)
     spec = C.CageSpec(program=wasm, argv=["hello"], root=root, stdio=(dn, dn, dn))
     steps: dict[str, list[float]] = {}
@@ -125,30 +125,23 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
         steps.setdefault(k, []).append(v)
 
     p = time.perf_counter
-    handle = mv._module_handle(mod)
     for _ in range(n):
         a = p()
-        cage = mv._new_cage(spec)
-        rec("cage table entry (_new_cage: root, cwd, 3 fds, args, limits)", p() - a)
+        cage, pid, inst = mv.prepare(spec, program)
+        rec("new cage (root, cwd, 3 fds, args, limits) and its wasm instance, in C", p() - a)
         a = p()
-        inst = ctypes.c_void_p()
-        msg = ctypes.create_string_buffer(512)
-        lib.lind_cage_load(cage, handle, ctypes.byref(inst), msg, len(msg))
-        rec("wasm instance in C (memory from the pool, Store, instantiate, exports)", p() - a)
-        a = p()
-        mv.run_prepared(cage, int(lib.lind_cage_pid(cage)), int(inst.value or 0))
+        mv.run_prepared(cage, pid, inst)
         rec("run _start (hello: printf, exit) and end the cage (finish, free, memory scrubbed)", p() - a)
         a = p()
         ev = threading.Event()
         mv._runners.submit(ev.set)
         ev.wait()
-        rec("hand-off to a Python runner thread and back (Event)", p() - a)
+        rec("hand-off to a Python runner thread and back (Event), as spawn() does", p() - a)
         a = p()
-        r, w = os.pipe()
-        r2, w2 = os.pipe()
-        for fd in (r, w, r2, w2):
-            os.close(fd)
-        rec("API: 2 pipes made and closed (capture)", p() - a)
+        fds = (ctypes.c_int * 3)()
+        cap = lib.lind_capture_new(1 << 20, b"", 0, 0, fds)
+        lib.lind_capture_free(cap)
+        rec("capture: made and dropped unused (3 pipes; the C hub closes them)", p() - a)
     os.close(dn)
     return [(k, statistics.median(v) * 1e6) for k, v in steps.items()]
 
