@@ -341,6 +341,82 @@ static void cage_run(struct lind_cage *cage, struct lind_instance *inst, struct 
     out->wall_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 }
 
+/* A root cage run on a runner thread for Python (spawn): Python waits on it, then reads how the
+ * cage ended. Freed when both the runner and Python are done with it. */
+struct run_handle {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done, refs;
+    struct lind_cage *cage;
+    struct lind_instance *inst;
+    struct lind_result res;
+};
+
+static void handle_put(struct run_handle *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int last = --h->refs == 0;
+    pthread_mutex_unlock(&h->lock);
+    if (last) {
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+        free(h);
+    }
+}
+
+static void handle_main(void *arg)
+{
+    struct run_handle *h = arg;
+    cage_run(h->cage, h->inst, &h->res, NULL);
+    pthread_mutex_lock(&h->lock);
+    h->done = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    handle_put(h);
+}
+
+/* Python: runs a loaded cage on a runner thread. NULL if no thread could run it (the cage is
+ * then freed). */
+struct run_handle *lind_cage_start(struct lind_cage *cage, struct lind_instance *inst)
+{
+    struct run_handle *h = calloc(1, sizeof *h);
+    if (h) {
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->cond, NULL);
+        h->refs = 2;
+        h->cage = cage;
+        h->inst = inst;
+    }
+    if (!h || runner_submit_checked(handle_main, h) < 0) {
+        free(h);
+        lind_cage_finish(cage);
+        lind_cage_free(cage);
+        instance_free(inst, 1);
+        return NULL;
+    }
+    return h;
+}
+
+/* Python: waits until the cage has ended (timeout_ms < 0: for ever); 1 when it has, with its
+ * result copied to out. */
+int lind_handle_wait(struct run_handle *h, int timeout_ms, struct lind_result *out)
+{
+    struct timespec ts;
+    if (timeout_ms >= 0)
+        deadline_after_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&h->lock);
+    int r = 0;
+    while (!h->done && r == 0)
+        r = timeout_ms < 0 ? pthread_cond_wait(&h->cond, &h->lock) : pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+    int done = h->done;
+    if (done)
+        *out = h->res;
+    pthread_mutex_unlock(&h->lock);
+    return done;
+}
+
+void lind_handle_free(struct run_handle *h) { handle_put(h); }
+
 /* Python: lind_cage_create and lind_cage_run_many for n jobs in one call: for short jobs the
  * set-up is as long as the run, and done here it does not hold Python's lock. A job that cannot
  * start gets outs[i].not_started with the reason in setups[i].error. */

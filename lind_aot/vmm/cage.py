@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-import queue
 import threading
-from collections.abc import Callable
+import time
+import weakref
 from pathlib import Path
 
 from lind_aot.cache.store import ArtifactCache, CacheError
@@ -107,21 +107,30 @@ class CageSpec:
 
 
 class CageHandle:
-    """A running cage tree started by Microvisor.start."""
+    """A running cage tree started by Microvisor.start (its root cage runs on a data-plane runner
+    thread: native/runner.c, lind_cage_start). Thread-safe."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, lib: ctypes.CDLL, handle: int) -> None:
         self.pid = pid
+        self._lib, self._handle = lib, handle
         self._result: CageResult | None = None
-        self._error: BaseException | None = None
-        self._done = threading.Event()
         self.wall_time_exceeded = False
+        weakref.finalize(self, lib.lind_handle_free, handle)
 
     def wait(self, timeout: float | None = None) -> CageResult | None:
         """The root cage's result, or None if it is still running after timeout seconds."""
-        if not self._done.wait(timeout):
-            return None
-        if self._error is not None:
-            raise self._error
+        if self._result is None:
+            res = _Result()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:  # in slices, so that a waiting main thread still sees Ctrl-C
+                left = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+                if self._lib.lind_handle_wait(self._handle, int(left * 1000), ctypes.byref(res)):
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+            r = Microvisor._result(self.pid, res)
+            self.wall_time_exceeded = r.wall_time_exceeded
+            self._result = r
         return self._result
 
 
@@ -165,54 +174,6 @@ class _Result(ctypes.Structure):
     ]
 
 
-class _Runners:
-    """The Python threads that run root cages (spawn returns at once), kept for reuse. `wait_idle`
-    returns when no task is running."""
-
-    IDLE_SECONDS = 30.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Condition()
-        self._idle: list[queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]] | None]] = []
-        self._busy = 0
-
-    def submit(self, fn: Callable[..., None], *args: object) -> None:
-        with self._lock:
-            self._busy += 1
-            q = self._idle.pop() if self._idle else None
-        if q is not None:
-            q.put((fn, args))
-            return
-        q = queue.SimpleQueue()
-        q.put((fn, args))
-        threading.Thread(target=self._main, args=(q,), daemon=True, name="cage-runner").start()
-
-    def _main(self, q: queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]] | None]) -> None:
-        while True:
-            try:
-                task = q.get(timeout=self.IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    if q in self._idle:
-                        self._idle.remove(q)
-                        return
-                continue  # a task was handed over just now
-            if task is None:
-                return
-            fn, args = task
-            try:
-                fn(*args)
-            finally:
-                with self._lock:
-                    self._busy -= 1
-                    self._idle.append(q)
-                    self._lock.notify_all()
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._lock:
-            return self._lock.wait_for(lambda: self._busy == 0, timeout)
-
-
 class Microvisor:
     """The process-wide owner of cages."""
 
@@ -220,7 +181,6 @@ class Microvisor:
         lib = self.lib = native.load()
         self.cache = cache or ArtifactCache()
         self._lock = threading.Lock()
-        self._runners = _Runners()
         self._exec_cb = _EXEC_LOAD_T(self._exec_load)
         lib.lind_set_callbacks(ctypes.cast(self._exec_cb, ctypes.c_void_p))
 
@@ -302,9 +262,10 @@ class Microvisor:
     def start(self, spec: CageSpec, module: Program | None = None) -> CageHandle:
         """Starts a new cage tree on its own OS thread."""
         cage, pid, inst = self.prepare(spec, module)
-        handle = CageHandle(pid)
-        self._runners.submit(self._root_main, cage, pid, inst, handle)
-        return handle
+        h = self.lib.lind_cage_start(cage, inst)
+        if not h:
+            raise LindError("cannot start a thread to run the cage")
+        return CageHandle(pid, self.lib, h)
 
     def run_prepared(self, cage: int, pid: int, inst: int, capture: int | None = None) -> CageResult:
         """Runs a prepared root cage to its end on the calling thread (no hand-off to another thread:
@@ -344,15 +305,6 @@ class Microvisor:
         """Returns when every cage of the tree started as `pid` has ended (orphans included)."""
         while not self.lib.lind_tree_wait(pid, 500):  # a timeout keeps the caller responsive to signals
             pass
-
-    def _root_main(self, cage: int, pid: int, inst: int, handle: CageHandle) -> None:
-        try:
-            handle._result = self.run_prepared(cage, pid, inst)
-            handle.wall_time_exceeded = handle._result.wall_time_exceeded
-        except BaseException as e:  # noqa: BLE001 - reported through the handle
-            handle._error = e
-        finally:
-            handle._done.set()
 
     def kill(self, pid: int, sig: int) -> int:
         """kill(2) from outside the cages: pid > 0 one cage, pid < 0 the process group -pid."""

@@ -75,6 +75,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_run_many": (None, [i32, vp, vp, vp, vp]),
         "lind_cage_create": (vp, [vp, ctypes.POINTER(vp)]),
         "lind_cage_create_run_many": (None, [i32, vp, vp, vp]),
+        "lind_cage_start": (vp, [vp, vp]),
+        "lind_handle_wait": (i32, [vp, i32, vp]),
+        "lind_handle_free": (None, [vp]),
         "lind_capture_new": (vp, [ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, i32, ctypes.POINTER(i32)]),
         "lind_capture_wait": (i32, [vp, i32]),
         "lind_capture_data": (ctypes.POINTER(ctypes.c_char), [vp, i32, ctypes.POINTER(ctypes.c_size_t)]),
@@ -91,8 +94,8 @@ def _declare(lib: ctypes.CDLL) -> None:
 # Calls that may wait (run a cage, wait for output or a tree, wait for calls in flight) release
 # Python's lock; every other call is a few microseconds of C and keeps it: handing the lock back and
 # forth around each of them made two threads running short cages slower than one.
-BLOCKING = ("lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait", "lind_tree_wait",
-            "lind_cage_finish", "lind_cage_free")
+BLOCKING = ("lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait", "lind_handle_wait",
+            "lind_tree_wait", "lind_cage_finish", "lind_cage_free")
 
 
 def load() -> ctypes.CDLL:
