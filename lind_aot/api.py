@@ -9,7 +9,8 @@
 
 Every cage runs inside this host process (one process-wide `Microvisor`), each cage tree on its own
 OS thread. `Sandbox.spawn` is thread-safe: many threads may spawn and wait at once. Captured output
-and stdin are moved by one shared I/O thread (epoll), so a spawn costs two pipes, not extra threads.
+and stdin are moved by one I/O thread of the data plane (native/capture.c, epoll), so a spawn costs
+pipes, not extra threads; output callbacks are called on that thread.
 
 `AsyncSandbox` wraps the same for asyncio.
 
@@ -38,14 +39,12 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import errno
-import fcntl
 import os
-import select
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,109 +68,106 @@ DEVNULL = -3
 
 OutputSink = Callable[[bytes], object]
 Output = OutputSink | int | None
-CHUNK = 65536
 
 
 class SpawnError(LindError):
     """The program could not be started (missing file, not a lind program, bad root, ...)."""
 
 
-# ---- the shared I/O thread: captured stdout/stderr and fed stdin of every process ----
+# ---- captured stdout/stderr and fed stdin, serviced by the data plane's I/O thread ----
+
+CAP_STDIN, CAP_STDOUT, CAP_STDERR, CAP_STDOUT_SINK, CAP_STDERR_SINK = 1, 2, 4, 8, 16
+_SINK_T = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t)
+_sinks: dict[int, tuple[OutputSink | None, OutputSink | None]] = {}  # capture -> (stdout, stderr) callbacks
+_sinks_lock = threading.Lock()
 
 
-class _Stream:
-    """One pipe end the I/O thread services."""
-
-    __slots__ = ("fd", "on_data", "on_eof", "data", "pos")
-
-    def __init__(self, fd: int, on_data: OutputSink | None, on_eof: Callable[[], None],
-                 data: bytes = b"") -> None:
-        self.fd, self.on_data, self.on_eof, self.data, self.pos = fd, on_data, on_eof, data, 0
-
-
-class _IOHub:
-    """A single daemon thread multiplexing every process's pipes with epoll."""
-
-    def __init__(self) -> None:
-        self._ep = select.epoll()
-        self._lock = threading.Lock()
-        self._streams: dict[int, _Stream] = {}
-        self._thread: threading.Thread | None = None
-
-    def _ensure(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    t = threading.Thread(target=self._run, daemon=True, name="lind-io")
-                    t.start()
-                    self._thread = t
-
-    def add_reader(self, fd: int, on_data: OutputSink, on_eof: Callable[[], None]) -> None:
-        os.set_blocking(fd, False)
-        self._ensure()
-        with self._lock:
-            self._streams[fd] = _Stream(fd, on_data, on_eof)
-        self._ep.register(fd, select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR)
-
-    def add_writer(self, fd: int, data: bytes, on_done: Callable[[], None]) -> None:
-        os.set_blocking(fd, False)
-        self._ensure()
-        with self._lock:
-            self._streams[fd] = _Stream(fd, None, on_done, data)
-        self._ep.register(fd, select.EPOLLOUT | select.EPOLLERR)
-
-    def _finish(self, s: _Stream) -> None:
-        with self._lock:
-            self._streams.pop(s.fd, None)
+def _to_sink(cap: int, which: int, data: ctypes._Pointer, n: int) -> None:  # type: ignore[type-arg]
+    """Called by the data plane's I/O thread with a chunk of streamed output."""
+    with _sinks_lock:
+        pair = _sinks.get(cap)
+    fn = pair[which - 1] if pair else None
+    if fn is not None:
         try:
-            self._ep.unregister(s.fd)
-        except OSError:
-            pass
-        os.close(s.fd)
-        try:
-            s.on_eof()
+            fn(ctypes.string_at(data, n))
         except Exception as e:  # noqa: BLE001 - a bad callback must not stop the I/O thread
             print(f"lind: output callback failed: {e!r}", file=sys.stderr)
 
-    def _service(self, s: _Stream) -> None:
-        if s.on_data is None:  # a writer (stdin)
-            try:
-                s.pos += os.write(s.fd, memoryview(s.data)[s.pos: s.pos + CHUNK])
-            except BlockingIOError:
-                return
-            except OSError:  # EPIPE: the cage closed its stdin; drop the rest
-                s.pos = len(s.data)
-            if s.pos >= len(s.data):
-                self._finish(s)
-            return
-        try:
-            chunk = os.read(s.fd, CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._finish(s)
-            return
-        try:
-            s.on_data(chunk)
-        except Exception as e:  # noqa: BLE001
-            print(f"lind: output callback failed: {e!r}", file=sys.stderr)
 
-    def _run(self) -> None:
+_sink_cb = _SINK_T(_to_sink)
+_sink_set = False
+
+
+def _forget(lib: ctypes.CDLL, cap: int) -> None:
+    with _sinks_lock:
+        _sinks.pop(cap, None)
+    lib.lind_capture_free(cap)
+
+
+class _Capture:
+    """A process's pipes (native/capture.c): stdin fed from bytes, stdout and stderr kept (up to
+    max_output) or streamed to callbacks. `cage_fds` are the ends for the cage (-1 where the caller
+    gives its own); close_cage_ends() once the cage holds its copies."""
+
+    def __init__(self, lib: ctypes.CDLL, max_output: int | None, stdin: bytes | None, out: Output,
+                 err: Output) -> None:
+        global _sink_set
+        flags = CAP_STDIN if stdin is not None else 0
+        for spec, keep, stream in ((out, CAP_STDOUT, CAP_STDOUT_SINK), (err, CAP_STDERR, CAP_STDERR_SINK)):
+            if spec is None:
+                flags |= keep
+            elif callable(spec):
+                flags |= keep | stream
+        fds = (ctypes.c_int * 3)()
+        data = bytes(stdin or b"")
+        self._lib = lib
+        self.ptr = int(lib.lind_capture_new(max_output if max_output is not None else sys.maxsize, data, len(data),
+                                            flags, fds) or 0)
+        if not self.ptr:
+            raise SpawnError("cannot make the pipes of the cage's stdio")
+        self.cage_fds = [fds[0], fds[1], fds[2]]
+        if flags & (CAP_STDOUT_SINK | CAP_STDERR_SINK):
+            with _sinks_lock:
+                if not _sink_set:
+                    lib.lind_capture_set_sink(ctypes.cast(_sink_cb, ctypes.c_void_p))
+                    _sink_set = True
+                _sinks[self.ptr] = (out if callable(out) else None, err if callable(err) else None)
+        weakref.finalize(self, _forget, lib, self.ptr)
+
+    def close_cage_ends(self) -> None:
+        self._lib.lind_capture_close_cage_ends(self.ptr)
+
+    def data(self, which: int) -> bytes:
+        """What stdout (1) or stderr (2) wrote so far (b"" when streamed)."""
         while True:
-            try:
-                events = self._ep.poll(1.0)
-            except InterruptedError:
-                continue
-            for fd, _ev in events:
-                with self._lock:
-                    s = self._streams.get(fd)
-                if s is not None:
-                    self._service(s)
+            n = self._lib.lind_capture_copy(self.ptr, which, None, 0)
+            if not n:
+                return b""
+            buf = ctypes.create_string_buffer(n)
+            if self._lib.lind_capture_copy(self.ptr, which, buf, n) == n:
+                return buf.raw
+
+    def wait(self, timeout: float | None) -> bool:
+        """Whether every stream closed within timeout seconds (None: waits for ever)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:  # in slices, so that a waiting main thread still sees Ctrl-C
+            left = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+            if self._lib.lind_capture_wait(self.ptr, int(left * 1000)):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    @property
+    def closed_at(self) -> float | None:
+        """time.monotonic() when the last stream closed."""
+        ns = self._lib.lind_capture_closed_ns(self.ptr)
+        return ns / 1e9 if ns else None
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self._lib.lind_capture_truncated(self.ptr))
 
 
-_hub = _IOHub()
 _devnull_fds: dict[int, int] = {}
 _devnull_lock = threading.Lock()
 
@@ -236,49 +232,13 @@ class Result:
             return f"SIG{self.signal}"
 
 
-class _Capture:
-    """Collects one output stream (or forwards it), and tells when it is closed."""
-
-    def __init__(self, sink: OutputSink | None, limit: int | None) -> None:
-        self.sink = sink
-        self.limit = limit
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.truncated = False
-        self.closed = threading.Event()
-        self.closed_at: float | None = None
-
-    def data(self, chunk: bytes) -> None:
-        if self.limit is not None and self.size + len(chunk) > self.limit:
-            chunk = chunk[: max(0, self.limit - self.size)]
-            self.truncated = True
-        if not chunk:
-            return
-        self.size += len(chunk)
-        if self.sink is not None:
-            self.sink(chunk)
-        else:
-            self.parts.append(chunk)
-
-    def eof(self) -> None:
-        self.closed_at = time.perf_counter()
-        self.closed.set()
-
-    def value(self) -> bytes:
-        if len(self.parts) > 1:
-            self.parts = [b"".join(self.parts)]
-        return self.parts[0] if self.parts else b""
-
-
 class Process:
     """A running cage tree started by `Sandbox.spawn`. Thread-safe."""
 
-    def __init__(self, handle: CageHandle, started: float, captures: list[_Capture],
-                 out: _Capture | None, err: _Capture | None) -> None:
+    def __init__(self, handle: CageHandle, started: float, capture: _Capture) -> None:
         self._handle = handle
-        self._started = started
-        self._captures = captures
-        self._out, self._err = out, err
+        self._started = started  # time.monotonic()
+        self._capture = capture
         self._result: Result | None = None
         self._lock = threading.Lock()
 
@@ -290,11 +250,11 @@ class Process:
     @property
     def stdout(self) -> bytes:
         """stdout captured so far (all of it once wait() returned a Result)."""
-        return self._out.value() if self._out is not None else b""
+        return self._capture.data(1)
 
     @property
     def stderr(self) -> bytes:
-        return self._err.value() if self._err is not None else b""
+        return self._capture.data(2)
 
     @property
     def returncode(self) -> int | None:
@@ -315,45 +275,22 @@ class Process:
         return self.wait(0)
 
     def wait(self, timeout: float | None = None) -> Result | None:
-        """Waits for the root cage to end and its captured output to close; None on timeout.
-
-        Raises whatever error ended the cage's host thread abnormally (a bug, not a cage fault)."""
+        """Waits for the root cage to end and its captured output to close; None on timeout."""
         if self._result is not None:
             return self._result
         deadline = None if timeout is None else time.monotonic() + timeout
         r = self._handle.wait(timeout)
         if r is None:
             return None
-        seen = time.perf_counter()
-        for c in self._captures:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not c.closed.wait(left):
-                return None
+        seen = time.monotonic()
+        if not self._capture.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+            return None
         with self._lock:
-            if self._result is not None:
-                return self._result
-            closes = [c.closed_at for c in self._captures if c.closed_at is not None]
-            end = min(seen, max(closes)) if closes else seen
-            h = self._handle
-            u = getattr(r, "usage", None)  # reported by the microvisor (lind_cage_usage)
-            usage = ResourceUsage(
-                wall_time=max(0.0, end - self._started),
-                cpu_time=getattr(u, "cpu_time", None),
-                peak_memory=getattr(u, "peak_memory", None),
-                syscalls=getattr(u, "syscalls", None),
-            )
-            self._result = Result(
-                pid=r.pid,
-                returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
-                exit_code=r.exit_code,
-                signal=r.signal,
-                stdout=self.stdout,
-                stderr=self.stderr,
-                usage=usage,
-                trap=r.trap,
-                wall_time_exceeded=h.wall_time_exceeded,
-                output_truncated=any(c.truncated for c in self._captures),
-            )
+            if self._result is None:
+                closed = self._capture.closed_at
+                end = min(seen, closed) if closed is not None else seen
+                self._result = _result(r, self.stdout, self.stderr, max(0.0, end - self._started),
+                                       self._capture.truncated)
             return self._result
 
     def kill(self, sig: int = signal.SIGKILL) -> bool:
@@ -515,59 +452,25 @@ class Sandbox:
             module = self.load(host_prog)
         except CacheError as e:
             raise SpawnError(str(e)) from None
-        lim = _merge(self.limits, limits)
-
-        to_close: list[int] = []  # our copies of the cage's ends, closed once it has its own
-        captures: list[_Capture] = []
-        pending: list[tuple[int, _Capture]] = []
-        feed: tuple[int, bytes] | None = None
+        feed = stdin if isinstance(stdin, bytes | bytearray | memoryview) else None
+        capture = _Capture(self._mv.lib, self.max_output, bytes(feed) if feed is not None else None, stdout, stderr)
+        stdio = list(capture.cage_fds)  # where the caller gives its own fd (or DEVNULL), that one
+        if isinstance(stdin, int):
+            stdio[0] = _devnull(os.O_RDONLY) if stdin == DEVNULL else stdin
+        for i, spec_out in ((1, stdout), (2, stderr)):
+            if isinstance(spec_out, int):
+                stdio[i] = _devnull(os.O_WRONLY) if spec_out == DEVNULL else spec_out
+        spec = CageSpec(program=host_prog, argv=full, env={**self.env, **(env or {})}, root=self.root,
+                        cwd=cwd or self.cwd, stdio=(stdio[0], stdio[1], stdio[2]), limits=_merge(self.limits, limits),
+                        net=NET_POLICIES[self.net])
+        started = time.monotonic()
         try:
-            if stdin is None or stdin == DEVNULL:
-                in_fd = _devnull(os.O_RDONLY)
-            elif isinstance(stdin, int):
-                in_fd = stdin
-            else:
-                r, w = os.pipe()
-                to_close.append(r)
-                in_fd = r
-                feed = (w, bytes(stdin))
-
-            def out_fd(spec: Output) -> tuple[int, _Capture | None]:
-                if spec == DEVNULL:
-                    return _devnull(os.O_WRONLY), None
-                if isinstance(spec, int):
-                    return spec, None
-                r, w = os.pipe()
-                to_close.append(w)
-                cap = _Capture(spec, self.max_output)
-                captures.append(cap)
-                pending.append((r, cap))
-                return w, cap
-
-            o_fd, out_cap = out_fd(stdout)
-            e_fd, err_cap = out_fd(stderr)
-            spec = CageSpec(program=host_prog, argv=full, env={**self.env, **(env or {})}, root=self.root,
-                            cwd=cwd or self.cwd, stdio=(in_fd, o_fd, e_fd), limits=lim, net=NET_POLICIES[self.net])
-            started = time.perf_counter()
-            try:
-                handle = self._mv.start(spec, module)
-            except LindError as e:
-                raise SpawnError(str(e)) from None
-        except BaseException:
-            for fd in to_close:
-                os.close(fd)
-            for r, _ in pending:
-                os.close(r)
-            if feed is not None:
-                os.close(feed[0])
-            raise
-        for fd in to_close:  # the cage holds dups of them now
-            os.close(fd)
-        for r, cap in pending:
-            _hub.add_reader(r, cap.data, cap.eof)
-        if feed is not None:
-            _feed(*feed)
-        return Process(handle, started, captures, out_cap, err_cap)
+            handle = self._mv.start(spec, module)
+        except LindError as e:
+            raise SpawnError(str(e)) from None
+        finally:
+            capture.close_cage_ends()  # the cage holds its own copies now (or failed to start)
+        return Process(handle, started, capture)
 
     def run_here(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,
                  env: dict[str, str] | None = None, stdin: bytes | None = None, limits: Limits | None = None,
@@ -587,37 +490,29 @@ class Sandbox:
         data plane (for jobs of a fraction of a millisecond, returning to Python between them costs
         more than the jobs). A job that cannot start gets its SpawnError in its place; the others
         still run. Each job's wall-time limit and usage.wall_time count from its own start."""
-        lib = self._mv.lib
         out: list[Result | SpawnError | None] = [None] * len(jobs)
-        todo: list[tuple[int, CageSpec, Program, int]] = []  # index, spec, program, capture
-        try:
-            for i, job in enumerate(jobs):
-                try:
-                    todo.append((i, *self._here_spec(job)))
-                except SpawnError as e:
-                    out[i] = e
-            results = self._mv.create_run_many([(spec, prog, cap) for _, spec, prog, cap in todo])
-            for (i, _, _, cap), r in zip(todo, results, strict=True):
-                out[i] = SpawnError(str(r)) if isinstance(r, LindError) else _here_result(lib, r, cap)
-        finally:
-            for *_, cap in todo:
-                lib.lind_capture_free(cap)
+        todo: list[tuple[int, CageSpec, Program, _Capture]] = []
+        for i, job in enumerate(jobs):
+            try:
+                todo.append((i, *self._here_spec(job)))
+            except SpawnError as e:
+                out[i] = e
+        results = self._mv.create_run_many([(spec, prog, cap.ptr) for _, spec, prog, cap in todo])
+        for (i, _, _, cap), r in zip(todo, results, strict=True):
+            out[i] = SpawnError(str(r)) if isinstance(r, LindError) else \
+                _result(r, cap.data(1), cap.data(2), r.elapsed or 0.0, cap.truncated)
         return out  # type: ignore[return-value]
 
-    def _here_spec(self, job: HereJob) -> tuple[CageSpec, Program, int]:
-        """A job's cage spec, program and capture (its pipes; the spec's stdio are their cage ends)."""
+    def _here_spec(self, job: HereJob) -> tuple[CageSpec, Program, _Capture]:
+        """A job's cage spec, program and capture (the spec's stdio are the capture's cage ends)."""
         module = job.module
         if module is None:
             try:
                 module = self.load(job.program)
             except CacheError as e:
                 raise SpawnError(str(e)) from None
-        fds = (ctypes.c_int * 3)()
-        data = bytes(job.stdin) if job.stdin is not None else b""
-        cap = self._mv.lib.lind_capture_new(self.max_output if self.max_output is not None else sys.maxsize, data,
-                                            len(data), job.stdin is not None, fds)
-        if not cap:
-            raise SpawnError("cannot make the pipes of the cage's stdio")
+        cap = _Capture(self._mv.lib, self.max_output, job.stdin, None, None)
+        fds = cap.cage_fds
         spec = CageSpec(program=job.program, argv=[str(job.program), *(str(a) for a in job.argv)],
                         env={**self.env, **(job.env or {})}, root=self.root, cwd=job.cwd or self.cwd,
                         stdio=(fds[0], fds[1], fds[2]), limits=_merge(self.limits, job.limits),
@@ -636,44 +531,12 @@ class Sandbox:
         return r
 
 
-def _captured(lib: ctypes.CDLL, cap: int, which: int) -> bytes:
-    n = ctypes.c_size_t()
-    ptr = lib.lind_capture_data(cap, which, ctypes.byref(n))
-    return ctypes.string_at(ptr, n.value) if n.value else b""
-
-
-def _here_result(lib: ctypes.CDLL, r: CageResult, cap: int) -> Result:
-    usage = ResourceUsage(wall_time=r.elapsed or 0.0, cpu_time=r.usage.cpu_time, peak_memory=r.usage.peak_memory,
+def _result(r: CageResult, out: bytes, err: bytes, wall_time: float, truncated: bool) -> Result:
+    usage = ResourceUsage(wall_time=wall_time, cpu_time=r.usage.cpu_time, peak_memory=r.usage.peak_memory,
                           syscalls=r.usage.syscalls)
     return Result(pid=r.pid, returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
-                  exit_code=r.exit_code, signal=r.signal, stdout=_captured(lib, cap, 1), stderr=_captured(lib, cap, 2),
-                  usage=usage, trap=r.trap, wall_time_exceeded=r.wall_time_exceeded,
-                  output_truncated=bool(lib.lind_capture_truncated(cap)))
-
-
-def _feed(w: int, data: bytes) -> None:
-    """Writes stdin: what fits in the pipe right away, the rest from the I/O thread."""
-    if not data:
-        os.close(w)
-        return
-    os.set_blocking(w, False)
-    try:
-        n = os.write(w, data[:CHUNK])
-    except BlockingIOError:
-        n = 0
-    except OSError as e:
-        if e.errno != errno.EPIPE:
-            raise
-        os.close(w)
-        return
-    if n == len(data):
-        os.close(w)
-        return
-    try:  # a bigger pipe saves round trips through the I/O thread
-        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
-    except OSError:
-        pass
-    _hub.add_writer(w, data[n:], lambda: None)
+                  exit_code=r.exit_code, signal=r.signal, stdout=out, stderr=err, usage=usage, trap=r.trap,
+                  wall_time_exceeded=r.wall_time_exceeded, output_truncated=truncated)
 
 
 # ---- asyncio ----

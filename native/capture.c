@@ -43,7 +43,16 @@ struct capture {
     int registered;             /* its open streams are in the hub's epoll set */
     struct capture *next_new, *prev_new; /* the list of not yet registered captures */
     int cage_end[3];            /* the ends for the cage, until lind_capture_close_cage_ends */
+    int to_sink[3];             /* [1], [2]: the stream goes to the sink, not a buffer */
+    int64_t closed_ns;          /* CLOCK_MONOTONIC when the last stream closed */
 };
+
+/* Python's receiver of streamed output (the API's stdout/stderr callbacks). Called without the
+ * hub's lock: it takes Python's lock, which a Python thread may hold while it waits for ours. */
+typedef void (*capture_sink_fn)(struct capture *cap, int which, const char *data, size_t len);
+static capture_sink_fn sink;
+
+void lind_capture_set_sink(capture_sink_fn fn) { sink = fn; }
 
 static pthread_mutex_t hub_lock = PTHREAD_MUTEX_INITIALIZER;
 static int hub_epoll = -1;
@@ -115,6 +124,7 @@ static void stream_close(struct cap_stream *st)
     close(st->fd);
     st->fd = -1;
     if (--cap->open == 0) {
+        cap->closed_ns = now_ns();
         if (cap->abandoned)
             bury(cap);
         else
@@ -122,11 +132,25 @@ static void stream_close(struct cap_stream *st)
     }
 }
 
+/* Hands a chunk to the sink, with the hub's lock released meanwhile (held on entry and exit).
+ * The capture itself stays valid: only the hub thread frees captures, after its events. */
+static void give_to_sink(struct capture *cap, int which, const char *data, size_t len)
+{
+    char *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    pthread_mutex_unlock(&hub_lock);
+    sink(cap, which, copy, len);
+    free(copy);
+    pthread_mutex_lock(&hub_lock);
+}
+
 static void stream_read(struct cap_stream *st)
 {
     struct capture *cap = st->cap;
-    static char chunk[65536]; /* only the hub thread reads (its stack is small) */
-    for (;;) {
+    static char chunk[65536]; /* (used under the hub's lock; the hub thread's stack is small) */
+    while (st->fd >= 0) {     /* (a sink call lets another thread close it meanwhile) */
         ssize_t n = read(st->fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -139,7 +163,11 @@ static void stream_read(struct cap_stream *st)
         size_t room = cap->max_output - cap->len[st->which], take = (size_t)n < room ? (size_t)n : room;
         if (take < (size_t)n)
             cap->truncated = 1;
-        if (take) {
+        if (take && cap->to_sink[st->which]) {
+            cap->len[st->which] += take;
+            if (sink && !cap->abandoned)
+                give_to_sink(cap, st->which, chunk, take);
+        } else if (take) {
             uint8_t *b = realloc(cap->buf[st->which], cap->len[st->which] + take);
             if (!b) {
                 cap->truncated = 1;
@@ -215,12 +243,18 @@ static void stream_add(struct capture *cap, int which, int fd)
     cap->open++;
 }
 
-/* Python: pipes for a job. cage_fds[0..2] get the ends the cage is given (stdin is /dev/null when
- * stdin is NULL); lind_capture_close_cage_ends closes them once the cage has its own copies.
- * NULL on failure. */
-struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, size_t stdin_len, int has_stdin,
+#define CAP_STDIN 1       /* feed stdin_data through a pipe (else the cage's stdin is /dev/null) */
+#define CAP_STDOUT 2      /* capture stdout (else cage_fds[1] is -1: the caller gives its own) */
+#define CAP_STDERR 4
+#define CAP_STDOUT_SINK 8 /* stream stdout to the sink instead of keeping it */
+#define CAP_STDERR_SINK 16
+
+/* Python: pipes for a job, as flags says. cage_fds[0..2] get the ends the cage is given;
+ * lind_capture_close_cage_ends closes them once the cage has its own copies. NULL on failure. */
+struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, size_t stdin_len, int flags,
                                  int *cage_fds)
 {
+    int has_stdin = flags & CAP_STDIN;
     if (hub_start() < 0)
         return NULL;
     struct capture *cap = calloc(1, sizeof *cap);
@@ -237,8 +271,10 @@ struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, s
     } else if ((p[0][0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         goto fail;
     }
-    if (pipe2(p[1], O_CLOEXEC) < 0 || pipe2(p[2], O_CLOEXEC) < 0)
+    if (((flags & CAP_STDOUT) && pipe2(p[1], O_CLOEXEC) < 0) || ((flags & CAP_STDERR) && pipe2(p[2], O_CLOEXEC) < 0))
         goto fail;
+    cap->to_sink[1] = !!(flags & CAP_STDOUT_SINK);
+    cap->to_sink[2] = !!(flags & CAP_STDERR_SINK);
     if (has_stdin && stdin_len) {
         cap->in = malloc(stdin_len);
         if (!cap->in)
@@ -253,9 +289,12 @@ struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, s
     }
     if (has_stdin)
         stream_add(cap, 0, p[0][1]);
-    stream_add(cap, 1, p[1][0]);
-    stream_add(cap, 2, p[2][0]);
+    for (int i = 1; i < 3; i++)
+        if (p[i][0] >= 0)
+            stream_add(cap, i, p[i][0]);
     cap->born_ns = now_ns();
+    if (!cap->open)
+        cap->closed_ns = cap->born_ns;
     pthread_mutex_lock(&hub_lock);
     cap->prev_new = new_tail;
     if (new_tail)
@@ -316,11 +355,25 @@ int lind_capture_wait(struct capture *cap, int timeout_ms)
     return done;
 }
 
-/* Python: what was read from stdout (1) or stderr (2), valid until lind_capture_free. */
-const uint8_t *lind_capture_data(struct capture *cap, int which, size_t *len)
+/* Python: copies what was read so far from stdout (1) or stderr (2) into buf if it holds it all;
+ * returns its length either way. */
+size_t lind_capture_copy(struct capture *cap, int which, uint8_t *buf, size_t size)
 {
-    *len = cap->len[which];
-    return cap->buf[which];
+    pthread_mutex_lock(&hub_lock);
+    size_t n = cap->to_sink[which] ? 0 : cap->len[which];
+    if (buf && n <= size && n)
+        memcpy(buf, cap->buf[which], n);
+    pthread_mutex_unlock(&hub_lock);
+    return n;
+}
+
+/* Python: CLOCK_MONOTONIC ns when its last stream closed (0: not yet). */
+int64_t lind_capture_closed_ns(struct capture *cap)
+{
+    pthread_mutex_lock(&hub_lock);
+    int64_t t = cap->open ? 0 : cap->closed_ns;
+    pthread_mutex_unlock(&hub_lock);
+    return t;
 }
 
 int lind_capture_truncated(const struct capture *cap) { return cap->truncated; }
