@@ -7,12 +7,22 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import C_DIR, REPO, build_cage
 
 from lind_aot.api import DEVNULL, AsyncSandbox, Limits, Sandbox, SpawnError
+
+
+def in_threads(worker: Callable[[int], None], n: int) -> None:
+    """Runs worker(0..n-1) on n threads at once and waits for them."""
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +68,7 @@ def test_spawn_from_8_threads(sb: Sandbox, hello: Path, modes: Path) -> None:
         except Exception as e:  # noqa: BLE001
             errors.append(f"t{t}: {e!r}")
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(120)
+    in_threads(worker, 8)
     assert not errors, errors[:5]
 
 
@@ -285,11 +291,7 @@ def test_run_here_from_threads(sb: Sandbox, hello: Path) -> None:
             if r.stdout != f"hello {t}-{i}\n".encode() or r.returncode != 0:
                 errors.append(f"{t}-{i}: {r}")
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(120)
+    in_threads(worker, 8)
     assert not errors, errors[:5]
 
 
