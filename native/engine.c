@@ -2,7 +2,6 @@
  * program needs no wasmtime-py (importing it costs `lind run` half of its start-up). Python still
  * compiles with wasmtime-py on a cache miss; both engines get the same settings
  * (lind_aot/vmm/engine.py: ENGINE_SETTINGS), so artifacts of one load in the other. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,14 +152,7 @@ struct lind_module *lind_module_load(const uint8_t *artifact, size_t len, char *
 
 int engine_api_load(void *h)
 {
-#define R(field, sym)                                        \
-    do {                                                     \
-        *(void **)&e.field = dlsym(h, sym);                  \
-        if (!e.field) {                                      \
-            fprintf(stderr, "lind: wasmtime lacks %s\n", sym); \
-            return -1;                                       \
-        }                                                    \
-    } while (0)
+#define R(field, sym) WT_RESOLVE(h, e.field, sym)
     R(config_new, "wasm_config_new");
     R(engine_new_with_config, "wasm_engine_new_with_config");
     R(opt_level, "wasmtime_config_cranelift_opt_level_set");

@@ -5,6 +5,16 @@
 
 struct wt_api wt;
 
+int wt_resolve(void *h, void **slot, const char *sym)
+{
+    *slot = dlsym(h, sym);
+    if (!*slot) {
+        fprintf(stderr, "lind: the wasmtime library lacks %s\n", sym);
+        return -1;
+    }
+    return 0;
+}
+
 int wt_api_load(const char *path)
 {
     /* RTLD_NOLOAD: we want the copy wasmtime-py already loaded, never a second runtime. */
@@ -15,14 +25,7 @@ int wt_api_load(const char *path)
         fprintf(stderr, "lind: cannot load %s: %s\n", path, dlerror());
         return -1;
     }
-#define RESOLVE(field, sym)                                                  \
-    do {                                                                     \
-        *(void **)&wt.field = dlsym(h, sym);                                 \
-        if (!wt.field) {                                                     \
-            fprintf(stderr, "lind: %s lacks %s\n", path, sym);               \
-            return -1;                                                       \
-        }                                                                    \
-    } while (0)
+#define RESOLVE(field, sym) WT_RESOLVE(h, wt.field, sym)
     RESOLVE(caller_context, "wasmtime_caller_context");
     RESOLVE(caller_export_get, "wasmtime_caller_export_get");
     RESOLVE(sharedmemory_data, "wasmtime_sharedmemory_data");

@@ -160,5 +160,12 @@ extern struct wt_api wt;
 int wt_api_load(const char *libwasmtime_path);
 /* engine.c: the rest of the API it uses, from the same library handle. */
 int engine_api_load(void *handle);
+/* *slot = the symbol, or a message on stderr and -1. */
+int wt_resolve(void *handle, void **slot, const char *sym);
+#define WT_RESOLVE(h, ptr, sym)                           \
+    do {                                                  \
+        if (wt_resolve((h), (void **)&(ptr), (sym)) < 0) \
+            return -1;                                    \
+    } while (0)
 
 #endif
