@@ -133,6 +133,7 @@ int epoch_ticker_start(wasm_engine_t *engine)
 }
 
 static const char KILLED[] = "lind: cage killed by a signal";
+static const char LONGJMP[] = "lind: longjmp out of a signal handler";
 
 /* RLIMIT_CPU, as Linux enforces it: SIGXCPU at the soft limit, SIGKILL at the hard one. The
  * cage's CPU time is the CPU time of the OS thread running it (one per cage thread). */
@@ -172,5 +173,12 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
     signals_after_call(&c);
     if (cage->exited || th->exited || __atomic_load_n(&th->pending, __ATOMIC_ACQUIRE) == PENDING_EXEC)
         return wt.error_new(KILLED); /* (an exec by another thread: the run loop does it) */
+    if (th->deferred_longjmp && !th->in_handler) {
+        /* a handler that interrupted computation longjmp'ed out: there is no call to unwind from,
+         * so the whole wasm stack is abandoned and the run loop rewinds into the setjmp */
+        th->deferred_longjmp = 0;
+        th->epoch_longjmp = 1;
+        return wt.error_new(LONGJMP);
+    }
     return NULL;
 }

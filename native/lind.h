@@ -119,6 +119,7 @@ struct lind_thread {
     int jmp_val;
     uint32_t jmp_sp;         /* __stack_pointer at setjmp */
     int deferred_longjmp;    /* longjmp out of a signal handler: done when the interrupted call returns */
+    int epoch_longjmp;       /* ... or, when it interrupted computation, by the run loop */
     uint64_t nsyscalls;      /* system calls made by this thread (added to the cage's at exit) */
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */

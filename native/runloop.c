@@ -35,6 +35,25 @@ static void message(wasm_trap_t *trap, wasmtime_error_t *err, char *msg, size_t 
     wt.byte_vec_delete(&m);
 }
 
+/* A longjmp: the stack and stack pointer saved at the setjmp are put back, and the rewind into it
+ * started (the entry is called next). -1 when the jmp_buf is unknown. */
+static int jump_to_setjmp(struct lind_thread *th, struct run_ctx *r)
+{
+    int64_t saved = lind_longjmp_restore(th);
+    if (saved < 0)
+        return -1;
+    wasmtime_val_t sp;
+    memset(&sp, 0, sizeof sp);
+    sp.kind = 0; /* WASMTIME_I32 */
+    sp.of.i32 = (int32_t)(uint32_t)saved;
+    wasmtime_error_t *e = wt.global_set(r->ctx, &r->sp, &sp);
+    if (e) {
+        wt.error_delete(e);
+        return -1;
+    }
+    return call0(r, &r->start_rewind, 1, (int32_t)th->async_buf);
+}
+
 int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *msg, size_t cap)
 {
     *code = -1;
@@ -43,6 +62,18 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
         args[0].i32 = r->arg;
         wasm_trap_t *trap = NULL;
         wasmtime_error_t *err = wt.func_call_unchecked(r->ctx, &r->entry, args, (size_t)r->nargs, &trap);
+        if ((err || trap) && th->epoch_longjmp) {
+            /* a signal handler run from the epoch callback longjmp'ed out (epoch.c): the wasm stack
+             * is gone; rewind into the setjmp as a longjmp does */
+            if (err)
+                wt.error_delete(err);
+            if (trap)
+                wt.trap_delete(trap);
+            th->epoch_longjmp = 0;
+            if (jump_to_setjmp(th, r) < 0)
+                return RUN_BAD_JUMP;
+            continue;
+        }
         if (err || trap) {
             message(trap, err, msg, cap);
             if (trap) {
@@ -65,18 +96,9 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
         } else if (th->pending == PENDING_LONGJMP) {
             if (call0(r, &r->stop_unwind, 0, 0) < 0)
                 return RUN_ERROR;
-            int64_t saved = lind_longjmp_restore(th);
-            if (saved < 0)
+            if (jump_to_setjmp(th, r) < 0)
                 return RUN_BAD_JUMP;
-            wasmtime_val_t sp;
-            memset(&sp, 0, sizeof sp);
-            sp.kind = 0; /* WASMTIME_I32 */
-            sp.of.i32 = (int32_t)(uint32_t)saved;
-            wasmtime_error_t *e = wt.global_set(r->ctx, &r->sp, &sp);
-            if (e) {
-                wt.error_delete(e);
-                return RUN_ERROR;
-            }
+            continue;
         } else {
             return RUN_RETURNED; /* finished, or a fork/exec for runner.c */
         }

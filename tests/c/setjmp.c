@@ -10,6 +10,7 @@ static int depth;
 
 static void deep(int n) { if (n == 0) longjmp(jb, 42); deep(n - 1); depth++; }
 static void on_usr1(int s) { (void)s; siglongjmp(sjb, 7); }
+static void on_alarm(int s) { (void)s; siglongjmp(sjb, 9); }
 
 int main(void)
 {
@@ -28,5 +29,19 @@ int main(void)
     if (r == 0) { raise(SIGUSR1); printf("not reached\n"); }
     sigset_t cur; sigprocmask(SIG_BLOCK, NULL, &cur);
     printf("siglongjmp returned %d, SIGUSR1 blocked after: %d\n", r, sigismember(&cur, SIGUSR1));
+    /* out of a handler that interrupted pure computation (a timeout around a CPU-bound loop) */
+    signal(SIGALRM, on_alarm);
+    for (int round = 0; round < 2; round++) {
+        volatile unsigned long spins = 0;
+        r = sigsetjmp(sjb, 1);
+        if (r == 0) {
+            alarm(1);
+            for (;;)
+                spins++;
+        }
+        sigprocmask(SIG_BLOCK, NULL, &cur);
+        printf("round %d: escaped the loop with %d, spun %d, SIGALRM blocked after: %d\n", round, r, spins > 0,
+               sigismember(&cur, SIGALRM));
+    }
     return 0;
 }
