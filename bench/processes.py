@@ -30,12 +30,12 @@ ROUNDS = 3
 Row = tuple[str, str, str, str, str, str]
 
 
-def build(name: str) -> tuple[Path, Path]:
+def build(name: str, flags: tuple[str, ...] = ()) -> tuple[Path, Path]:
     OUT.mkdir(parents=True, exist_ok=True)
     src = HERE / "c" / f"{name}.c"
     native, wasm = OUT / name, OUT / f"{name}.wasm"
-    subprocess.run(["gcc", "-O2", "-o", str(native), str(src)], check=True)
-    subprocess.run([*LIND, "cc", "-O2", "-o", str(wasm), str(src)], check=True, cwd=REPO)
+    subprocess.run(["gcc", "-O2", *flags, "-o", str(native), str(src)], check=True)
+    subprocess.run([*LIND, "cc", "-O2", *flags, "-o", str(wasm), str(src)], check=True, cwd=REPO)
     return native, wasm
 
 
@@ -79,6 +79,12 @@ def main() -> int:
             cage = median_of([*prefix, *cage_cmd(root, wasm, "20000")], REPO, 7)
             rows.append((f"pipe ping-pong round trip (1 byte), {label}", f"{nat:.2f} us", f"{cage:.2f} us",
                          f"{cage / nat:.2f}x", "<= 1.0x", verdict(cage / nat <= 1.0)))
+
+        # pthread_create + pthread_join of a thread that returns at once
+        native, wasm = build("threads", ("-pthread",))
+        nat = median_of([str(native), "2000"], root)
+        cage = median_of(cage_cmd(root, wasm, "1000"), REPO)
+        rows.append(("pthread_create+join", f"{nat:.1f} us", f"{cage:.1f} us", f"{cage / nat:.2f}x", "", ""))
 
         # fork + exec of hello + wait
         hn, hw = build("hello")
