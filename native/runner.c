@@ -180,6 +180,13 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
                 *sig = SIGKILL;
                 return inst;
             }
+            if (cage->pool) {
+                /* it served as a grate: its handlers and workers belong to the old program and
+                 * memory (which goes back to the pool): its cages fall back to the microvisor */
+                threei_grate_ending(cage);
+                threei_free_workers(cage);
+                cage->pool = NULL; /* (pools are never freed; a new one is made if it registers again) */
+            }
             int r = instance_attach(cage, next);
             instance_free(inst, 1);
             inst = next;

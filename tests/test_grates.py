@@ -150,6 +150,19 @@ def test_grate_exits_while_cage_calls(root: Path) -> None:
         assert (r.returncode, out(r)) == (0, "grate=yes real=yes switches=1\n"), (threads, err(r))
 
 
+def test_grate_execs_while_cage_calls(root: Path) -> None:
+    """The grate execs another program 200 ms after starting the program, while the program calls
+    geteuid in a loop: its handlers belonged to the old program and memory, so the answers go from
+    the grate's 777 to the microvisor's 0 once per thread, and the new program runs as a plain cage."""
+    g = build_cage(C_DIR / "grate_testgrate.c")
+    p = prog(root, "grate_euidloop")
+    for threads in ("1", "8"):
+        r = run(root, g, ["--mode", "execearly", "--delay", "200", p, "1200", "777", "0", threads])
+        assert "testgrate: exec" in err(r)
+        assert (r.returncode, sorted(out(r).splitlines())) == (
+            0, ["before=0 after=0", "grate=yes real=yes switches=1"]), (threads, err(r))
+
+
 def test_handler_signature_mismatch_is_eio(root: Path, tmp_path: Path) -> None:
     """A handler whose signature is not the dispatcher's traps in the grate: the call fails with
     EIO, the cage and the grate go on."""

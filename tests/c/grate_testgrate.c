@@ -134,7 +134,7 @@ int main(int argc, char **argv)
             r = register_handler(me, 1001, grateid, (uint64_t)(uintptr_t)&h_clamp);
         else if (!strcmp(mode, "passreg"))
             r = register_handler(me, 1001, grateid, (uint64_t)(uintptr_t)&h_passreg);
-        else if (!strcmp(mode, "exitearly"))
+        else if (!strcmp(mode, "exitearly") || !strcmp(mode, "execearly"))
             r = register_handler(me, 107, grateid, (uint64_t)(uintptr_t)&h_777);
         else
             r = -1, errno = EINVAL;
@@ -146,9 +146,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "testgrate: exec %s: %s\n", argv[i], strerror(errno));
         _exit(127);
     }
-    if (!strcmp(mode, "exitearly")) {
+    if (!strcmp(mode, "exitearly") || !strcmp(mode, "execearly")) {
         struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+        if (!strcmp(mode, "execearly")) { /* become the program (its sleeping mode), not a grate */
+            fprintf(stderr, "testgrate: exec\n");
+            char *args[] = {argv[i], "0", "777", "0", "0", NULL};
+            execv(argv[i], args);
+            return 127;
+        }
         fprintf(stderr, "testgrate: exiting\n");
         return 0;
     }
