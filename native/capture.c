@@ -336,9 +336,10 @@ int lind_capture_wait(struct capture *cap, int timeout_ms)
 {
     pthread_mutex_lock(&hub_lock);
     /* usually the cage has just ended and closed its ends: drain here rather than wait for the
-     * hub thread to wake up and do it */
+     * hub thread to wake up and do it. Not a stream that goes to the sink: only the hub reads
+     * those, so that chunks reach the sink in order and all of them before the stream closes. */
     for (int i = 0; i < 3; i++)
-        if (cap->s[i].fd >= 0) {
+        if (cap->s[i].fd >= 0 && !cap->to_sink[i]) {
             if (i == 0)
                 stream_write(&cap->s[i]);
             else

@@ -103,9 +103,10 @@ def test_env_and_argv0(sb: Sandbox, modes: Path, tmp_path: Path) -> None:
 
 
 def test_streaming_and_binary(sb: Sandbox, modes: Path) -> None:
-    chunks: list[bytes] = []
-    r = sb.run(modes, ["big", "512"], stdout=chunks.append)
-    assert r.stdout == b"" and b"".join(chunks) == b"x" * (512 * 1024)
+    for _ in range(50):  # (repeated: every chunk must be delivered, in order, before wait() returns)
+        chunks: list[bytes] = []
+        r = sb.run(modes, ["big", "512"], stdout=chunks.append)
+        assert r.stdout == b"" and b"".join(chunks) == b"x" * (512 * 1024)
     r = sb.run(modes, ["binary"])
     assert r.stdout == bytes(range(256))
     r = sb.run(modes, ["exit", "0"], stdout=DEVNULL, stderr=DEVNULL)
