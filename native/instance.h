@@ -23,6 +23,13 @@ struct run_ctx {
     wasmtime_global_t sp;
 };
 
+/* Whether the instance has what unwinding and rewinding its stack needs (fork, setjmp): the
+ * asyncify exports and __stack_pointer. A module may lack them; using them would abort the host. */
+static inline int run_ctx_can_unwind(const struct run_ctx *r)
+{
+    return r->stop_unwind.store_id && r->start_rewind.store_id && r->sp.store_id;
+}
+
 /* One instance of a cage thread (its own Store) over the cage's shared memory. */
 struct lind_instance {
     struct lind_module *mod;

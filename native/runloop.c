@@ -39,6 +39,8 @@ static void message(wasm_trap_t *trap, wasmtime_error_t *err, char *msg, size_t 
  * started (the entry is called next). -1 when the jmp_buf is unknown. */
 static int jump_to_setjmp(struct lind_thread *th, struct run_ctx *r)
 {
+    if (!run_ctx_can_unwind(r))
+        return -1;
     int64_t saved = lind_longjmp_restore(th);
     if (saved < 0)
         return -1;
@@ -88,6 +90,8 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
         }
         if (th->pending == PENDING_SETJMP) {
             wasmtime_val_t sp;
+            if (!run_ctx_can_unwind(r))
+                return RUN_ERROR; /* a hostile module with part of the asyncify exports */
             if (call0(r, &r->stop_unwind, 0, 0) < 0)
                 return RUN_ERROR;
             wt.global_get(r->ctx, &r->sp, &sp);

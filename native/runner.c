@@ -162,6 +162,11 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
             return inst;
         }
         if (th->pending == PENDING_FORK && rc == RUN_RETURNED) {
+            if (!run_ctx_can_unwind(&inst->run)) {
+                snprintf(msg, cap, "fork: the program lacks the asyncify exports (build it with `lind cc`)");
+                *sig = SIGSEGV;
+                return inst;
+            }
             fork_child(th, inst);
             continue;
         }

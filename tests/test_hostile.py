@@ -121,3 +121,35 @@ def test_reused_memory_holds_nothing_of_the_previous_cage(tmp_path: Path) -> Non
             assert r.exit_code == 0, out.read_text()
         devnull.close()
     assert out.read_text().splitlines() == ["pattern bytes: 0"] * 3
+
+
+def _handmade(nr: int, asyncify: bool) -> bytes:
+    """A module made by hand (not by `lind cc`) that makes system call nr once; with `asyncify`, it
+    exports dummy asyncify functions but no __stack_pointer."""
+    import wasmtime
+
+    exports = ('(func (export "asyncify_start_unwind") (param i32)) (func (export "asyncify_stop_unwind"))'
+               ' (func (export "asyncify_start_rewind") (param i32))') if asyncify else ""
+    args = " ".join(["(i64.const 0)"] * 2 + ["(i64.const 4096)", "(i64.const 0)", "(i64.const 1)"] +
+                    ["(i64.const 0)"] * 9)
+    return wasmtime.wat2wasm(f"""
+(module
+  (import "env" "memory" (memory 2 16 shared))
+  (import "lind" "syscall" (func $sys (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+                                      (result i64)))
+  (global (export "__heap_base") i32 (i32.const 65536))
+  {exports}
+  (func (export "_start") (drop (call $sys (i32.const {nr}) {args}))))""")
+
+
+@pytest.mark.parametrize("asyncify", [False, True])
+@pytest.mark.parametrize("nr", [57, 1020, 1021])  # fork, setjmp, longjmp
+def test_handmade_module_without_stack_pointer(tmp_path: Path, root: Path, nr: int, asyncify: bool) -> None:
+    """fork/setjmp/longjmp from a module with none or only part of what unwinding needs: the call
+    fails or the cage is killed (SIGSEGV), the host process reports it (it used to abort)."""
+    wasm = tmp_path / "handmade.wasm"
+    wasm.write_bytes(_handmade(nr, asyncify))
+    r = run_cage(wasm, [], root)
+    assert r.returncode in (0, 128 + 11) and b"panicked" not in r.stderr, r
+    if asyncify and nr in (57, 1020):  # the unwind starts, the run loop cannot finish it
+        assert r.returncode == 128 + 11, r
