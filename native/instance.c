@@ -184,16 +184,16 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
     r->nargs = nargs;
     r->arg = arg;
     inst->entry = entry;
-    if (!instance_export(inst, entry, WASMTIME_EXTERN_FUNC, &x)) {
-        snprintf(err, cap, "not a lind program (no %s export; rebuild it with `lind cc`)", entry);
+    if (!instance_export(inst, entry, WASMTIME_EXTERN_FUNC, &x) || !func_fits(ctx, &x.of.func, 1)) {
+        snprintf(err, cap, "not a lind program (no %s export of the right type; rebuild it with `lind cc`)", entry);
         instance_free(inst, 1);
         return NULL;
     }
     r->entry = x.of.func;
     /* without asyncify (a program linked by another tool) fork and setjmp fail with ENOSYS */
-    if (instance_export(inst, "asyncify_stop_unwind", WASMTIME_EXTERN_FUNC, &x))
+    if (instance_export(inst, "asyncify_stop_unwind", WASMTIME_EXTERN_FUNC, &x) && func_fits(ctx, &x.of.func, 1))
         r->stop_unwind = x.of.func;
-    if (instance_export(inst, "asyncify_start_rewind", WASMTIME_EXTERN_FUNC, &x))
+    if (instance_export(inst, "asyncify_start_rewind", WASMTIME_EXTERN_FUNC, &x) && func_fits(ctx, &x.of.func, 1))
         r->start_rewind = x.of.func;
     if (instance_export(inst, "__stack_pointer", WASMTIME_EXTERN_GLOBAL, &x))
         r->sp = x.of.global;
@@ -257,7 +257,7 @@ int instance_global_copy(struct lind_instance *to, struct lind_instance *from, c
 int instance_call(struct lind_instance *inst, const char *name, int nargs, int32_t arg)
 {
     wasmtime_extern_t x;
-    if (!instance_export(inst, name, WASMTIME_EXTERN_FUNC, &x))
+    if (!instance_export(inst, name, WASMTIME_EXTERN_FUNC, &x) || !func_fits(inst->run.ctx, &x.of.func, 1))
         return -ENOENT;
     wasmtime_val_raw_t v[1];
     v[0].i32 = arg;

@@ -32,7 +32,8 @@ void lind_set_callbacks(exec_load_fn exec_load) { py_exec_load = exec_load; }
 int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
 {
     wasmtime_extern_t ext;
-    if (!c->caller || !wt.caller_export_get(c->caller, name, strlen(name), &ext) || ext.kind != WASMTIME_EXTERN_FUNC)
+    if (!c->caller || !wt.caller_export_get(c->caller, name, strlen(name), &ext) || ext.kind != WASMTIME_EXTERN_FUNC ||
+        !func_fits(wt.caller_context(c->caller), &ext.of.func, 1))
         return -ENOSYS;
     wasmtime_val_raw_t v[1];
     v[0].i32 = arg;

@@ -168,7 +168,7 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
         return -1;
     wasmtime_context_t *ctx = call_ctx(c);
     if (!ctx || !wt.table_get(ctx, &th->functable, fn, &fval) || fval.kind != WASMTIME_FUNCREF ||
-        !fval.of.funcref.store_id)
+        !func_fits(ctx, &fval.of.funcref, 3))
         return -1;
     wasmtime_val_raw_t args[3];
     args[0].i32 = sig;

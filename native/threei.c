@@ -77,7 +77,8 @@ static struct grate_worker *worker_new(struct lind_cage *grate)
     w->th = thread_new(grate, proc_alloc_tid());
     if (w->th)
         w->inst = instance_new(grate->module, w->th, grate->mem, "_start", 0, 0, msg, sizeof msg);
-    if (!w->inst || !instance_export(w->inst, "pass_fptr_to_wt", WASMTIME_EXTERN_FUNC, &x))
+    if (!w->inst || !instance_export(w->inst, "pass_fptr_to_wt", WASMTIME_EXTERN_FUNC, &x) ||
+        !func_fits(w->inst->run.ctx, &x.of.func, 14))
         goto fail;
     w->ctx = w->inst->run.ctx;
     w->dispatcher = x.of.func;

@@ -15,6 +15,28 @@ int wt_resolve(void *h, void **slot, const char *sym)
     return 0;
 }
 
+static int numbers_that_fit(const struct wt_valtype_vec *v, size_t slots)
+{
+    if (v->size > slots)
+        return 0;
+    for (size_t i = 0; i < v->size; i++)
+        if (wt.valtype_kind(v->data[i]) > 3) /* WASM_I32, I64, F32, F64 are 0..3 */
+            return 0;
+    return 1;
+}
+
+int func_fits(wasmtime_context_t *ctx, const wasmtime_func_t *f, size_t slots)
+{
+    if (!f->store_id)
+        return 0;
+    wasm_functype_t *t = wt.func_type(ctx, f);
+    if (!t)
+        return 0;
+    int ok = numbers_that_fit(wt.functype_params(t), slots) && numbers_that_fit(wt.functype_results(t), slots);
+    wt.functype_delete(t);
+    return ok;
+}
+
 int wt_api_load(const char *path)
 {
     /* RTLD_NOLOAD: we want the copy wasmtime-py already loaded, never a second runtime. */
@@ -63,6 +85,11 @@ int wt_api_load(const char *path)
     RESOLVE(memorytype_delete, "wasm_memorytype_delete");
     RESOLVE(memorytype_minimum, "wasmtime_memorytype_minimum");
     RESOLVE(engine_increment_epoch, "wasmtime_engine_increment_epoch");
+    RESOLVE(func_type, "wasmtime_func_type");
+    RESOLVE(functype_params, "wasm_functype_params");
+    RESOLVE(functype_results, "wasm_functype_results");
+    RESOLVE(valtype_kind, "wasm_valtype_kind");
+    RESOLVE(functype_delete, "wasm_functype_delete");
 #undef RESOLVE
     return engine_api_load(h);
 }

@@ -152,7 +152,23 @@ struct wt_api {
     void (*memorytype_delete)(wasm_memorytype_t *);
     uint64_t (*memorytype_minimum)(const wasm_memorytype_t *);
     void (*engine_increment_epoch)(wasm_engine_t *);
+    /* function types (func_fits) */
+    wasm_functype_t *(*func_type)(const wasmtime_context_t *, const wasmtime_func_t *);
+    const struct wt_valtype_vec *(*functype_params)(const wasm_functype_t *);
+    const struct wt_valtype_vec *(*functype_results)(const wasm_functype_t *);
+    uint8_t (*valtype_kind)(const void *valtype);
+    void (*functype_delete)(wasm_functype_t *);
 };
+
+struct wt_valtype_vec {
+    size_t size;
+    void **data;
+};
+
+/* Whether calling f through func_call_unchecked with a buffer of `slots` values is safe: its
+ * parameters and results are plain numbers and fit in the buffer. A hostile module's export (or a
+ * function in its table) of another type would read or write host memory past the buffer. */
+int func_fits(wasmtime_context_t *ctx, const wasmtime_func_t *f, size_t slots);
 
 extern struct wt_api wt;
 

@@ -153,3 +153,28 @@ def test_handmade_module_without_stack_pointer(tmp_path: Path, root: Path, nr: i
     assert r.returncode in (0, 128 + 11) and b"panicked" not in r.stderr, r
     if asyncify and nr in (57, 1020):  # the unwind starts, the run loop cannot finish it
         assert r.returncode == 128 + 11, r
+
+
+def test_handmade_module_with_wrongly_typed_exports(tmp_path: Path, root: Path) -> None:
+    """Exports the host calls with a fixed buffer (_start, the asyncify functions) but of other
+    types, which would make the host read and write past that buffer: refused, not called."""
+    import wasmtime
+
+    sys_t = "(param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)"
+    fork = "(drop (call $sys (i32.const 57) " + "(i64.const 0) " * 14 + "))"
+    head = (f'(module (import "env" "memory" (memory 2 16 shared)) (import "lind" "syscall" (func $sys {sys_t}))'
+            ' (global (export "__heap_base") i32 (i32.const 65536))')
+    bad_start = head + ' (func (export "_start") (param i64 i64 i64 i64) (result i64 i64 i64 i64 i64 i64)' \
+        ' (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)))'
+    bad_asyncify = head + (' (func (export "asyncify_start_unwind") (param i64 i64 i64 i64 i64 i64 i64 i64))'
+                           ' (func (export "asyncify_stop_unwind") (result i64 i64 i64 i64 i64 i64 i64 i64)'
+                           ' (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)'
+                           ' (i64.const 0) (i64.const 0))'
+                           ' (func (export "asyncify_start_rewind") (param i32))'
+                           f' (func (export "_start") {fork}))')
+    for name, wat, status in (("start", bad_start, 126), ("asyncify", bad_asyncify, 0)):
+        wasm = tmp_path / f"{name}.wasm"
+        wasm.write_bytes(wasmtime.wat2wasm(wat))
+        r = run_cage(wasm, [], root)
+        assert r.returncode == status and b"panicked" not in r.stderr, (name, r)
+    assert b"_start export of the right type" in run_cage(tmp_path / "start.wasm", [], root).stderr
