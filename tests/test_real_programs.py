@@ -572,10 +572,12 @@ sh -c 'trap "echo child got TERM; exit 3" TERM; kill -TERM $$; sleep 5; echo not
 echo "child status $?"
 sleep 10 &
 pid=$!
+sleep 0.1  # (let the sleeper start: a kill racing its fork makes busybox's native wait report 0)
 kill $pid
 wait $pid
 echo "killed sleeper status $?"
 sleep 10 & p2=$!
+sleep 0.1
 kill -KILL $p2; wait $p2; echo "SIGKILL status $?"
 (sleep 0.2; echo "background done") &
 wait
