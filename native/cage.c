@@ -164,12 +164,6 @@ int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, u
     return 0;
 }
 
-void lind_cage_set_ids(struct lind_cage *cage, uint32_t uid, uint32_t gid)
-{
-    cage->uid = cage->euid = uid;
-    cage->gid = cage->egid = gid;
-}
-
 /* A resource limit as setrlimit sets it (the cage can lower it, not raise it past max). */
 int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max)
 {

@@ -61,12 +61,6 @@ static int hub_epoll = -1;
 static struct capture *graveyard;
 static struct capture *new_head, *new_tail;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void unlink_new(struct capture *cap)
 {
@@ -124,7 +118,7 @@ static void stream_close(struct cap_stream *st)
     close(st->fd);
     st->fd = -1;
     if (--cap->open == 0) {
-        cap->closed_ns = now_ns();
+        cap->closed_ns = monotonic_ns();
         if (cap->abandoned)
             bury(cap);
         else
@@ -204,7 +198,7 @@ static void *hub_main(void *unused)
         /* (a timeout even when idle: the graveyard is emptied) */
         int n = epoll_wait(hub_epoll, ev, 64, new_head ? 1 : 100);
         pthread_mutex_lock(&hub_lock);
-        int64_t due = now_ns() - REGISTER_DELAY_NS;
+        int64_t due = monotonic_ns() - REGISTER_DELAY_NS;
         while (new_head && new_head->born_ns <= due)
             capture_register(new_head);
         for (int i = 0; i < n; i++) {
@@ -292,7 +286,7 @@ struct capture *lind_capture_new(size_t max_output, const uint8_t *stdin_data, s
     for (int i = 1; i < 3; i++)
         if (p[i][0] >= 0)
             stream_add(cap, i, p[i][0]);
-    cap->born_ns = now_ns();
+    cap->born_ns = monotonic_ns();
     if (!cap->open)
         cap->closed_ns = cap->born_ns;
     pthread_mutex_lock(&hub_lock);

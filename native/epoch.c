@@ -36,12 +36,6 @@ struct wall_limit {
 static pthread_mutex_t wall_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wall_limit *wall_limits;
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Python: the tree started by this (root) cage gets SIGKILL, its process group and itself, once
  * it has run for ms milliseconds (to within EPOCH_MS). */

@@ -90,7 +90,15 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
 int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem);
 void lind_thread_set_rewind(struct lind_thread *th, int64_t result);
 
-/* cage.c */
+/* cage.c (with epoch.c's wall-time limit and netpolicy.c's policy: a root cage's settings) */
+struct lind_cage *lind_cage_new(const char *root);
+int lind_cage_set_cwd(struct lind_cage *cage, const char *path);
+int lind_cage_set_fd(struct lind_cage *cage, int fd, int host);
+int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, uint32_t argc, uint32_t envc);
+int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max);
+void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes);
+int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms);
+void lind_set_net_policy(struct lind_cage *cage, int mode);
 void lind_thread_bind(struct lind_thread *th);
 void lind_thread_unbind(struct lind_thread *th);
 int lind_cage_finish(struct lind_cage *cage);
@@ -99,8 +107,7 @@ void lind_cage_set_killed(struct lind_cage *cage, int sig);
 void lind_cage_usage(const struct lind_cage *cage, uint64_t *out);
 void lind_cage_wait_threads(struct lind_cage *cage);
 
-/* runner.c: the OS threads that run cages */
-void runner_submit(void (*fn)(void *), void *arg);
+/* runner.c */
 int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start);
 
 #endif

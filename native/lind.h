@@ -226,6 +226,14 @@ static inline wasmtime_context_t *call_ctx(const struct lind_call *c)
     return c->caller ? wt.caller_context(c->caller) : c->ctx;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds (deadlines of timers, waits, wall-time limits). */
+static inline int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* memory.c: guest pointers. NULL means EFAULT. */
 void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len);
 void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *efault);

@@ -31,12 +31,6 @@
 /* marks a pollfd whose host fd is our dup (net_hold_fd): a bit poll neither reports nor uses */
 #define DUP_MARK ((short)0x8000)
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
 
 /* A guest timespec/timeval (two int64s) -> ns; -EINVAL if out of range. unit: 1 (ns) or 1000 (us) */
 static int64_t guest_time_ns(const uint8_t *g, int64_t unit)
@@ -85,7 +79,7 @@ struct waiter {
 
 static int do_wait(struct lind_thread *th, struct waiter *w, int64_t timeout_ns)
 {
-    int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
+    int64_t deadline = timeout_ns > 0 ? monotonic_ns() + timeout_ns : 0;
     sigset_t kick, old, during;
     sigemptyset(&kick);
     sigaddset(&kick, KICK_SIGNAL);
@@ -102,7 +96,7 @@ static int do_wait(struct lind_thread *th, struct waiter *w, int64_t timeout_ns)
         }
         int64_t left = timeout_ns;
         if (timeout_ns > 0) {
-            left = deadline - now_ns();
+            left = deadline - monotonic_ns();
             if (left < 0)
                 left = 0;
         }
@@ -205,7 +199,7 @@ static int64_t do_poll(struct lind_call *c, uint32_t fdsaddr, uint32_t nfds, int
                 p[i].events |= DUP_MARK;
         }
     }
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     struct waiter w = {.pfds = p, .n = nfds, .epfd = -1};
     int64_t ret = do_wait(c->th, &w, nval ? 0 : timeout_ns);
     if (ret >= 0) {
@@ -220,7 +214,7 @@ static int64_t do_poll(struct lind_call *c, uint32_t fdsaddr, uint32_t nfds, int
         }
     }
     if (tsout && timeout_ns > 0) {
-        int64_t left = timeout_ns - (now_ns() - start);
+        int64_t left = timeout_ns - (monotonic_ns() - start);
         put_guest_time(tsout, left > 0 ? left : 0, 1);
     }
     for (uint32_t i = 0; i < nfds; i++)
@@ -315,7 +309,7 @@ static int64_t do_select(struct lind_call *c, int n, uint32_t in_a, uint32_t out
         close_dups(p, np);
         return r;
     }
-    int64_t start = now_ns();
+    int64_t start = monotonic_ns();
     struct waiter w = {.pfds = p, .n = (nfds_t)np, .epfd = -1};
     int64_t ret = do_wait(c->th, &w, timeout_ns);
     if (ret >= 0) {
@@ -346,7 +340,7 @@ static int64_t do_select(struct lind_call *c, int n, uint32_t in_a, uint32_t out
     }
     close_dups(p, np);
     if (tout && timeout_ns > 0) {
-        int64_t left = timeout_ns - (now_ns() - start);
+        int64_t left = timeout_ns - (monotonic_ns() - start);
         put_guest_time(tout, left > 0 ? left : 0, unit);
     }
     return mask_end(c, ret, saved, masked);

@@ -74,7 +74,7 @@ static void *runner_main(void *unused)
 
 /* Runs fn(arg) on an idle runner thread, or a new one (starting a thread costs as much as the
  * rest of a fork). Returns -EAGAIN if neither is possible. */
-static int runner_submit_checked(void (*fn)(void *), void *arg)
+static int runner_submit(void (*fn)(void *), void *arg)
 {
     struct task *t = malloc(sizeof *t);
     if (!t)
@@ -115,8 +115,6 @@ static int runner_submit_checked(void (*fn)(void *), void *arg)
     pthread_mutex_unlock(&runner_lock);
     return r;
 }
-
-void runner_submit(void (*fn)(void *), void *arg) { (void)runner_submit_checked(fn, arg); }
 
 /* ---- one cage thread ---- */
 
@@ -259,15 +257,6 @@ static void child_main(void *arg)
     free(s);
 }
 
-int lind_cage_set_cwd(struct lind_cage *cage, const char *path);
-int lind_cage_set_fd(struct lind_cage *cage, int fd, int host);
-int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, uint32_t argc, uint32_t envc);
-int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max);
-void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes);
-int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms);
-struct lind_cage *lind_cage_new(const char *root);
-void lind_set_net_policy(struct lind_cage *cage, int mode);
-
 /* A new cage tree's first instance. */
 static int cage_load(struct lind_cage *cage, struct lind_module *m, struct lind_instance **out, char *msg, size_t cap)
 {
@@ -342,15 +331,13 @@ void lind_capture_close_cage_ends(struct capture *cap);
 static void cage_run(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out,
                    struct capture *cap)
 {
-    struct timespec t0, t1;
     memset(out, 0, sizeof *out);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = monotonic_ns();
     wall_limit_start(cage);
     cage_main(cage, inst, out);
     if (cap)
         lind_capture_wait(cap, -1);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    out->wall_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+    out->wall_ns = (uint64_t)(monotonic_ns() - t0);
 }
 
 /* A root cage run on a runner thread for Python (spawn): Python waits on it, then reads how the
@@ -399,7 +386,7 @@ struct run_handle *lind_cage_start(struct lind_cage *cage, struct lind_instance 
         h->cage = cage;
         h->inst = inst;
     }
-    if (!h || runner_submit_checked(handle_main, h) < 0) {
+    if (!h || runner_submit(handle_main, h) < 0) {
         free(h);
         lind_cage_finish(cage);
         lind_cage_free(cage);
@@ -490,7 +477,7 @@ static void fork_child(struct lind_thread *th, struct lind_instance *inst)
             s->th = cth;
             s->inst = ci;
             result = (int64_t)child->id;
-            if (runner_submit_checked(child_main, s) < 0) {
+            if (runner_submit(child_main, s) < 0) {
                 result = -EAGAIN;
                 ok = 0;
             }
@@ -544,7 +531,7 @@ int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack,
         s->inst = inst;
     }
     if (!s || instance_global_set(inst, "__stack_pointer", (int32_t)stack) < 0 ||
-        runner_submit_checked(thread_main, s) < 0) {
+        runner_submit(thread_main, s) < 0) {
         free(s);
         instance_free(inst, 0);
         return -EAGAIN;

@@ -22,19 +22,13 @@ static pthread_cond_t timer_cond;
 static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
 static struct timer *timers;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * NS + ts.tv_nsec;
-}
 
 static void *timer_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&timer_lock);
     for (;;) {
-        int64_t now = now_ns(), next = INT64_MAX;
+        int64_t now = monotonic_ns(), next = INT64_MAX;
         for (struct timer **pp = &timers; *pp;) {
             struct timer *t = *pp;
             if (t->deadline <= now) {
@@ -101,7 +95,7 @@ static int timer_set(struct lind_cage *cage, int64_t value, int64_t interval, in
     pthread_once(&timer_once, timer_start);
     pthread_mutex_lock(&timer_lock);
     struct timer **pp = find_locked(cage), *t = *pp;
-    int64_t now = now_ns();
+    int64_t now = monotonic_ns();
     if (old_value)
         timer_left(t, now, old_value, old_interval);
     if (value > 0) {
@@ -175,7 +169,7 @@ static int64_t sys_getitimer(struct lind_call *c)
     pthread_mutex_lock(&timer_lock);
     struct timer *t = *find_locked(c->cage);
     int64_t val, intv;
-    timer_left(t, now_ns(), &val, &intv);
+    timer_left(t, monotonic_ns(), &val, &intv);
     pthread_mutex_unlock(&timer_lock);
     itimerval_out(ov, val, intv);
     return 0;
