@@ -52,7 +52,7 @@ from typing import Literal
 
 from lind_aot.cache.store import ArtifactCache, CacheError
 from lind_aot.vmm import cage as _cage
-from lind_aot.vmm.cage import CageHandle, CageResult, CageSpec, Limits, LindError, microvisor
+from lind_aot.vmm.cage import CageHandle, CageResult, CageSpec, Limits, LindError, microvisor, wait_in_slices
 from lind_aot.vmm.native import Program
 
 __all__ = [
@@ -149,13 +149,7 @@ class _Capture:
 
     def wait(self, timeout: float | None) -> bool:
         """Whether every stream closed within timeout seconds (None: waits for ever)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:  # in slices, so that a waiting main thread still sees Ctrl-C
-            left = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
-            if self._lib.lind_capture_wait(self.ptr, int(left * 1000)):
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
+        return wait_in_slices(lambda ms: self._lib.lind_capture_wait(self.ptr, ms), timeout)
 
     @property
     def closed_at(self) -> float | None:

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from lind_aot.cache.store import ArtifactCache, CacheError
@@ -106,6 +107,19 @@ class CageSpec:
         self.net = net  # network policy: 0 none, 1 loopback, 2 host (None: the process default)
 
 
+def wait_in_slices(wait_ms: Callable[[int], object], timeout: float | None) -> bool:
+    """Calls wait_ms(ms), a data-plane wait that gives up after ms milliseconds, until it reports
+    success or timeout seconds (None: for ever) have passed. In slices of 0.5 s, so that a main
+    thread waiting in C still sees Ctrl-C."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+        if wait_ms(int(left * 1000)):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
 class CageHandle:
     """A running cage tree started by Microvisor.start (its root cage runs on a data-plane runner
     thread: native/runner.c, lind_cage_start). Thread-safe."""
@@ -121,13 +135,8 @@ class CageHandle:
         """The root cage's result, or None if it is still running after timeout seconds."""
         if self._result is None:
             res = _Result()
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:  # in slices, so that a waiting main thread still sees Ctrl-C
-                left = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
-                if self._lib.lind_handle_wait(self._handle, int(left * 1000), ctypes.byref(res)):
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
+            if not wait_in_slices(lambda ms: self._lib.lind_handle_wait(self._handle, ms, ctypes.byref(res)), timeout):
+                return None
             r = Microvisor._result(self.pid, res)
             self.wall_time_exceeded = r.wall_time_exceeded
             self._result = r
@@ -303,8 +312,7 @@ class Microvisor:
 
     def wait_tree(self, pid: int) -> None:
         """Returns when every cage of the tree started as `pid` has ended (orphans included)."""
-        while not self.lib.lind_tree_wait(pid, 500):  # a timeout keeps the caller responsive to signals
-            pass
+        wait_in_slices(lambda ms: self.lib.lind_tree_wait(pid, ms), None)
 
     def kill(self, pid: int, sig: int) -> int:
         """kill(2) from outside the cages: pid > 0 one cage, pid < 0 the process group -pid."""

@@ -61,13 +61,11 @@ def _declare(lib: ctypes.CDLL) -> None:
     sigs: dict[str, tuple[object, list[object]]] = {
         "lind_init": (i32, [ctypes.c_char_p]),
         "lind_cage_pid": (u64, [vp]),
-        "lind_cage_finish": (i32, [vp]),
         "lind_kill": (i32, [i32, i32]),
         "lind_kill_group": (i32, [i32, i32]),
         "lind_tree_wait": (i32, [i32, i32]),
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_callbacks": (None, [vp]),
-        "lind_cage_free": (None, [vp]),
         "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),
         "lind_module_load": (vp, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]),
         "lind_module_ref": (vp, [vp]),
@@ -97,7 +95,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 # Python's lock; every other call is a few microseconds of C and keeps it: handing the lock back and
 # forth around each of them made two threads running short cages slower than one.
 BLOCKING = ("lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait", "lind_handle_wait",
-            "lind_tree_wait", "lind_cage_finish", "lind_cage_free")
+            "lind_tree_wait")
 
 
 def load() -> ctypes.CDLL:
