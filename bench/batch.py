@@ -195,9 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             load = "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
         except OSError:
             load = ""
-        report.append_results(f"\n## {report.utc_stamp()} (batch throughput)\n\n"
-                              f"Command: `.venv/bin/python bench/batch.py --jobs {n}`. Machine: {report.machine()}; "
-                              f"{load} at the end (a shared machine: other work ran meanwhile).\n\n{text}")
+        report.append_results("batch throughput", f".venv/bin/python bench/batch.py --jobs {n}", text,
+                              f"{load} at the end (a shared machine: other work ran meanwhile).")
     return 0
 
 

@@ -75,11 +75,8 @@ def main() -> int:
 
     header = ("what", "native Linux", "cage (microvisor)", "cage via grate", "cage/native, grate/native",
               "target", "")
-    table = report.markdown_table(header, rows)
-    print(table)
-    report.append_results(f"\n## 3i and grates ({report.utc_stamp()})\n\nCommand: `python bench/grates.py`. "
-                          f"Machine: {report.machine()}. "
-                          f"Median of {ROUNDS} runs, each timed inside the program (mean per call).\n\n{table}\n")
+    report.publish("3i and grates", ".venv/bin/python bench/grates.py", header, rows,
+                   f"Median of {ROUNDS} runs, each timed inside the program (mean per call).")
     return 0
 
 

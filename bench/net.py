@@ -6,9 +6,7 @@ Each figure is measured inside the program (start-up excluded), the median of RO
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -58,17 +56,9 @@ def main() -> int:
             c = median([*LIND, "run", "--root", d, str(wasm), *args], d)
             ratio = n / c if higher_better else c / n  # cage cost relative to native: 1.0 = same
             rows.append((name, f"{n:.2f} {unit}", f"{c:.2f} {unit}", f"{ratio:.2f}x"))
-    head = ("benchmark", "native", "cage", "cage/native (cost)")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(r, widths, strict=True)) + " |" for r in [head, *rows]]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    table = "\n".join(lines)
-    print(table)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}"
-    entry = (f"\n## Networking ({datetime.date.today().isoformat()})\n\n"
-             f"Command: `python bench/net.py`; machine: {machine}; median of {ROUNDS} runs, measured inside "
-             f"the program (two processes / two cages made by fork).\n\n{table}\n")
-    report.append_results(entry)
+    report.publish("networking", ".venv/bin/python bench/net.py", ("benchmark", "native", "cage", "cage/native (cost)"),
+                   rows, f"Median of {ROUNDS} runs, measured inside the program (two processes / two cages made by "
+                   "fork).")
     return 0
 
 

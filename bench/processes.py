@@ -116,10 +116,7 @@ def main() -> int:
                      f"{rate / nat:.2f}x the native rate", "", ""))
 
     header = ("what", "native", "cage", "ratio", "target", "")
-    table = report.markdown_table(header, rows)
-    print(table)
-    report.append_results(f"\n## {report.utc_stamp()} (processes)\n\nCommand: `.venv/bin/python bench/processes.py`. "
-                          f"Machine: {report.machine()}.\n\n{table}\n")
+    report.publish("processes", ".venv/bin/python bench/processes.py", header, rows)
     return 0
 
 

@@ -186,14 +186,10 @@ def main() -> int:
         rows += sqlite_rows(built["sqlite3"], root)
         rows += busybox_rows(built["busybox"], root)
     header = ("what", "native", "cage", "cage/native", "target", "")
-    table = report.markdown_table(header, rows)
-    print(table)
+    report.publish("real programs", ".venv/bin/python bench/realprog.py", header, rows,
+                   f"Median of {ROUNDS} runs; Lua and SQLite timed inside the program (start-up excluded), "
+                   "BusyBox as wall time.")
     print(f"(builds: {build_s:.1f} s, cached when unchanged)")
-    report.append_results(f"\n## {report.utc_stamp()} (real programs)\n\n"
-                          f"Command: `.venv/bin/python bench/realprog.py`. Machine: {report.machine()}. "
-                          f"Median of {ROUNDS} runs; Lua and SQLite timed inside the program (start-up excluded), "
-                          "BusyBox as wall time.\n\n"
-                          f"{table}\n")
     return 0
 
 

@@ -25,6 +25,16 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
 
 
-def append_results(entry: str) -> None:
+def publish(title: str, command: str, header: Sequence[str], rows: Sequence[Sequence[str]], note: str = "") -> None:
+    """A script's one table: printed, and appended to RESULTS.md (see append_results)."""
+    table = markdown_table(header, rows)
+    print(table)
+    append_results(title, command, table, note)
+
+
+def append_results(title: str, command: str, body: str, note: str = "") -> None:
+    """Appends a section to RESULTS.md: when, what, the command that produced it, the machine,
+    an optional note on how it was measured, then the body (tables)."""
     with open(RESULTS, "a") as f:
-        f.write(entry)
+        f.write(f"\n## {utc_stamp()} ({title})\n\nCommand: `{command}`. Machine: {machine()}."
+                f"{' ' + note if note else ''}\n\n{body.rstrip()}\n")

@@ -112,10 +112,7 @@ def main() -> int:
                          f"{statistics.median(spawns) / t_fork_native:.2f}x", "< 1 ms"))
 
     header = ("what", "native", "cage", "ratio", "target")
-    table = report.markdown_table(header, rows)
-    print(table)
-    report.append_results(f"\n## {report.utc_stamp()}\n\nCommand: `make bench` (bench/run.py). "
-                          f"Machine: {report.machine()}.\n\n{table}\n")
+    report.publish("system calls, start-up", ".venv/bin/python bench/run.py", header, rows)
     return 0
 
 
