@@ -127,10 +127,10 @@ def breakdown(wasm: Path, root: Path, n: int) -> list[tuple[str, float]]:
     p = time.perf_counter
     for _ in range(n):
         a = p()
-        cage, pid, inst = mv.prepare(spec, program)
+        cage, _, inst = mv.prepare(spec, program)
         rec("new cage (root, cwd, 3 fds, args, limits) and its wasm instance, in C", p() - a)
         a = p()
-        mv.run_prepared(cage, pid, inst)
+        mv.run_prepared(cage, inst)
         rec("run _start (hello: printf, exit) and end the cage (finish, free, memory scrubbed)", p() - a)
         a = p()
         h = mv.start(spec, program)

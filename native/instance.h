@@ -107,6 +107,11 @@ void lind_cage_set_killed(struct lind_cage *cage, int sig);
 void lind_cage_usage(const struct lind_cage *cage, uint64_t *out);
 void lind_cage_wait_threads(struct lind_cage *cage);
 
+/* capture.c: what the run loop waits for */
+struct capture;
+int lind_capture_wait(struct capture *cap, int timeout_ms);
+void lind_capture_close_cage_ends(struct capture *cap);
+
 /* runner.c */
 int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start);
 

@@ -23,7 +23,7 @@ struct lind_result {
     int32_t signal;      /* killed by this signal (a trap counts as the signal it stands for) */
     int32_t wall_exceeded; /* its wall-time limit ended its tree */
     int32_t not_started; /* lind_cage_create_run_many: it could not start (see its setup's error) */
-    int32_t pid;
+    int32_t pid;         /* its pid (a tree's root: also its process group) */
     uint64_t syscalls;   /* made by all its threads */
     uint64_t peak_memory;
     uint64_t cpu_ns;     /* CPU time of the OS thread that ran its main thread */
@@ -230,9 +230,12 @@ static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct
     if (sig)
         lind_cage_set_killed(cage, sig);
     lind_cage_wait_threads(cage);
+    wall_limit_remove(cage);
     if (out) {
         uint64_t usage[2];
         lind_cage_usage(cage, usage);
+        out->pid = (int32_t)cage->id;
+        out->wall_exceeded = cage->wall_exceeded;
         out->exited = cage->exited;
         out->exit_code = cage->exit_code;
         out->signal = cage->term_signal;
@@ -241,9 +244,6 @@ static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct
         out->cpu_ns = (uint64_t)thread_cpu_ns(th);
         snprintf(out->trap, sizeof out->trap, "%s", sig ? msg : "");
     }
-    wall_limit_remove(cage);
-    if (out)
-        out->wall_exceeded = cage->wall_exceeded;
     lind_cage_finish(cage);
     threei_free_workers(cage);
     lind_cage_free(cage);
@@ -320,10 +320,6 @@ fail:
     return NULL;
 }
 
-
-struct capture;
-int lind_capture_wait(struct capture *cap, int timeout_ms);
-void lind_capture_close_cage_ends(struct capture *cap);
 
 /* Runs a loaded cage to its end on the calling thread (without Python's lock) and frees it; its
  * children run on runner threads. With a capture, it then waits until the capture's streams are
@@ -427,15 +423,12 @@ void lind_cage_create_run_many(int n, struct lind_cage_setup *setups, struct lin
         struct lind_cage *cage = lind_cage_create(&setups[i], &inst);
         if (caps[i])
             lind_capture_close_cage_ends(caps[i]); /* the cage holds its own copies (or failed) */
-        if (!cage) {
+        if (cage) {
+            cage_run(cage, inst, &outs[i], caps[i]);
+        } else {
             memset(&outs[i], 0, sizeof outs[i]);
             outs[i].not_started = 1;
-            continue;
         }
-        outs[i].pid = (int32_t)cage->id; /* (before it is freed) */
-        int pid = outs[i].pid;
-        cage_run(cage, inst, &outs[i], caps[i]);
-        outs[i].pid = pid;
     }
 }
 

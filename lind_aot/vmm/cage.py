@@ -137,7 +137,7 @@ class CageHandle:
             res = _Result()
             if not wait_in_slices(lambda ms: self._lib.lind_handle_wait(self._handle, ms, ctypes.byref(res)), timeout):
                 return None
-            r = Microvisor._result(self.pid, res)
+            r = Microvisor._result(res)
             self.wall_time_exceeded = r.wall_time_exceeded
             self._result = r
         return self._result
@@ -265,7 +265,7 @@ class Microvisor:
         self.lib.lind_cage_create_run_many(n, arr, res, caps)  # without Python's lock
         for k, (i, _, _) in enumerate(setups):
             r = res[k]
-            out[i] = LindError(arr[k].error.decode(errors="replace")) if r.not_started else self._result(r.pid, r)
+            out[i] = LindError(arr[k].error.decode(errors="replace")) if r.not_started else self._result(r)
         return out  # type: ignore[return-value]
 
     def start(self, spec: CageSpec, module: Program | None = None) -> CageHandle:
@@ -276,17 +276,18 @@ class Microvisor:
             raise LindError("cannot start a thread to run the cage")
         return CageHandle(pid, self.lib, h)
 
-    def run_prepared(self, cage: int, pid: int, inst: int, capture: int | None = None) -> CageResult:
+    def run_prepared(self, cage: int, inst: int, capture: int | None = None) -> CageResult:
         """Runs a prepared root cage to its end on the calling thread (no hand-off to another thread:
         the fastest way to run short programs one after another); its children run on their own.
         With a capture (native/capture.c), returns once its streams are closed too."""
         res = _Result()
         one = ctypes.c_void_p * 1
         self.lib.lind_cage_run_many(1, one(cage), one(inst), ctypes.byref(res), one(capture))  # without the GIL
-        return self._result(pid, res)
+        return self._result(res)
 
     @staticmethod
-    def _result(pid: int, res: _Result) -> CageResult:
+    def _result(res: _Result) -> CageResult:
+        pid = int(res.pid)
         usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
         if not res.exited:  # _start returned
             r = CageResult(pid, 0, None, usage=usage)
