@@ -97,16 +97,21 @@ static void bury(struct capture *cap)
     graveyard = cap;
 }
 
+static void capture_destroy(struct capture *cap)
+{
+    free(cap->buf[1]);
+    free(cap->buf[2]);
+    free(cap->in);
+    pthread_cond_destroy(&cap->done);
+    free(cap);
+}
+
 static void free_graveyard(void)
 {
     while (graveyard) {
         struct capture *cap = graveyard;
         graveyard = cap->next_dead;
-        free(cap->buf[1]);
-        free(cap->buf[2]);
-        free(cap->in);
-        pthread_cond_destroy(&cap->done);
-        free(cap);
+        capture_destroy(cap);
     }
 }
 
@@ -190,6 +195,15 @@ static void stream_write(struct cap_stream *st)
     stream_close(st);
 }
 
+/* Moves what can be moved now on one of our pipe ends (under the hub's lock). */
+static void stream_service(struct cap_stream *st)
+{
+    if (st->which == 0)
+        stream_write(st);
+    else
+        stream_read(st);
+}
+
 static void *hub_main(void *unused)
 {
     (void)unused;
@@ -203,12 +217,8 @@ static void *hub_main(void *unused)
             capture_register(new_head);
         for (int i = 0; i < n; i++) {
             struct cap_stream *st = ev[i].data.ptr;
-            if (st->fd < 0)
-                continue;
-            if (st->which == 0)
-                stream_write(st);
-            else
-                stream_read(st);
+            if (st->fd >= 0)
+                stream_service(st);
         }
         free_graveyard();
         pthread_mutex_unlock(&hub_lock);
@@ -307,9 +317,7 @@ fail:
         for (int j = 0; j < 2; j++)
             if (p[i][j] >= 0)
                 close(p[i][j]);
-    free(cap->in);
-    pthread_cond_destroy(&cap->done);
-    free(cap);
+    capture_destroy(cap);
     return NULL;
 }
 
@@ -333,18 +341,14 @@ int lind_capture_wait(struct capture *cap, int timeout_ms)
      * hub thread to wake up and do it. Not a stream that goes to the sink: only the hub reads
      * those, so that chunks reach the sink in order and all of them before the stream closes. */
     for (int i = 0; i < 3; i++)
-        if (cap->s[i].fd >= 0 && !cap->to_sink[i]) {
-            if (i == 0)
-                stream_write(&cap->s[i]);
-            else
-                stream_read(&cap->s[i]);
-        }
-    struct timespec ts;
+        if (cap->s[i].fd >= 0 && !cap->to_sink[i])
+            stream_service(&cap->s[i]);
+    struct timespec ts, *until = NULL;
     if (timeout_ms >= 0)
-        deadline_after_ms(&ts, timeout_ms);
+        deadline_after_ms(until = &ts, timeout_ms);
     int r = 0;
     while (cap->open > 0 && r == 0)
-        r = timeout_ms < 0 ? pthread_cond_wait(&cap->done, &hub_lock) : pthread_cond_timedwait(&cap->done, &hub_lock, &ts);
+        r = cond_wait_until(&cap->done, &hub_lock, until);
     int done = cap->open == 0;
     pthread_mutex_unlock(&hub_lock);
     return done;

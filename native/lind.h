@@ -341,6 +341,11 @@ void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
 void cage_lock(struct lind_cage *cage);
 void deadline_after_ms(struct timespec *ts, long ms);
+/* pthread_cond_wait, or pthread_cond_timedwait until *deadline (deadline_after_ms) when given. */
+static inline int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *deadline)
+{
+    return deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
+}
 void start_service_thread(void *(*fn)(void *));
 int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this cage thread */
 void cage_unlock(struct lind_cage *cage);

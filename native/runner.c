@@ -396,13 +396,13 @@ struct run_handle *lind_cage_start(struct lind_cage *cage, struct lind_instance 
  * result copied to out. */
 int lind_handle_wait(struct run_handle *h, int timeout_ms, struct lind_result *out)
 {
-    struct timespec ts;
+    struct timespec ts, *until = NULL;
     if (timeout_ms >= 0)
-        deadline_after_ms(&ts, timeout_ms);
+        deadline_after_ms(until = &ts, timeout_ms);
     pthread_mutex_lock(&h->lock);
     int r = 0;
     while (!h->done && r == 0)
-        r = timeout_ms < 0 ? pthread_cond_wait(&h->cond, &h->lock) : pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+        r = cond_wait_until(&h->cond, &h->lock, until);
     int done = h->done;
     if (done)
         *out = h->res;
