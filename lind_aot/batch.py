@@ -177,11 +177,6 @@ def run_jobs(sb: Sandbox, jobs: list[Job], modules: dict[str, Any]) -> list[dict
     return recs  # type: ignore[return-value]
 
 
-def run_job(sb: Sandbox, job: Job, modules: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Runs one job to its end; never raises."""
-    return run_jobs(sb, [job], {} if modules is None else modules)[0]
-
-
 @dataclass
 class Progress:
     """Jobs done / total with throughput, on a stream (\\r updates on a tty, periodic lines otherwise)."""
@@ -341,4 +336,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Job", "main", "parse_limits", "read_jobs", "result_record", "run_batch", "run_job", "run_jobs"]
+__all__ = ["Job", "main", "parse_limits", "read_jobs", "result_record", "run_batch", "run_jobs"]
