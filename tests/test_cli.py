@@ -105,6 +105,13 @@ def test_cwd_and_env(root: Path) -> None:
     one_line_error(r.stderr)
 
 
+def test_wasmtime_environment_variable_is_ignored(root: Path, hello: Path) -> None:
+    """WASMTIME_BACKTRACE_DETAILS in the user's environment changes how wasmtime makes engines; the
+    cached program must still load (it used to fail: compiled without backtrace details)."""
+    r = run_lind(["run", "--root", str(root), str(hello), "x"], env={"WASMTIME_BACKTRACE_DETAILS": "1"})
+    assert r.returncode == 0 and b"argc=2" in r.stdout, r
+
+
 def test_exit_status_passthrough(root: Path, hello: Path) -> None:
     for args, status in [(["exit", "0"], 0), (["exit", "42"], 42), (["abort"], 134)]:
         r = run_lind(["run", "--root", str(root), str(hello), *args])

@@ -31,6 +31,11 @@ ENGINE_SETTINGS: dict[str, object] = {
     "shared_memory": True,
 }
 
+# wasmtime reads WASMTIME_BACKTRACE_DETAILS when it makes an engine's configuration (the C API has no
+# setter): set in a user's environment, it would give the running engine a setting the cached
+# artifacts were not compiled with, and no program would load. Every engine here ignores it.
+os.environ.pop("WASMTIME_BACKTRACE_DETAILS", None)
+
 TARGETS = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}
 
 
