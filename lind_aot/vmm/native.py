@@ -13,7 +13,10 @@ from pathlib import Path
 from lind_aot.paths import NATIVE_SRC, cache_home
 from lind_aot.vmm import engine as eng
 
-CFLAGS = ["-O2", "-g", "-fPIC", "-Wall", "-Wextra", "-std=gnu11", "-D_GNU_SOURCE"]
+# (LTO and -Bsymbolic-functions: calls between the data plane's files are direct, often inlined,
+# instead of going through the PLT; a few ns of every system call. native/Makefile has the same.)
+CFLAGS = ["-O2", "-g", "-fPIC", "-flto=auto", "-Wl,-Bsymbolic-functions", "-Wall", "-Wextra", "-std=gnu11",
+          "-D_GNU_SOURCE"]
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
