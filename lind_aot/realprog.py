@@ -10,7 +10,8 @@ is built inside the repository's sources or the unpacked source cache: work tree
     build/real/busybox/busybox.links    BusyBox's applet list (one /bin/... path a line)
 
 A build is redone only when its key changes: the upstream source version, the recipe below
-(``RECIPES``) and, for cage builds, ``sysroot_hash()`` (the libc), for native ones gcc's version.
+(``RECIPES``) and, for cage builds, ``toolchain_hash()`` (the libc and lind cc), for native ones gcc's
+version.
 
 Workarounds that live only here (the driver or libc lack them; see the report in the lead's notes):
 
@@ -143,10 +144,10 @@ def _gcc_version() -> str:
     return subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def _sysroot_key() -> str:
-    from lind_aot.compile.sysroot import sysroot_hash
+def _toolchain_key() -> str:
+    from lind_aot.compile.sysroot import toolchain_hash
 
-    return sysroot_hash()
+    return toolchain_hash()
 
 
 def _key(name: str, source: Path, flavour: str) -> str:
@@ -402,7 +403,7 @@ def build_cage(name: str) -> Path:
     """Build (or reuse) build/real/<name>/<name>.wasm; raises BuildError on failure."""
     out = REAL_DIR / name / f"{name}.wasm"
     with _locked(name):
-        return _build(name, "wasm", out, _RECIPE_FUNCS[name](True), "wasm:" + _sysroot_key())
+        return _build(name, "wasm", out, _RECIPE_FUNCS[name](True), "wasm:" + _toolchain_key())
 
 
 def build_native(name: str) -> Path:

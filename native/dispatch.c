@@ -10,7 +10,8 @@ lind_handler_t lind_handlers[LIND_NCALLS];
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
-static const char LONGJMP_TRAP[] = "lind: longjmp out of a signal handler";
+static const char HANDLER_LONGJMP_TRAP[] = "lind: longjmp out of a signal handler";
+static const char LONGJMP_TRAP[] = "lind: longjmp";
 
 #define GRATE_MEMORY_FLAG (1ull << 63)
 
@@ -46,11 +47,13 @@ static int64_t call_on_behalf(struct lind_call *c, uint64_t target)
 }
 
 /* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64.
- * The calling cage is the import's own (env): ids passed by the guest grant nothing. */
-wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args,
-                                size_t nargs)
+ * The calling cage is the import's own (env): ids passed by the guest grant nothing.
+ * A program has the gateway under two names (docs/abi.md): lind.syscall_unwind for the calls that
+ * may unwind the wasm stack (only the functions that can reach it are instrumented by Asyncify), and
+ * lind.syscall for the rest, which must not unwind. */
+static inline wasm_trap_t *syscall_entry(struct lind_thread *th, wasmtime_caller_t *caller,
+                                         wasmtime_val_raw_t *args, size_t nargs, int can_unwind)
 {
-    struct lind_thread *th = env;
     struct lind_cage *cage = th->cage;
     struct lind_call c;
     int64_t ret;
@@ -64,6 +67,7 @@ wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_v
     c.ctx = NULL;
     c.nborrowed = 0;
     c.acting = 0;
+    c.can_unwind = can_unwind;
     c.nr = (uint32_t)args[0].i32;
     th->nsyscalls++;
     uint64_t target = (uint64_t)args[2].i64;
@@ -92,20 +96,32 @@ again:
     if (th->deferred_fork) /* a grate forwarded our fork: do it now, the parent sees ret */
         ret = lifecycle_deferred_fork(&c, ret);
     if (th->deferred_longjmp && th->in_handler) /* longjmp out of a signal handler: end it */
-        return wt.trap_new(LONGJMP_TRAP, sizeof LONGJMP_TRAP - 1);
+        return wt.trap_new(HANDLER_LONGJMP_TRAP, sizeof HANDLER_LONGJMP_TRAP - 1);
     if (((th->sig_pending | cage->sig_pending) || cage->stopped) && !cage->exited && th->pending == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
         signals_after_call(&c);
     }
     if (th->deferred_longjmp && !th->in_handler && th->pending == PENDING_NONE)
-        ret = setjmp_deferred_longjmp(&c);
+        setjmp_deferred_longjmp(&c);
+    if (th->abandon_for_longjmp) /* the run loop rewinds into the setjmp */
+        return wt.trap_new(LONGJMP_TRAP, sizeof LONGJMP_TRAP - 1);
     if (cage->exited || th->exited)
         return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
     if (th->pending == PENDING_EXEC)
         return wt.trap_new(EXEC_TRAP, sizeof EXEC_TRAP - 1);
     args[0].i64 = ret;
     return NULL;
+}
+
+wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs)
+{
+    return syscall_entry(env, caller, args, nargs, 0);
+}
+
+wasm_trap_t *lind_syscall_unwind_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs)
+{
+    return syscall_entry(env, caller, args, nargs, 1);
 }
 
 

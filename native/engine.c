@@ -129,7 +129,9 @@ struct lind_module *lind_module_load(const uint8_t *artifact, size_t len, char *
         if (name_is(e.importtype_module(imps.data[i]), "env") && name_is(e.importtype_name(imps.data[i]), "memory") &&
             e.externtype_kind(t) == WASM_EXTERN_MEMORY && e.memorytype_isshared(e.externtype_as_memorytype(t)))
             memtype = e.externtype_as_memorytype(t);
-        else if (!(name_is(e.importtype_module(imps.data[i]), "lind") && name_is(e.importtype_name(imps.data[i]), "syscall")))
+        else if (!(name_is(e.importtype_module(imps.data[i]), "lind") &&
+                   (name_is(e.importtype_name(imps.data[i]), "syscall") ||
+                    name_is(e.importtype_name(imps.data[i]), "syscall_unwind"))))
             others++;
     }
     exporttype_vec_t exps;

@@ -171,7 +171,7 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
         /* a handler that interrupted computation longjmp'ed out: there is no call to unwind from,
          * so the whole wasm stack is abandoned and the run loop rewinds into the setjmp */
         th->deferred_longjmp = 0;
-        th->epoch_longjmp = 1;
+        th->abandon_for_longjmp = 1;
         return wt.error_new(LONGJMP);
     }
     return NULL;

@@ -22,6 +22,7 @@ static wasmtime_sharedmemory_t *pool[POOL_MAX];
 static int npool;
 
 wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs);
+wasm_trap_t *lind_syscall_unwind_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs);
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                       wasmtime_update_deadline_kind_t *kind);
 
@@ -170,6 +171,9 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
     if (!e)
         e = wt.linker_define_func_unchecked(linker, "lind", 4, "syscall", 7, syscall_type, lind_syscall_entry, th,
                                             NULL);
+    if (!e)
+        e = wt.linker_define_func_unchecked(linker, "lind", 4, "syscall_unwind", 14, syscall_type,
+                                            lind_syscall_unwind_entry, th, NULL);
     wasm_trap_t *trap = NULL;
     if (!e)
         e = wt.linker_instantiate(linker, ctx, m->module, &inst->instance, &trap);

@@ -73,6 +73,8 @@ static int64_t do_fork(struct lind_call *c)
     }
     if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
+    if (!c->can_unwind)
+        return -ENOSYS; /* a fork through the plain gateway: its callers are not instrumented */
     return start_unwind(c, PENDING_FORK);
 }
 

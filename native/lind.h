@@ -77,7 +77,7 @@ struct lind_proc {
 };
 
 /* What the run loop (runner.c) must do when the instance returns or traps. */
-enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3, PENDING_LONGJMP = 4 };
+enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3 };
 
 struct jmp_record; /* setjmp.c */
 struct lind_module; /* instance.h */
@@ -119,7 +119,7 @@ struct lind_thread {
     int jmp_val;
     uint32_t jmp_sp;         /* __stack_pointer at setjmp */
     int deferred_longjmp;    /* longjmp out of a signal handler: done when the interrupted call returns */
-    int epoch_longjmp;       /* ... or, when it interrupted computation, by the run loop */
+    int abandon_for_longjmp; /* a longjmp: the wasm stack is abandoned (a trap), the run loop rewinds into the setjmp */
     uint64_t nsyscalls;      /* system calls made by this thread (added to the cage's at exit) */
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
@@ -211,6 +211,9 @@ struct lind_call {
      * points into (NULL: the cage acted on) */
     int acting;
     struct lind_cage *argmem[6];
+    /* the call came through an import whose call sites are instrumented by Asyncify (dispatch.c):
+     * only such a call may unwind the wasm stack (fork, setjmp) */
+    int can_unwind;
 };
 
 typedef int64_t (*lind_handler_t)(struct lind_call *c);
@@ -321,7 +324,7 @@ int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child); /* 1 don
 void cow_release(struct lind_cage *cage);
 
 /* setjmp.c */
-int64_t setjmp_deferred_longjmp(struct lind_call *c);
+void setjmp_deferred_longjmp(struct lind_call *c);
 int lind_setjmp_save(struct lind_thread *th, uint32_t sp);
 int64_t lind_longjmp_restore(struct lind_thread *th);
 void jmp_records_free(struct lind_thread *th);

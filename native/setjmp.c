@@ -1,11 +1,12 @@
 /* setjmp/longjmp with Asyncify.
  *
  * setjmp unwinds the calling thread's wasm stack into its asyncify buffer; the run loop
- * (lind_aot/vmm/cage.py) keeps a copy of the unwound data for that jmp_buf (lind_setjmp_save)
- * and rewinds: setjmp returns 0. longjmp unwinds (the data is thrown away), the run loop puts the
- * saved data back (lind_longjmp_restore) with the stack pointer of the setjmp and rewinds: setjmp
- * returns again, with val. Out of a signal handler (called from the host), the handler is ended
- * with a trap and the jump is made when the interrupted system call returns. */
+ * (runloop.c) keeps a copy of the unwound data for that jmp_buf (lind_setjmp_save) and rewinds:
+ * setjmp returns 0. longjmp abandons the wasm stack (a trap: its frames need no instrumentation),
+ * the run loop puts the saved data back (lind_longjmp_restore) with the stack pointer of the
+ * setjmp and rewinds: setjmp returns again, with val. Out of a signal handler (called from the
+ * host), the handler is ended with a trap and the jump is made when the interrupted system call
+ * returns, or at once when the handler interrupted computation (epoch.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,8 @@ int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from)
 static int64_t sys_setjmp(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
-    if (th->in_handler || c->acting || !c->caller)
-        return 0; /* no unwinding through a host frame: this jmp_buf cannot be jumped to */
+    if (th->in_handler || c->acting || !c->caller || !c->can_unwind)
+        return 0; /* no unwinding through a host frame or uninstrumented code: this jmp_buf cannot be jumped to */
     th->jmp_env = arg_u32(c, 0);
     return start_unwind(c, PENDING_SETJMP);
 }
@@ -85,27 +86,18 @@ static int64_t sys_longjmp(struct lind_call *c)
         return -EINVAL; /* the libc traps: a jump to a jmp_buf setjmp never filled */
     th->jmp_env = env;
     th->jmp_val = val ? val : 1;
-    if (th->in_handler) {
+    if (th->in_handler)
         th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
-        return 0;
-    }
-    return start_unwind(c, PENDING_LONGJMP);
+    else
+        th->abandon_for_longjmp = 1; /* the dispatcher ends the wasm stack with a trap */
+    return 0;
 }
 
-/* The jump a signal handler asked for, made from the system call it interrupted. */
-int64_t setjmp_deferred_longjmp(struct lind_call *c)
+/* The jump a signal handler asked for, made when the system call it interrupted returns. */
+void setjmp_deferred_longjmp(struct lind_call *c)
 {
-    struct lind_thread *th = c->th;
-    th->deferred_longjmp = 0;
-    if (!c->caller || start_unwind(c, PENDING_LONGJMP) < 0) {
-        /* interrupted in the middle of computation (epoch): there is no call to unwind from */
-        cage_lock(c->cage);
-        c->cage->exited = 1;
-        c->cage->term_signal = 11;
-        cage_unlock(c->cage);
-        return -EINTR;
-    }
-    return 0;
+    c->th->deferred_longjmp = 0;
+    c->th->abandon_for_longjmp = 1;
 }
 
 /* ---- the run loop's half ---- */

@@ -40,10 +40,10 @@ def build_native(src: Path, extra: list[str] | None = None) -> Path:
 
 
 def _wasm_dir() -> Path:
-    """Cage builds are kept per sysroot: a libc change rebuilds every test program."""
-    from lind_aot.compile.sysroot import sysroot_hash
+    """Cage builds are kept per toolchain: a change of the libc or of lind cc rebuilds every test program."""
+    from lind_aot.compile.sysroot import toolchain_hash
 
-    return BUILD / f"wasm-{sysroot_hash()}"
+    return BUILD / f"wasm-{toolchain_hash()}"
 
 
 def build_cage(src: Path, extra: list[str] | None = None) -> Path:

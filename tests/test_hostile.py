@@ -132,11 +132,14 @@ def _handmade(nr: int, asyncify: bool) -> bytes:
                ' (func (export "asyncify_start_rewind") (param i32))') if asyncify else ""
     args = " ".join(["(i64.const 0)"] * 2 + ["(i64.const 4096)", "(i64.const 0)", "(i64.const 1)"] +
                     ["(i64.const 0)"] * 9)
+    # as libc does (docs/abi.md): the calls that may unwind go through lind.syscall_unwind
+    gateway, other = ("syscall_unwind", "syscall") if nr in (57, 1020) else ("syscall", "syscall_unwind")
     return wasmtime.wat2wasm(f"""
 (module
   (import "env" "memory" (memory 2 16 shared))
-  (import "lind" "syscall" (func $sys (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+  (import "lind" "{gateway}" (func $sys (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
                                       (result i64)))
+  (import "lind" "{other}" (func (param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)))
   (global (export "__heap_base") i32 (i32.const 65536))
   {exports}
   (func (export "_start") (drop (call $sys (i32.const {nr}) {args}))))""")
@@ -162,8 +165,8 @@ def test_handmade_module_with_wrongly_typed_exports(tmp_path: Path, root: Path) 
 
     sys_t = "(param i32 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)"
     fork = "(drop (call $sys (i32.const 57) " + "(i64.const 0) " * 14 + "))"
-    head = (f'(module (import "env" "memory" (memory 2 16 shared)) (import "lind" "syscall" (func $sys {sys_t}))'
-            ' (global (export "__heap_base") i32 (i32.const 65536))')
+    head = (f'(module (import "env" "memory" (memory 2 16 shared)) (import "lind" "syscall_unwind" (func $sys {sys_t}))'
+            f' (import "lind" "syscall" (func {sys_t})) (global (export "__heap_base") i32 (i32.const 65536))')
     bad_start = head + ' (func (export "_start") (param i64 i64 i64 i64) (result i64 i64 i64 i64 i64 i64)' \
         ' (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)))'
     bad_asyncify = head + (' (func (export "asyncify_start_unwind") (param i64 i64 i64 i64 i64 i64 i64 i64))'

@@ -197,12 +197,14 @@ def check_wasm(wasm: bytes, source: str) -> None:
 
 
 def check_lind_program(module: wasmtime.Module, source: str) -> None:
-    """A lind program imports lind.syscall and a shared env.memory, and exports _start."""
+    """A lind program imports lind.syscall (and lind.syscall_unwind) and a shared env.memory, and exports
+    _start."""
     import wasmtime
 
     name = source or "module"
     imports = {(i.module, i.name): i.type for i in module.imports}
-    bad = [f"{m}.{n}" for (m, n) in imports if (m, n) not in (("lind", "syscall"), ("env", "memory"))]
+    allowed = (("lind", "syscall"), ("lind", "syscall_unwind"), ("env", "memory"))
+    bad = [f"{m}.{n}" for (m, n) in imports if (m, n) not in allowed]
     mem = imports.get(("env", "memory"))
     if bad or ("lind", "syscall") not in imports or not isinstance(mem, wasmtime.MemoryType) or not mem.is_shared:
         what = ", ".join(bad) if bad else "no shared env.memory" if ("lind", "syscall") in imports else "nothing"

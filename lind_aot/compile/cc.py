@@ -2,7 +2,8 @@
 
 Compiling runs clang-19 for wasm32 against the lind sysroot (musl); linking runs wasm-ld-19 with
 crt1.o, the user's objects and libraries, libc.a and the compiler-rt builtins, then the wasm-opt
-post-pass (asyncify around the `lind.syscall` import, needed for fork, plus optimization).
+post-pass (asyncify, limited to what can be on the stack at a `lind.syscall_unwind` call: fork,
+setjmp; plus optimization).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from lind_aot.compile import sysroot as sr
+from lind_aot.compile.unwind_scope import unwinding_functions
 
 WASM_LD = "wasm-ld-19"
 WASM_OPT = "wasm-opt"
@@ -53,7 +55,9 @@ WASM_OPT_FEATURES = [
     "--enable-nontrapping-float-to-int",
     "--enable-threads",
 ]
-ASYNCIFY_FLAGS = ["--asyncify", "--pass-arg=asyncify-imports@lind.syscall"]
+# Only calls through lind.syscall_unwind (fork, vfork, clone, setjmp) may unwind the wasm stack
+# (docs/abi.md): the functions that cannot reach that import are left uninstrumented.
+ASYNCIFY_FLAGS = ["--asyncify", "--pass-arg=asyncify-imports@lind.syscall_unwind"]
 
 # What a program compiled by lind cc sees: our ABI is Linux's (x86-64 syscall numbers, musl).
 PREDEFINES = ["-D__lind__=1", "-D__linux__=1", "-D__linux=1", "-D__unix__=1", "-D__unix=1"]
@@ -393,10 +397,24 @@ def link_command(p: Parsed, root: Path, objects: list[str], output: str) -> list
     return cmd
 
 
-def wasm_opt_command(p: Parsed, src: str, output: str) -> list[str]:
+def asyncify_scope(linked: str, tmp: str) -> list[str]:
+    """Asyncify arguments that limit the instrumentation to the functions that can be on the stack at
+    an unwinding call (unwind_scope.py); none when the program cannot be analysed (binaryen's own,
+    more conservative analysis then decides)."""
+    names = unwinding_functions(Path(linked).read_bytes())
+    if names is None:
+        return []
+    if not names:  # nothing can unwind: not even an indirect call needs instrumenting
+        return ["--pass-arg=asyncify-ignore-indirect"]
+    listing = Path(tmp) / "asyncify-onlylist.txt"
+    listing.write_text(",".join(names))
+    return [f"--pass-arg=asyncify-onlylist@@{listing}"]
+
+
+def wasm_opt_command(p: Parsed, src: str, output: str, scope: list[str] | None = None) -> list[str]:
     # Asyncify always runs (fork needs it); -g keeps names and uses a light -O1, -Os/-Oz are kept.
     level = "-O1" if p.debug else p.opt if p.opt in ("-Os", "-Oz") else "-O2"
-    cmd = [WASM_OPT, src, *WASM_OPT_FEATURES, *ASYNCIFY_FLAGS, level]
+    cmd = [WASM_OPT, src, *WASM_OPT_FEATURES, *ASYNCIFY_FLAGS, *(scope or []), level]
     if p.debug:
         cmd.append("-g")
     return [*cmd, "-o", output]
@@ -427,7 +445,7 @@ def _link(p: Parsed, root: Path) -> int:
         if rc != 0:
             return rc
         final = str(Path(tmp) / "final.wasm")
-        rc = _run(wasm_opt_command(p, linked, final), p.verbose)
+        rc = _run(wasm_opt_command(p, linked, final, asyncify_scope(linked, tmp)), p.verbose)
         if rc != 0:
             print("lind cc: wasm-opt post-pass failed", file=sys.stderr)
             return rc

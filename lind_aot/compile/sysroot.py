@@ -140,6 +140,15 @@ def sysroot_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def toolchain_hash() -> str:
+    """sysroot_hash() plus lind cc's driver and post-pass, on which a built program depends too: the
+    key of the builds of test and real programs."""
+    h = hashlib.sha256(sysroot_hash().encode())
+    for name in ("cc.py", "unwind_scope.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def sysroot_dir() -> Path:
     return paths.sysroot_base() / sysroot_hash()
 

@@ -25,9 +25,29 @@ long long __lind_syscall(unsigned int __nr,
 	unsigned long long __a6, unsigned long long __a6_cage)
 	__attribute__((__import_module__("lind"), __import_name__("syscall")));
 
-#define __LIND_SC(n,a,b,c,d,e,f) (long)__lind_syscall((unsigned)(n), 0, 0, \
+/* The same gateway under a second name, for the calls that may unwind and rewind the wasm stack
+ * (fork, vfork, clone, setjmp: docs/abi.md). Asyncify instruments only the functions that can
+ * reach this import, so the plain one costs a call and nothing else. */
+long long __lind_syscall_unwind(unsigned int __nr,
+	unsigned long long __self_cage, unsigned long long __target_cage,
+	unsigned long long __a1, unsigned long long __a1_cage,
+	unsigned long long __a2, unsigned long long __a2_cage,
+	unsigned long long __a3, unsigned long long __a3_cage,
+	unsigned long long __a4, unsigned long long __a4_cage,
+	unsigned long long __a5, unsigned long long __a5_cage,
+	unsigned long long __a6, unsigned long long __a6_cage)
+	__attribute__((__import_module__("lind"), __import_name__("syscall_unwind")));
+
+/* fork (57), vfork (58), clone (56) and setjmp (1020). With a constant number (nearly every call
+ * site) the choice is made at compile time; syscall(2) chooses at run time. */
+#define __LIND_MAY_UNWIND(n) ((n) == 56 || (n) == 57 || (n) == 58 || (n) == 1020)
+
+#define __LIND_ARGS(n,a,b,c,d,e,f) (unsigned)(n), 0, 0, \
 	(unsigned long long)(a), 0, (unsigned long long)(b), 0, (unsigned long long)(c), 0, \
-	(unsigned long long)(d), 0, (unsigned long long)(e), 0, (unsigned long long)(f), 0)
+	(unsigned long long)(d), 0, (unsigned long long)(e), 0, (unsigned long long)(f), 0
+#define __LIND_SC_PLAIN(n,a,b,c,d,e,f) (long)__lind_syscall(__LIND_ARGS(n,a,b,c,d,e,f))
+#define __LIND_SC(n,a,b,c,d,e,f) (__LIND_MAY_UNWIND(n) \
+	? (long)__lind_syscall_unwind(__LIND_ARGS(n,a,b,c,d,e,f)) : __LIND_SC_PLAIN(n,a,b,c,d,e,f))
 
 static __inline long __syscall0(syscall_arg_t n)
 {

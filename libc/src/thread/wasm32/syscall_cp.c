@@ -15,5 +15,6 @@ hidden long __syscall_cp_asm(volatile int *cancel, syscall_arg_t nr,
 	syscall_arg_t x, syscall_arg_t y, syscall_arg_t z)
 {
 	if (*cancel) return __cancel();
-	return __syscall(nr, u, v, w, x, y, z);
+	/* cancellation points never fork or setjmp: the plain gateway */
+	return __LIND_SC_PLAIN(nr, u, v, w, x, y, z);
 }
