@@ -114,5 +114,6 @@ void lind_capture_close_cage_ends(struct capture *cap);
 
 /* runner.c */
 int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start);
+int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start);
 
 #endif

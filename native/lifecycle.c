@@ -18,6 +18,7 @@
 
 #define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
 #define L_CLONE_VM 0x100
+#define L_CLONE_VFORK 0x4000
 #define L_CLONE_THREAD 0x10000
 #define L_AT_FDCWD (-100)
 #define MAX_SCRIPT_DEPTH 4
@@ -124,6 +125,8 @@ static int64_t sys_clone(struct lind_call *c)
         return do_fork(c);
     if (flags & L_CLONE_THREAD)
         return thread_clone(c);
+    if ((flags & L_CLONE_VM) && (flags & L_CLONE_VFORK))
+        return spawn_start(c, arg_u32(c, 1), arg_u32(c, 5)); /* posix_spawn's child */
     if (flags & L_CLONE_VM)
         return -ENOSYS; /* a process sharing memory without being a thread: not supported */
     return do_fork(c);

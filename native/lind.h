@@ -77,7 +77,7 @@ struct lind_proc {
 };
 
 /* What the run loop (runner.c) must do when the instance returns or traps. */
-enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3 };
+enum cage_pending { PENDING_NONE = 0, PENDING_FORK = 1, PENDING_EXEC = 2, PENDING_SETJMP = 3, PENDING_LONGJMP = 4 };
 
 struct jmp_record; /* setjmp.c */
 struct lind_module; /* instance.h */

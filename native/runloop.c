@@ -65,8 +65,8 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
         wasm_trap_t *trap = NULL;
         wasmtime_error_t *err = wt.func_call_unchecked(r->ctx, &r->entry, args, (size_t)r->nargs, &trap);
         if ((err || trap) && th->abandon_for_longjmp) {
-            /* a longjmp (setjmp.c), also out of a signal handler: the wasm stack is gone; rewind
-             * into the setjmp */
+            /* a longjmp that could not unwind (setjmp.c), e.g. out of a signal handler: the wasm
+             * stack is gone; rewind into the setjmp */
             if (err)
                 wt.error_delete(err);
             if (trap)
@@ -97,6 +97,12 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
             wt.global_get(r->ctx, &r->sp, &sp);
             if (lind_setjmp_save(th, (uint32_t)sp.of.i32) < 0)
                 return RUN_ERROR;
+        } else if (th->pending == PENDING_LONGJMP) {
+            if (call0(r, &r->stop_unwind, 0, 0) < 0)
+                return RUN_ERROR;
+            if (jump_to_setjmp(th, r) < 0)
+                return RUN_BAD_JUMP;
+            continue;
         } else {
             return RUN_RETURNED; /* finished, or a fork/exec for runner.c */
         }

@@ -506,6 +506,50 @@ static void thread_main(void *arg)
     lind_thread_finish(th);
 }
 
+/* clone(CLONE_VM|CLONE_VFORK), which posix_spawn makes: a child cage with a copy of the memory and
+ * fds (as a fork makes it) whose one thread starts in __lind_thread_start(start) with its stack
+ * pointer at stack and the caller's TLS block, instead of returning from the call like a fork. No
+ * stack is unwound, so spawning (system, popen) needs no Asyncify instrumentation. The parent does
+ * not wait for the child's exec: posix_spawn learns how it went from its close-on-exec pipe. */
+int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start)
+{
+    struct lind_cage *cage = c->cage;
+    wasmtime_extern_t tls;
+    wasmtime_val_t tls_base;
+    char msg[256];
+    if (!cage->module || !cage->mem || !c->caller || !stack || !start)
+        return -EINVAL;
+    if (!wt.caller_export_get(c->caller, "__tls_base", 10, &tls) || tls.kind != WASMTIME_EXTERN_GLOBAL)
+        return -ENOSYS;
+    wt.global_get(wt.caller_context(c->caller), &tls.of.global, &tls_base);
+    if (tls_base.kind != 0 /* WASMTIME_I32 */)
+        return -ENOSYS;
+    struct lind_cage *child = lind_cage_fork(cage, c->th);
+    if (!child)
+        return -EAGAIN;
+    struct lind_instance *ci = instance_new(cage->module, child->main, NULL, "__lind_thread_start", 1, (int32_t)start,
+                                            msg, sizeof msg);
+    struct cage_start *s = malloc(sizeof *s);
+    int ok = ci && s && instance_grow_to(ci, wt.sharedmemory_data_size(cage->mem)) == 0 &&
+             lind_cage_fork_memory(cage, child, ci->mem) == 0 &&
+             instance_global_set(ci, "__stack_pointer", (int32_t)stack) == 0 &&
+             instance_global_set(ci, "__tls_base", tls_base.of.i32) == 0;
+    int64_t pid = (int64_t)child->id;
+    if (ok) {
+        child->module = module_get(cage->module);
+        s->cage = child;
+        s->th = child->main;
+        s->inst = ci;
+        if (runner_submit(child_main, s) == 0)
+            return pid;
+    }
+    lind_cage_finish(child);
+    lind_cage_free(child);
+    instance_free(ci, 1);
+    free(s);
+    return -EAGAIN;
+}
+
 /* clone(CLONE_THREAD): a new instance over the cage's memory, started in __lind_thread_start(start)
  * with its stack pointer at stack, on a runner thread. */
 int thread_start(struct lind_cage *cage, struct lind_thread *th, uint32_t stack, uint32_t start)

@@ -2,11 +2,12 @@
  *
  * setjmp unwinds the calling thread's wasm stack into its asyncify buffer; the run loop
  * (runloop.c) keeps a copy of the unwound data for that jmp_buf (lind_setjmp_save) and rewinds:
- * setjmp returns 0. longjmp abandons the wasm stack (a trap: its frames need no instrumentation),
- * the run loop puts the saved data back (lind_longjmp_restore) with the stack pointer of the
- * setjmp and rewinds: setjmp returns again, with val. Out of a signal handler (called from the
- * host), the handler is ended with a trap and the jump is made when the interrupted system call
- * returns, or at once when the handler interrupted computation (epoch.c). */
+ * setjmp returns 0. longjmp unwinds (the data is thrown away), the run loop puts the saved data
+ * back (lind_longjmp_restore) with the stack pointer of the setjmp and rewinds: setjmp returns
+ * again, with val. Where the stack cannot be unwound (a longjmp through the plain gateway, or out
+ * of a signal handler, which is ended with a trap first) the wasm stack is abandoned instead (a
+ * trap; slower) and the run loop rewinds all the same: when the interrupted system call returns,
+ * or at once when the handler interrupted computation (epoch.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static int64_t sys_longjmp(struct lind_call *c)
     th->jmp_val = val ? val : 1;
     if (th->in_handler)
         th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
-    else
+    else if (!c->can_unwind || !c->caller || start_unwind(c, PENDING_LONGJMP) < 0)
         th->abandon_for_longjmp = 1; /* the dispatcher ends the wasm stack with a trap */
     return 0;
 }

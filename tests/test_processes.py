@@ -52,6 +52,13 @@ def install(*places: str, prog: str = "proc_child") -> Setup:
 # ---- fork ----
 
 
+def test_posix_spawn(root: Path) -> None:
+    """posix_spawn, whose child the host starts without a fork's unwind: statuses, file actions,
+    a missing program, 50 in a row."""
+    n, _ = compare("proc_spawn", root, setup=install("spawned", prog="proc_spawn"))
+    assert n.returncode == 0 and b"pipe had: child says 3" in n.stdout
+
+
 @pytest.mark.parametrize("mode", ["chain", "tree", "fdshare", "vfork"])  # copy, flush: below
 def test_fork(root: Path, mode: str) -> None:
     n, _ = compare("proc_fork", root, [mode])

@@ -21,8 +21,10 @@ long long __lind_syscall(unsigned int nr,
 #define LIND_ARGS_SIZES 1010
 #define LIND_ARGS_GET 1011
 
-int __libc_start_main(int (*)(int, char **, char **), int, char **,
-	void (*)(void), void (*)(void), void (*)(void));
+/* musl's (hidden) start-up steps, which __libc_start_main makes */
+void __init_libc(char **envp, char *pn);
+void __libc_start_init(void);
+_Noreturn void exit(int);
 
 /* clang names `int main(void)` __main_void (plus a `main` wrapper) and
  * `int main(int, char **)` __main_argc_argv.  libc.a has a weak __main_void
@@ -60,6 +62,12 @@ void _start(void)
 	char strings[nstr + 1];
 	for (uint32_t i = 0; i < nvec + 4; i++) vec[i] = 0;
 	if (CALL1(LIND_ARGS_GET, vec, strings) < 0) __builtin_trap();
-	__libc_start_main(start_main, (int)argc, (char **)vec, 0, 0, 0);
-	__builtin_trap();
+	/* What musl's __libc_start_main does, with direct calls: taking the address of start_main
+	 * would put it in the function table, and every indirect call of its very common signature
+	 * would then count as one that may fork (lind_aot/compile/unwind_scope.py), instrumenting most
+	 * of a program for nothing. */
+	char **argv = (char **)vec, **envp = argv + argc + 1;
+	__init_libc(envp, argv[0]);
+	__libc_start_init();
+	exit(start_main((int)argc, argv, envp));
 }

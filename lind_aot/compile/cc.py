@@ -28,6 +28,9 @@ LLVM_RANLIB = sr.LLVM_RANLIB
 STACK_SIZE = 8 * 1024 * 1024
 
 LINK_FLAGS = [
+    # function pointers are table indices; SIG_DFL and SIG_IGN are 0 and 1, so no function may be 1
+    # (wasm-ld starts at 1: the first function whose address is taken would be SIG_IGN)
+    "--table-base=2",
     "--stack-first",
     "-z",
     f"stack-size={STACK_SIZE}",
@@ -330,7 +333,9 @@ def _compile_only(p: Parsed, root: Path) -> int:
 
 
 def _default_libs(root: Path) -> list[str]:
-    return ["-lc", str(root / "lib" / sr.BUILTINS_NAME)]
+    # __lind_thread_start (libc's clone.c) is where the host starts threads and posix_spawn's
+    # children: linked whether or not the program names it (the host finds it by its export)
+    return ["--undefined=__lind_thread_start", "-lc", str(root / "lib" / sr.BUILTINS_NAME)]
 
 
 # ELF-only linker options that build systems pass with -Wl,: meaningless for wasm-ld, dropped.

@@ -26,7 +26,7 @@ long long __lind_syscall(unsigned int __nr,
 	__attribute__((__import_module__("lind"), __import_name__("syscall")));
 
 /* The same gateway under a second name, for the calls that may unwind and rewind the wasm stack
- * (fork, vfork, clone, setjmp: docs/abi.md). Asyncify instruments only the functions that can
+ * (fork, vfork, setjmp, longjmp: docs/abi.md). Asyncify instruments only the functions that can
  * reach this import, so the plain one costs a call and nothing else. */
 long long __lind_syscall_unwind(unsigned int __nr,
 	unsigned long long __self_cage, unsigned long long __target_cage,
@@ -38,9 +38,11 @@ long long __lind_syscall_unwind(unsigned int __nr,
 	unsigned long long __a6, unsigned long long __a6_cage)
 	__attribute__((__import_module__("lind"), __import_name__("syscall_unwind")));
 
-/* fork (57), vfork (58), clone (56) and setjmp (1020). With a constant number (nearly every call
- * site) the choice is made at compile time; syscall(2) chooses at run time. */
-#define __LIND_MAY_UNWIND(n) ((n) == 56 || (n) == 57 || (n) == 58 || (n) == 1020)
+/* fork (57), vfork (58), setjmp (1020) and longjmp (1021). With a constant number (nearly every
+ * call site) the choice is made at compile time. (libc's clone makes threads and posix_spawn's
+ * children, neither of which unwinds; syscall(2) also sends clone the unwinding way: it may be a
+ * fork.) */
+#define __LIND_MAY_UNWIND(n) ((n) == 57 || (n) == 58 || (n) == 1020 || (n) == 1021)
 
 #define __LIND_ARGS(n,a,b,c,d,e,f) (unsigned)(n), 0, 0, \
 	(unsigned long long)(a), 0, (unsigned long long)(b), 0, (unsigned long long)(c), 0, \

@@ -20,5 +20,7 @@ long syscall(long n, ...)
 	e=va_arg(ap, unsigned long);
 	f=va_arg(ap, unsigned long);
 	va_end(ap);
+	if (n == SYS_clone) /* without CLONE_VM, a fork: the gateway that may unwind (docs/abi.md) */
+		return __syscall_ret((long)__lind_syscall_unwind(__LIND_ARGS(n,a,b,c,d,e,f)));
 	return __syscall_ret(__syscall(n,a,b,c,d,e,f));
 }

@@ -25,7 +25,8 @@ hidden void *__lind_tls_block(struct pthread *);
 __attribute__((__export_name__("__lind_thread_start")))
 void __lind_thread_start(struct lind_clone *a)
 {
-	__wasm_init_tls(a->tls_block);
+	if (a->tls_block) /* (none: posix_spawn's child, which keeps its parent's, see posix_spawn.c) */
+		__wasm_init_tls(a->tls_block);
 	__lind_thread_pointer = (uintptr_t)a->tp;
 	int r = a->fn(a->arg);
 	for (;;) __syscall(SYS_exit, r);
