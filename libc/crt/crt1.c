@@ -8,18 +8,7 @@
 
 #include <stdint.h>
 
-long long __lind_syscall(unsigned int nr,
-	unsigned long long self_cage, unsigned long long target_cage,
-	unsigned long long a1, unsigned long long a1_cage,
-	unsigned long long a2, unsigned long long a2_cage,
-	unsigned long long a3, unsigned long long a3_cage,
-	unsigned long long a4, unsigned long long a4_cage,
-	unsigned long long a5, unsigned long long a5_cage,
-	unsigned long long a6, unsigned long long a6_cage)
-	__attribute__((__import_module__("lind"), __import_name__("syscall")));
-
-#define LIND_ARGS_SIZES 1010
-#define LIND_ARGS_GET 1011
+#include <lind_syscall.h> /* __lind_syscall, LIND_ARGS_SIZES, LIND_ARGS_GET */
 
 /* musl's (hidden) start-up steps, which __libc_start_main makes */
 void __init_libc(char **envp, char *pn);

@@ -10,15 +10,18 @@
 extern "C" {
 #endif
 
-/* The one host import: nr is a Linux x86-64 system-call number or a lind call. */
-long long __lind_syscall(unsigned int __nr,
-	unsigned long long __self_cage, unsigned long long __target_cage,
-	unsigned long long __a1, unsigned long long __a1_cage,
-	unsigned long long __a2, unsigned long long __a2_cage,
-	unsigned long long __a3, unsigned long long __a3_cage,
-	unsigned long long __a4, unsigned long long __a4_cage,
-	unsigned long long __a5, unsigned long long __a5_cage,
-	unsigned long long __a6, unsigned long long __a6_cage)
+/* The gateway's parameters (the libc also imports it as lind.syscall_unwind). */
+#define __LIND_GATEWAY_PARAMS unsigned int __nr, \
+	unsigned long long __self_cage, unsigned long long __target_cage, \
+	unsigned long long __a1, unsigned long long __a1_cage, \
+	unsigned long long __a2, unsigned long long __a2_cage, \
+	unsigned long long __a3, unsigned long long __a3_cage, \
+	unsigned long long __a4, unsigned long long __a4_cage, \
+	unsigned long long __a5, unsigned long long __a5_cage, \
+	unsigned long long __a6, unsigned long long __a6_cage
+
+/* The host import: nr is a Linux x86-64 system-call number or a lind call. */
+long long __lind_syscall(__LIND_GATEWAY_PARAMS)
 	__attribute__((__import_module__("lind"), __import_name__("syscall")));
 
 #define LIND_REGISTER_HANDLER 1001

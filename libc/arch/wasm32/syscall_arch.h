@@ -1,7 +1,7 @@
 /* wasm32 (lind) system calls.
  *
- * Every system call goes through the single host import `lind.syscall`
- * (docs/abi.md).  The calling convention is musl's x32 one: ILP32 values
+ * Every system call goes through the host import `lind.syscall`, or its
+ * twin `lind.syscall_unwind` for the few that may unwind (below; docs/abi.md).  The calling convention is musl's x32 one: ILP32 values
  * on top of the Linux x86-64 system-call numbers and structure layouts.
  * 32-bit arguments (int, long, pointers, size_t) are zero-extended to 64
  * bits, 64-bit arguments (off_t ...) are passed whole in one argument. */
@@ -15,27 +15,12 @@
 #define __scc(X) (sizeof(1?(X):(X)) < 8 ? (syscall_arg_t)(unsigned long)(X) : (syscall_arg_t)(X))
 typedef long long syscall_arg_t;
 
-long long __lind_syscall(unsigned int __nr,
-	unsigned long long __self_cage, unsigned long long __target_cage,
-	unsigned long long __a1, unsigned long long __a1_cage,
-	unsigned long long __a2, unsigned long long __a2_cage,
-	unsigned long long __a3, unsigned long long __a3_cage,
-	unsigned long long __a4, unsigned long long __a4_cage,
-	unsigned long long __a5, unsigned long long __a5_cage,
-	unsigned long long __a6, unsigned long long __a6_cage)
-	__attribute__((__import_module__("lind"), __import_name__("syscall")));
+#include <lind_syscall.h> /* __lind_syscall, the lind.syscall import */
 
 /* The same gateway under a second name, for the calls that may unwind and rewind the wasm stack
  * (fork, vfork, setjmp, longjmp: docs/abi.md). Asyncify instruments only the functions that can
  * reach this import, so the plain one costs a call and nothing else. */
-long long __lind_syscall_unwind(unsigned int __nr,
-	unsigned long long __self_cage, unsigned long long __target_cage,
-	unsigned long long __a1, unsigned long long __a1_cage,
-	unsigned long long __a2, unsigned long long __a2_cage,
-	unsigned long long __a3, unsigned long long __a3_cage,
-	unsigned long long __a4, unsigned long long __a4_cage,
-	unsigned long long __a5, unsigned long long __a5_cage,
-	unsigned long long __a6, unsigned long long __a6_cage)
+long long __lind_syscall_unwind(__LIND_GATEWAY_PARAMS)
 	__attribute__((__import_module__("lind"), __import_name__("syscall_unwind")));
 
 /* fork (57), vfork (58), setjmp (1020) and longjmp (1021). With a constant number (nearly every

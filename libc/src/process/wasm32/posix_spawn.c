@@ -10,13 +10,7 @@
 #include "../posix_spawn.c"
 #undef __clone
 
-/* as in src/thread/wasm32/clone.c */
-struct lind_clone {
-	int (*fn)(void *);
-	void *arg;
-	void *tls_block;
-	void *tp;
-};
+#include "lind_clone.h"
 
 struct spawn_child {
 	int (*fn)(void *);

@@ -12,12 +12,7 @@
  * __lind_thread_start(struct), which sets up the thread's TLS block and thread pointer, runs the
  * thread function and ends the thread with SYS_exit. */
 
-struct lind_clone {
-	int (*fn)(void *);
-	void *arg;
-	void *tls_block;
-	void *tp;
-};
+#include "lind_clone.h"
 
 void __wasm_init_tls(void *);
 hidden void *__lind_tls_block(struct pthread *);
@@ -25,7 +20,7 @@ hidden void *__lind_tls_block(struct pthread *);
 __attribute__((__export_name__("__lind_thread_start")))
 void __lind_thread_start(struct lind_clone *a)
 {
-	if (a->tls_block) /* (none: posix_spawn's child, which keeps its parent's, see posix_spawn.c) */
+	if (a->tls_block) /* (none: posix_spawn's child, which keeps its parent's) */
 		__wasm_init_tls(a->tls_block);
 	__lind_thread_pointer = (uintptr_t)a->tp;
 	int r = a->fn(a->arg);
