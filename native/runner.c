@@ -442,44 +442,69 @@ void lind_cage_run_many(int n, struct lind_cage **cages, struct lind_instance **
 }
 
 
+/* ---- children of fork and posix_spawn ---- */
+
+static void child_discard(struct lind_cage *child, struct lind_instance *ci)
+{
+    lind_cage_finish(child);
+    lind_cage_free(child);
+    instance_free(ci, 1);
+}
+
+/* A child of th's cage (lind_cage_fork) with an instance of m that starts at entry(arg), over a
+ * copy of the parent's memory; NULL on failure. */
+static struct lind_cage *child_new(struct lind_cage *cage, struct lind_thread *th, struct lind_module *m,
+                                   const char *entry, int32_t nargs, int32_t arg, struct lind_instance **ci)
+{
+    char msg[256];
+    *ci = NULL;
+    struct lind_cage *child = lind_cage_fork(cage, th);
+    if (!child)
+        return NULL;
+    *ci = instance_new(m, child->main, NULL, entry, nargs, arg, msg, sizeof msg);
+    if (*ci && instance_grow_to(*ci, wt.sharedmemory_data_size(cage->mem)) == 0 &&
+        lind_cage_fork_memory(cage, child, (*ci)->mem) == 0)
+        return child;
+    child_discard(child, *ci);
+    *ci = NULL;
+    return NULL;
+}
+
+/* Runs a child made by child_new on a runner thread: its pid, or -EAGAIN (the child discarded). */
+static int64_t child_submit(struct lind_cage *child, struct lind_instance *ci)
+{
+    int64_t pid = (int64_t)child->id;
+    struct cage_start *s = malloc(sizeof *s);
+    if (s) {
+        child->module = module_get(ci->mod);
+        s->cage = child;
+        s->th = child->main;
+        s->inst = ci;
+        if (runner_submit(child_main, s) == 0)
+            return pid;
+    }
+    free(s);
+    child_discard(child, ci);
+    return -EAGAIN;
+}
+
 /* The rest of a fork, after the parent's instance has unwound into its buffer: the child cage,
  * its instance over a copy of the memory, both rewound into the fork call. */
 static void fork_child(struct lind_thread *th, struct lind_instance *inst)
 {
-    struct lind_cage *cage = th->cage;
     lind_stop_unwind(&inst->run);
     uint32_t buf = th->async_buf;
     int64_t result = -EAGAIN;
-    struct lind_cage *child = lind_cage_fork(cage, th);
+    struct lind_instance *ci;
+    struct lind_cage *child = child_new(th->cage, th, inst->mod, inst->entry, inst->run.nargs, inst->run.arg, &ci);
     if (child) {
-        char msg[256];
-        struct lind_thread *cth = child->main;
-        struct lind_instance *ci = instance_new(inst->mod, cth, NULL, inst->entry, inst->run.nargs, inst->run.arg,
-                                                msg, sizeof msg);
-        struct cage_start *s = malloc(sizeof *s);
-        int ok = ci && s && instance_grow_to(ci, wt.sharedmemory_data_size(inst->mem)) == 0 &&
-                 lind_cage_fork_memory(cage, child, ci->mem) == 0 &&
-                 /* the instance's own state that lives outside memory: its stack pointer and TLS block */
-                 instance_global_copy(ci, inst, "__stack_pointer") == 0 &&
-                 instance_global_copy(ci, inst, "__tls_base") == 0;
-        if (ok) {
-            child->module = module_get(inst->mod);
-            lind_thread_set_rewind(cth, 0);
+        /* the instance's own state that lives outside memory: its stack pointer and TLS block */
+        if (instance_global_copy(ci, inst, "__stack_pointer") == 0 && instance_global_copy(ci, inst, "__tls_base") == 0) {
+            lind_thread_set_rewind(child->main, 0);
             lind_start_rewind(&ci->run, buf);
-            s->cage = child;
-            s->th = cth;
-            s->inst = ci;
-            result = (int64_t)child->id;
-            if (runner_submit(child_main, s) < 0) {
-                result = -EAGAIN;
-                ok = 0;
-            }
-        }
-        if (!ok) {
-            lind_cage_finish(child);
-            lind_cage_free(child);
-            instance_free(ci, 1);
-            free(s);
+            result = child_submit(child, ci);
+        } else {
+            child_discard(child, ci);
         }
     }
     lind_thread_set_rewind(th, result);
@@ -516,7 +541,6 @@ int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start)
     struct lind_cage *cage = c->cage;
     wasmtime_extern_t tls;
     wasmtime_val_t tls_base;
-    char msg[256];
     if (!cage->module || !cage->mem || !c->caller || !stack || !start)
         return -EINVAL;
     if (!wt.caller_export_get(c->caller, "__tls_base", 10, &tls) || tls.kind != WASMTIME_EXTERN_GLOBAL)
@@ -524,30 +548,16 @@ int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start)
     wt.global_get(wt.caller_context(c->caller), &tls.of.global, &tls_base);
     if (tls_base.kind != 0 /* WASMTIME_I32 */)
         return -ENOSYS;
-    struct lind_cage *child = lind_cage_fork(cage, c->th);
+    struct lind_instance *ci;
+    struct lind_cage *child = child_new(cage, c->th, cage->module, "__lind_thread_start", 1, (int32_t)start, &ci);
     if (!child)
         return -EAGAIN;
-    struct lind_instance *ci = instance_new(cage->module, child->main, NULL, "__lind_thread_start", 1, (int32_t)start,
-                                            msg, sizeof msg);
-    struct cage_start *s = malloc(sizeof *s);
-    int ok = ci && s && instance_grow_to(ci, wt.sharedmemory_data_size(cage->mem)) == 0 &&
-             lind_cage_fork_memory(cage, child, ci->mem) == 0 &&
-             instance_global_set(ci, "__stack_pointer", (int32_t)stack) == 0 &&
-             instance_global_set(ci, "__tls_base", tls_base.of.i32) == 0;
-    int64_t pid = (int64_t)child->id;
-    if (ok) {
-        child->module = module_get(cage->module);
-        s->cage = child;
-        s->th = child->main;
-        s->inst = ci;
-        if (runner_submit(child_main, s) == 0)
-            return pid;
+    if (instance_global_set(ci, "__stack_pointer", (int32_t)stack) < 0 ||
+        instance_global_set(ci, "__tls_base", tls_base.of.i32) < 0) {
+        child_discard(child, ci);
+        return -EAGAIN;
     }
-    lind_cage_finish(child);
-    lind_cage_free(child);
-    instance_free(ci, 1);
-    free(s);
-    return -EAGAIN;
+    return child_submit(child, ci);
 }
 
 /* clone(CLONE_THREAD): a new instance over the cage's memory, started in __lind_thread_start(start)
