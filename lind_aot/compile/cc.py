@@ -58,7 +58,7 @@ WASM_OPT_FEATURES = [
     "--enable-nontrapping-float-to-int",
     "--enable-threads",
 ]
-# Only calls through lind.syscall_unwind (fork, vfork, clone, setjmp) may unwind the wasm stack
+# Only calls through lind.syscall_unwind (fork, vfork, setjmp, longjmp) may unwind the wasm stack
 # (docs/abi.md): the functions that cannot reach that import are left uninstrumented.
 ASYNCIFY_FLAGS = ["--asyncify", "--pass-arg=asyncify-imports@lind.syscall_unwind"]
 

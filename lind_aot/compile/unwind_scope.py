@@ -1,6 +1,6 @@
 """Which functions of a linked program Asyncify must instrument.
 
-Only a call through the import lind.syscall_unwind (fork, vfork, clone, setjmp: docs/abi.md) may
+Only a call through the import lind.syscall_unwind (fork, vfork, setjmp, longjmp: docs/abi.md) may
 unwind the wasm stack, so only the functions that can be on the stack at such a call need the
 instrumentation: the callers of the import, their callers, and so on. Binaryen's own analysis
 assumes that every indirect call may reach an unwinding function, which in a program that calls
@@ -15,6 +15,8 @@ caller then leaves the choice to binaryen's conservative analysis.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 UNWIND_IMPORT = ("lind", "syscall_unwind")
 
@@ -247,9 +249,7 @@ def _analyse(wasm: bytes) -> list[str]:
             work.append(c)
 
     out: list[str] = []
-    counts: dict[bytes, int] = {}
-    for n in names.values():
-        counts[n] = counts.get(n, 0) + 1
+    counts = Counter(names.values())
     for f in sorted(unwinding):
         n = names.get(f)
         if not n:
