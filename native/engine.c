@@ -22,6 +22,8 @@ typedef struct { size_t size; wasm_exporttype_t **data; } exporttype_vec_t;
 #define WASM_I32 0
 #define WASM_I64 1
 #define WASM_EXTERN_MEMORY 3
+#define WASMTIME_PROFILING_STRATEGY_JITDUMP 1
+#define WASMTIME_PROFILING_STRATEGY_PERFMAP 3
 
 static struct {
     wasm_config_t *(*config_new)(void);
@@ -36,6 +38,7 @@ static struct {
     void (*bulk_memory)(wasm_config_t *, bool);
     void (*threads)(wasm_config_t *, bool);
     void (*shared_memory)(wasm_config_t *, bool);
+    void (*profiler)(wasm_config_t *, uint8_t);
     wasmtime_error_t *(*module_deserialize)(wasm_engine_t *, const uint8_t *, size_t, wasmtime_module_t **);
     void (*module_imports)(const wasmtime_module_t *, importtype_vec_t *);
     void (*module_exports)(const wasmtime_module_t *, exporttype_vec_t *);
@@ -82,6 +85,14 @@ int lind_engine_init(const uint64_t *v, int n, char *err, size_t cap)
     e.bulk_memory(cfg, v[7]);
     e.threads(cfg, v[8]);
     e.shared_memory(cfg, v[9]);
+    /* LIND_PROFILE=perfmap: wasmtime writes /tmp/perf-PID.map, so `perf record` names the cages'
+     * functions; LIND_PROFILE=jitdump: jit-PID.dump for `perf inject --jit` (then `perf annotate`
+     * shows their machine code). A runtime setting: cached artifacts load with or without it. */
+    const char *prof = getenv("LIND_PROFILE");
+    if (prof && strcmp(prof, "perfmap") == 0)
+        e.profiler(cfg, WASMTIME_PROFILING_STRATEGY_PERFMAP);
+    else if (prof && strcmp(prof, "jitdump") == 0)
+        e.profiler(cfg, WASMTIME_PROFILING_STRATEGY_JITDUMP);
     the_engine = e.engine_new_with_config(cfg); /* takes the config */
     if (!the_engine) {
         snprintf(err, cap, "wasmtime refused the engine settings");
@@ -167,6 +178,7 @@ int engine_api_load(void *h)
     R(bulk_memory, "wasmtime_config_wasm_bulk_memory_set");
     R(threads, "wasmtime_config_wasm_threads_set");
     R(shared_memory, "wasmtime_config_shared_memory_set");
+    R(profiler, "wasmtime_config_profiler_set");
     R(module_deserialize, "wasmtime_module_deserialize");
     R(module_imports, "wasmtime_module_imports");
     R(module_exports, "wasmtime_module_exports");
