@@ -83,27 +83,22 @@ def cmd_run(argv: list[str]) -> int:
     try:
         mv = microvisor(_cache(a.cache))
         mv.lib.lind_set_net_policy_default(NET_POLICIES[a.net])
-        handle = mv.start(spec)
+        cage, pid, inst = mv.prepare(spec)
     except (LindError, CacheError) as e:
         print(f"lind: {e}", file=sys.stderr)
         return 127 if isinstance(e, LindError) and "No such file" in str(e) else 126
 
     # Terminal and termination signals go to the cage tree's process group, as a shell's
-    # foreground job gets them; the cages decide what they do with them.
-    def forward(sig: int, _frame: object) -> None:
-        if mv.kill(-handle.pid, sig) < 0:
-            mv.kill(handle.pid, sig)
-
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(s, forward)
-    result = None
-    while result is None:
-        result = handle.wait(0.5)
+    # foreground job gets them; the cages decide what they do with them. The root cage runs on
+    # this thread: with no other thread sharing its fd table, each of its fd calls is cheaper in
+    # the kernel (native/thread.c: start_service_thread).
+    mv.lib.lind_forward_signals(pid)
+    result = mv.run_prepared(cage, inst)
     # The run ends when every cage of the tree has ended: orphans are waited for, not killed,
     # so that nothing they write is lost.
-    mv.wait_tree(handle.pid)
+    mv.wait_tree(pid)
     sys.stdout.flush()
-    if handle.wall_time_exceeded:
+    if result.wall_time_exceeded:
         print(f"lind: cage {result.pid}: wall-time limit ({a.wall_time:g} s) exceeded", file=sys.stderr)
     if result.signal is not None:
         name = signal.Signals(result.signal).name

@@ -232,7 +232,7 @@ static int hub_start(void)
     if (hub_epoll < 0) {
         hub_epoll = epoll_create1(EPOLL_CLOEXEC);
         if (hub_epoll >= 0)
-            start_service_thread(hub_main);
+            start_service_thread(hub_main, 0);
     }
     pthread_mutex_unlock(&hub_lock);
     return hub_epoll < 0 ? -errno : 0;

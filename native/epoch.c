@@ -5,6 +5,7 @@
  * limits. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static wasm_engine_t *ticking_engine;
 static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
 
 static void *ticker(void *arg);
-static void start_ticker_once(void) { start_service_thread(ticker); }
+static void start_ticker_once(void) { start_service_thread(ticker, 1); }
 
 /* ---- wall-time limits: the ticker also ends the cage trees whose time is up ---- */
 
@@ -102,12 +103,52 @@ static void wall_limits_check(void)
     }
 }
 
+/* ---- `lind run`: signals sent to the host process go to the cage tree ---- */
+
+static const int FORWARDED[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+static _Atomic uint32_t forward_pending; /* bit n: host signal n arrived */
+static int forward_pid;
+
+static void note_forwarded(int sig) { atomic_fetch_or(&forward_pending, 1u << sig); }
+
+/* Python (`lind run`, before it runs the tree's root cage on the calling thread): SIGHUP, SIGINT,
+ * SIGQUIT and SIGTERM to the host process go to the tree's process group (or its root cage, if it
+ * left the group), as a shell's foreground job gets them. The calling thread, and so every runner
+ * thread it starts, blocks them: the ticker, which does not, receives them and forwards them
+ * outside the signal handler. (Python's own handlers could not run while the main thread is in C.) */
+int lind_forward_signals(int pid)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = note_forwarded;
+    sa.sa_flags = SA_RESTART;
+    sigset_t set;
+    sigemptyset(&set);
+    forward_pid = pid;
+    for (size_t i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++) {
+        sigaddset(&set, FORWARDED[i]);
+        if (sigaction(FORWARDED[i], &sa, NULL) < 0)
+            return -errno;
+    }
+    return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void forward_signals(uint32_t sigs)
+{
+    for (int sig = 1; sig < 32; sig++)
+        if (sigs & (1u << sig) && proc_kill_group(forward_pid, sig) < 0)
+            lind_kill(forward_pid, sig);
+}
+
 static void *ticker(void *arg)
 {
     (void)arg;
     struct timespec ts = {0, EPOCH_MS * 1000 * 1000};
     for (;;) {
-        nanosleep(&ts, NULL);
+        nanosleep(&ts, NULL); /* (a forwarded signal ends it early) */
+        uint32_t sigs = atomic_exchange(&forward_pending, 0);
+        if (sigs)
+            forward_signals(sigs);
         engine_increment_epoch(ticking_engine);
         if (__atomic_load_n(&wall_limits, __ATOMIC_RELAXED))
             wall_limits_check();

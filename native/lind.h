@@ -349,7 +349,7 @@ static inline int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, const s
 {
     return deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
 }
-void start_service_thread(void *(*fn)(void *));
+void start_service_thread(void *(*fn)(void *), int own_fds);
 int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this cage thread */
 void cage_unlock(struct lind_cage *cage);
 

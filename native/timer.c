@@ -62,7 +62,7 @@ static void timer_start(void)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&timer_cond, &ca);
-    start_service_thread(timer_main);
+    start_service_thread(timer_main, 1);
 }
 
 /* What is left of timer t (value 0: disarmed; a due timer not yet fired reads 1 ns, not 0). */

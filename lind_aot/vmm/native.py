@@ -66,6 +66,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_cage_pid": (u64, [vp]),
         "lind_kill": (i32, [i32, i32]),
         "lind_kill_group": (i32, [i32, i32]),
+        "lind_forward_signals": (i32, [i32]),
         "lind_tree_wait": (i32, [i32, i32]),
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_callbacks": (None, [vp]),
