@@ -533,27 +533,28 @@ static void thread_main(void *arg)
 
 /* clone(CLONE_VM|CLONE_VFORK), which posix_spawn makes: a child cage with a copy of the memory and
  * fds (as a fork makes it) whose one thread starts in __lind_thread_start(start) with its stack
- * pointer at stack and the caller's TLS block, instead of returning from the call like a fork. No
- * stack is unwound, so spawning (system, popen) needs no Asyncify instrumentation. The parent does
- * not wait for the child's exec: posix_spawn learns how it went from its close-on-exec pipe. */
+ * pointer at stack and its parent's TLS block (struct lind_clone at start: {fn, arg, tls_block, tp,
+ * parent_tls_base}), instead of returning from the call like a fork. No stack is unwound, so
+ * spawning (system, popen) needs no Asyncify instrumentation. The parent does not wait for the
+ * child's exec: posix_spawn learns how it went from its close-on-exec pipe. A grate may forward the
+ * call for the cage it serves (the child copies the state of that cage's calling thread). */
 int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start)
 {
     struct lind_cage *cage = c->cage;
-    wasmtime_extern_t tls;
-    wasmtime_val_t tls_base;
-    if (!cage->module || !cage->mem || !c->caller || !stack || !start)
+    if (!cage->module || !cage->mem || !stack || !start)
         return -EINVAL;
-    if (!wt.caller_export_get(c->caller, "__tls_base", 10, &tls) || tls.kind != WASMTIME_EXTERN_GLOBAL)
-        return -ENOSYS;
-    wt.global_get(wt.caller_context(c->caller), &tls.of.global, &tls_base);
-    if (tls_base.kind != 0 /* WASMTIME_I32 */)
-        return -ENOSYS;
+    if (c->th->cage != cage) /* a grate acting on a cage whose calling thread is not known */
+        return -EINVAL;
+    const uint32_t *rec = guest_ptr(c, start, 5 * sizeof(uint32_t));
+    if (!rec)
+        return -EFAULT;
+    int32_t parent_tls_base = (int32_t)rec[4];
     struct lind_instance *ci;
     struct lind_cage *child = child_new(cage, c->th, cage->module, "__lind_thread_start", 1, (int32_t)start, &ci);
     if (!child)
         return -EAGAIN;
     if (instance_global_set(ci, "__stack_pointer", (int32_t)stack) < 0 ||
-        instance_global_set(ci, "__tls_base", tls_base.of.i32) < 0) {
+        instance_global_set(ci, "__tls_base", parent_tls_base) < 0) {
         child_discard(child, ci);
         return -EAGAIN;
     }

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import C_DIR, LIND, REPO, Run, _wasm_dir, build_cage, run_cage
+from conftest import C_DIR, LIND, REPO, Run, _wasm_dir, build_cage, build_native, run_cage, run_native
 
 GRATES = REPO / "grates"
 
@@ -214,6 +214,23 @@ def test_strace_output(root: Path) -> None:
     assert f"[pid {child}] exit_group(7) = ?" in lines
     assert f"wait4({child}, [{{WIFEXITED(s) && WEXITSTATUS(s) == 7}}], 0x0, NULL) = {child}" in body
     assert (root / "newdir").is_dir()
+
+
+def test_strace_forwards_posix_spawn(root: Path, tmp_path: Path) -> None:
+    """A grate that forwards posix_spawn's clone(CLONE_VM|CLONE_VFORK) for the cage it serves: the
+    child gets that cage's TLS (not the grate's), so posix_spawn behaves as it does natively."""
+    strace = build_grate("strace")
+    native, wasm = build_native(C_DIR / "proc_spawn.c"), build_cage(C_DIR / "proc_spawn.c")
+    ndir = tmp_path / "native"
+    ndir.mkdir()
+    shutil.copyfile(native, ndir / "spawned")
+    (ndir / "spawned").chmod(0o755)
+    n = run_native(native, [], ndir)
+    put(root, wasm, "spawned")
+    r = run(root, strace, ["--only", "clone", put(root, wasm)])
+    assert (r.returncode, r.stdout) == (n.returncode, n.stdout), err(r)
+    assert n.returncode == 0 and b"pipe had: child says 3" in n.stdout
+    assert err(r).count("clone(0x") >= 50, err(r)  # every spawn went through the grate
 
 
 def test_strace_out_file_and_only(root: Path) -> None:

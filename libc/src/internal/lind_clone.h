@@ -3,13 +3,15 @@
 
 /* What the host needs to start an instance in __lind_thread_start (src/thread/wasm32/clone.c): a
  * thread, or posix_spawn's child (src/process/wasm32/posix_spawn.c). It sits at the top of the new
- * stack; clone's last argument points at it. A NULL tls_block keeps the TLS block the host gives
- * (posix_spawn's child: its parent's). */
+ * stack; clone's last argument points at it. A thread gets a new TLS block (tls_block); posix_spawn's
+ * child keeps its parent's: tls_block is NULL and the host sets the child's __tls_base to
+ * parent_tls_base (read from here, so that it is right also when a grate forwards the clone). */
 struct lind_clone {
 	int (*fn)(void *);
 	void *arg;
 	void *tls_block;
 	void *tp;
+	void *parent_tls_base;
 };
 
 #endif

@@ -33,7 +33,8 @@ int __lind_spawn_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
 	s->arg = arg;
 	a->fn = spawn_child_start;
 	a->arg = s;
-	a->tls_block = 0; /* the host gives the child the caller's TLS block */
+	a->tls_block = 0; /* the child keeps the caller's TLS block: */
+	a->parent_tls_base = __builtin_wasm_tls_base();
 	a->tp = __pthread_self();
 	return __syscall(SYS_clone, flags, (uintptr_t)a & -16, 0, 0, 0, a);
 }

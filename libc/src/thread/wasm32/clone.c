@@ -44,6 +44,7 @@ int __clone(int (*func)(void *), void *stack, int flags, void *arg, ...)
 	a->arg = arg;
 	a->tp = tls;
 	a->tls_block = __lind_tls_block((struct pthread *)tls);
+	a->parent_tls_base = 0;
 	top = (uintptr_t)a & -16;
 	return __syscall(SYS_clone, flags, top, ptid, ctid, tls, a);
 }
