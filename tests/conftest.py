@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -39,11 +40,16 @@ def build_native(src: Path, extra: list[str] | None = None) -> Path:
     return out
 
 
+@functools.cache
 def _wasm_dir() -> Path:
-    """Cage builds are kept per toolchain: a change of the libc or of lind cc rebuilds every test program."""
+    """Cage builds are kept per toolchain: a change of the libc or of lind cc rebuilds every test
+    program (the builds of older toolchains go, but for the two most recent)."""
     from lind_aot.compile.sysroot import toolchain_hash
+    from lind_aot.paths import prune_versions
 
-    return BUILD / f"wasm-{toolchain_hash()}"
+    d = BUILD / f"wasm-{toolchain_hash()}"
+    prune_versions(d, "wasm-*", keep=3)
+    return d
 
 
 def build_cage(src: Path, extra: list[str] | None = None) -> Path:

@@ -350,6 +350,7 @@ def build_sysroot(force: bool = False, jobs: int | None = None, log: bool = True
         if log:
             print(f"lind: building the wasm32 sysroot (musl {MUSL_VERSION}) in {root}", file=sys.stderr)
         _build_into(root, jobs or os.cpu_count() or 1, log)
+        paths.prune_versions(root, "[0-9a-f]" * 16, keep=3)  # sysroots of older overlays (not their .lock)
         if log:
             print(f"lind: sysroot built in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     return root

@@ -10,7 +10,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from lind_aot.paths import NATIVE_SRC, cache_home
+from lind_aot.paths import NATIVE_SRC, cache_home, prune_versions
 from lind_aot.vmm import engine as eng
 
 # (LTO and -Bsymbolic-functions: calls between the data plane's files are direct, often inlined,
@@ -56,6 +56,7 @@ def build(force: bool = False) -> Path:
         os.unlink(tmp)
         raise NativeBuildError(f"building the C data plane failed:\n{proc.stderr}")
     os.replace(tmp, out)  # atomic: concurrent builders never load a half-written library
+    prune_versions(out, "liblind-*.so", keep=4)  # (a loaded library stays mapped when deleted)
     return out
 
 
