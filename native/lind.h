@@ -296,6 +296,7 @@ int proc_tree_count(int tree_root);
 void cage_post_signal(struct lind_cage *cage, int sig);           /* process-directed */
 void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
 int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
+int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
 void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */

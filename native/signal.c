@@ -140,6 +140,11 @@ int thread_interrupted(struct lind_thread *th)
            __atomic_load_n(&th->pending, __ATOMIC_ACQUIRE) == PENDING_EXEC; /* another thread's exec */
 }
 
+int thread_doomed(struct lind_thread *th)
+{
+    return (deliverable(th) & BIT(9)) || th->cage->exited || th->exited;
+}
+
 /* A stopped cage's threads sleep here until SIGCONT, SIGKILL or the end of the cage. */
 static void wait_while_stopped(struct lind_thread *th)
 {

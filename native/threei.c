@@ -367,6 +367,25 @@ static struct lind_cage *served_cage(struct lind_call *c, uint64_t id)
 
 /* The common case of a grate handler: copying between its own memory and the cage it serves,
  * without the process table. Returns 1 if done (*r set). */
+/* memmove of up to 4 GiB (the whole of a memory) in pieces: a SIGKILL (or the end of the cage)
+ * that arrives meanwhile stops it, as it would end a native process in the middle of its memmove,
+ * instead of waiting seconds for the host to finish. */
+#define COPY_PIECE (64u << 20)
+static int64_t move_killable(struct lind_call *c, uint8_t *dp, const uint8_t *sp, uint64_t n)
+{
+    for (uint64_t done = 0; done < n;) {
+        uint64_t k = n - done < COPY_PIECE ? n - done : COPY_PIECE;
+        if (dp <= sp) /* forward: a piece never overwrites the source of a later one */
+            memmove(dp + done, sp + done, k);
+        else          /* backward, from the end */
+            memmove(dp + n - done - k, sp + n - done - k, k);
+        done += k;
+        if (done < n && thread_doomed(c->th))
+            return -EINTR;
+    }
+    return 0;
+}
+
 static int copy_fast(struct lind_call *c, uint64_t srcaddr, uint64_t srccage, uint64_t dstaddr,
                      uint64_t dstcage, uint64_t len, uint64_t type, int64_t *r)
 {
@@ -396,8 +415,7 @@ static int copy_fast(struct lind_call *c, uint64_t srcaddr, uint64_t srccage, ui
         *r = -EFAULT;
         return 1;
     }
-    memmove(dp, sp, n);
-    *r = 0;
+    *r = move_killable(c, dp, sp, n);
     return 1;
 }
 
@@ -442,7 +460,7 @@ static int64_t sys_copy_data(struct lind_call *c)
     if (r == 0 && (!sp || !dp))
         r = -EFAULT;
     if (r == 0 && n)
-        memmove(dp, sp, n);
+        r = move_killable(c, dp, sp, n);
     if (second != first)
         cage_unlock(second);
     cage_unlock(first);
