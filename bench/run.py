@@ -25,7 +25,7 @@ from lind_aot.vmm.native import load_program  # noqa: E402
 
 LIND = str(Path(sys.executable).parent / "lind")
 OUT = REPO / "build" / "bench"
-ROUNDS = 5
+ROUNDS = 9
 
 
 def build(name: str) -> tuple[Path, Path]:
@@ -37,12 +37,18 @@ def build(name: str) -> tuple[Path, Path]:
     return native, wasm
 
 
-def median_of(cmd: list[str], cwd: str) -> float:
-    vals = []
+def ns_per_call(cmd: list[str], cwd: str) -> float:
+    return float(subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout.strip())
+
+
+def medians_interleaved(native: list[str], cage: list[str], cwd: str) -> tuple[float, float]:
+    """Median ns per call of each side over ROUNDS rounds, native and cage taking turns, so that
+    a slow spell of this shared machine falls on both sides alike."""
+    nat, cg = [], []
     for _ in range(ROUNDS):
-        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout
-        vals.append(float(out.strip()))
-    return statistics.median(vals)
+        nat.append(ns_per_call(native, cwd))
+        cg.append(ns_per_call(cage, cwd))
+    return statistics.median(nat), statistics.median(cg)
 
 
 def wall(cmd: list[str], cwd: str, n: int) -> float:
@@ -65,8 +71,8 @@ def main() -> int:
             ("pread4k", 500_000, "<= 1.2x"),
             ("write1", 500_000, ""),
         ):
-            nat = median_of([str(native), what, str(n)], root)
-            cage = median_of([LIND, "run", "--root", root, str(wasm), what, str(n)], root)
+            nat, cage = medians_interleaved([str(native), what, str(n)],
+                                            [LIND, "run", "--root", root, str(wasm), what, str(n)], root)
             label = {"close": "close(-1)", "pread1": "pread 1 B", "pread4k": "pread 4 KiB",
                      "write1": "write 1 B to /dev/null"}.get(what, what + "()")
             rows.append((label, f"{nat:.1f} ns", f"{cage:.1f} ns", f"{cage / nat:.2f}x", target))
