@@ -8,10 +8,11 @@ import pytest
 from conftest import C_DIR, build_cage, build_native, run_cage, run_native
 
 
-@pytest.mark.parametrize("name", ["threads_basic", "threads_fork"])
+@pytest.mark.parametrize("name", ["threads_basic", "threads_fork", "threads_cancel"])
 def test_threads_match_native(root: Path, name: str) -> None:
     """Mutex/condvar contention (4 x 100,000 increments, no lost update), join values, __thread
-    TLS per thread; fork while other threads spin duplicates only the calling thread."""
+    TLS per thread; fork while other threads spin duplicates only the calling thread;
+    pthread_cancel of threads blocked in cancellation points, deferred and asynchronous."""
     src = C_DIR / f"{name}.c"
     native = build_native(src, ["-pthread"])
     wasm = build_cage(src, ["-pthread"])
