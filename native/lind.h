@@ -106,7 +106,7 @@ struct lind_thread {
     int os_thread_set;
     wasmtime_table_t functable; /* this instance's function table, to call signal handlers */
     int has_table;
-    uint32_t siginfo_buf;    /* guest page for siginfo_t given to SA_SIGINFO handlers */
+    uint32_t siginfo_buf;    /* guest pages for the siginfo_t and ucontext_t of SA_SIGINFO handlers */
 
     uint32_t clear_tid;      /* CLONE_CHILD_CLEARTID: zeroed and futex-woken at thread exit */
     int deferred_fork;       /* a grate forwarded this thread's fork: done when the grate returns */

@@ -164,8 +164,19 @@ static int take(struct lind_thread *th, int sig)
     return (atomic_fetch_and((_Atomic uint64_t *)&th->cage->sig_pending, ~BIT(sig)) & BIT(sig)) != 0;
 }
 
-/* Calls the guest handler `fn` (function-table index) for sig, on the calling thread's instance. */
-static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
+/* What an SA_SIGINFO handler gets, one frame per nesting level of handlers (signals_after_call
+ * nests at most 9 deep), in guest pages of the thread: siginfo_t (128 bytes) and ucontext_t (920
+ * bytes; uc_sigmask at 280: docs/abi.md), zeroed but for si_signo and the mask. */
+#define SIGFRAME_SIZE 1152u
+#define SIGFRAME_PAGES 3u
+#define UC_OFFSET 128u
+#define UC_SIGMASK_OFFSET 280u
+#define UC_SIZE 920u
+
+/* Calls the guest handler `fn` (function-table index) for sig, on the calling thread's instance.
+ * *mask: the mask the handler interrupted; on return, the mask to restore (an SA_SIGINFO handler
+ * may change it through its ucontext's uc_sigmask, as on Linux). */
+static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, uint64_t *mask)
 {
     struct lind_thread *th = c->th;
     wasmtime_val_t fval;
@@ -179,19 +190,23 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
     args[0].i32 = sig;
     args[1].i32 = 0;
     args[2].i32 = 0;
+    uint32_t frame = 0;
     if (siginfo) {
         if (!th->siginfo_buf) {
             cage_lock(c->cage);
-            int64_t a = memory_alloc_pages(c, 1);
+            int64_t a = memory_alloc_pages(c, SIGFRAME_PAGES);
             cage_unlock(c->cage);
             if (a < 0)
                 return -1;
             th->siginfo_buf = (uint32_t)a;
         }
-        int32_t *si = (int32_t *)(c->cage->base + th->siginfo_buf);
-        memset(si, 0, 128);
-        si[0] = sig;
-        args[1].i32 = (int32_t)th->siginfo_buf;
+        frame = th->siginfo_buf + (uint32_t)th->in_handler * SIGFRAME_SIZE;
+        uint8_t *f = c->cage->base + frame;
+        memset(f, 0, UC_OFFSET + UC_SIZE);
+        memcpy(f, &sig, 4); /* si_signo */
+        memcpy(f + UC_OFFSET + UC_SIGMASK_OFFSET, mask, 8);
+        args[1].i32 = (int32_t)frame;
+        args[2].i32 = (int32_t)(frame + UC_OFFSET);
     }
     wasm_trap_t *trap = NULL;
     th->in_handler++;
@@ -206,6 +221,9 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo)
             c->cage->exited = 1;
             c->cage->term_signal = 11;
         }
+    } else if (siginfo && c->cage->base && (uint64_t)frame + UC_OFFSET + UC_SIZE <= c->cage->size) {
+        memcpy(mask, c->cage->base + frame + UC_OFFSET + UC_SIGMASK_OFFSET, 8);
+        *mask &= ~UNBLOCKABLE;
     }
     return 0;
 }
@@ -250,7 +268,7 @@ static int handle_pending(struct lind_call *c, int *restart)
         th->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : BIT(sig));
         if (act.flags & L_SA_RESETHAND)
             cage->sigact[sig].handler = L_SIG_DFL;
-        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO)) < 0)
+        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO), &saved) < 0)
             terminate(c, sig); /* a handler that cannot be called: as if the signal killed */
         th->sig_mask = saved;
         ran = 1;

@@ -26,6 +26,13 @@ def test_handler_outputs(root: Path) -> None:
     assert "with SA_NODEFER: ran=2 max nesting=2" in out
 
 
+def test_sa_siginfo_ucontext(root: Path) -> None:
+    """An SA_SIGINFO handler's ucontext carries the interrupted mask, its changes to uc_sigmask are
+    the mask after the return, and a nested handler does not overwrite the outer one's siginfo."""
+    n, _ = compare("proc_signal", root, ["ucontext"])
+    assert b"SIGUSR2 1, SIGUSR1 0" in n.stdout and b"after the return: SIGUSR2 blocked 0, SIGINT blocked 1" in n.stdout
+
+
 def test_sigsuspend_and_pause(root: Path) -> None:
     """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
     pause and sigsuspend always return EINTR, they are never restarted."""

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static void msleep(int ms)
@@ -428,6 +429,51 @@ static void hostterm(void)
         pause();
 }
 
+/* SA_SIGINFO handlers' ucontext: uc_sigmask is the mask the handler interrupted, and what the handler
+ * leaves there is the mask after it returns; a nested handler gets its own siginfo and ucontext. */
+static volatile int outer_signo_after_nested, nested_saw_usr1_blocked, outer_saw_usr2, outer_saw_usr1;
+
+static void uc_inner(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    (void)sig, (void)si;
+    nested_saw_usr1_blocked = sigismember(&uc->uc_sigmask, SIGUSR1); /* blocked while the outer runs */
+}
+
+static void uc_outer(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    (void)sig;
+    outer_saw_usr2 = sigismember(&uc->uc_sigmask, SIGUSR2);
+    outer_saw_usr1 = sigismember(&uc->uc_sigmask, SIGUSR1);
+    raise(SIGALRM); /* nested handler */
+    outer_signo_after_nested = si->si_signo;
+    sigdelset(&uc->uc_sigmask, SIGUSR2); /* unblocked after the return */
+    sigaddset(&uc->uc_sigmask, SIGINT);  /* blocked after the return */
+}
+
+static void ucontext_mode(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_SIGINFO;
+    sa.sa_sigaction = uc_outer;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_sigaction = uc_inner;
+    sigaction(SIGALRM, &sa, NULL);
+    sigset_t set, now;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    raise(SIGUSR1);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("interrupted mask seen by the handler: SIGUSR2 %d, SIGUSR1 %d\n", outer_saw_usr2, outer_saw_usr1);
+    printf("nested handler: SIGUSR1 blocked %d; outer si_signo after it %d\n", nested_saw_usr1_blocked,
+           outer_signo_after_nested);
+    printf("after the return: SIGUSR2 blocked %d, SIGINT blocked %d\n", sigismember(&now, SIGUSR2),
+           sigismember(&now, SIGINT));
+}
+
 int main(int argc, char **argv)
 {
     if (getenv("PROC_UNBUFFERED"))
@@ -455,6 +501,8 @@ int main(int argc, char **argv)
         hostint();
     else if (!strcmp(m, "hostterm"))
         hostterm();
+    else if (!strcmp(m, "ucontext"))
+        ucontext_mode();
     else
         return 2;
     return 0;
