@@ -159,6 +159,8 @@ int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, u
         return -ENOMEM;
     memcpy(cage->args, blob, len);
     cage->args_len = len;
+    if (argc > 0 && memchr(blob, 0, len))
+        thread_name_from_path(cage->main, blob); /* argv[0] */
     cage->argc = argc;
     cage->envc = envc;
     return 0;

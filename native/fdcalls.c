@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -70,6 +73,95 @@ static int64_t do_lock(struct lind_call *c, int h, int cmd)
         g->l_pid = fl.l_type == F_UNLCK ? 0 : -1;
     }
     return 0;
+}
+
+/* flock: its locks belong to open file descriptions, so they conflict between cages as between
+ * processes; a waiting LOCK_EX is interrupted by signals like any host wait. */
+static int64_t sys_flock(struct lind_call *c)
+{
+    int h = fd_host(c, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return flock(h, arg_int(c, 1)) < 0 ? -errno : 0;
+}
+
+/* fadvise64(fd, offset, len, advice) and fallocate(fd, mode, offset, len): on the host file. */
+static int64_t sys_fadvise64(struct lind_call *c)
+{
+    int h = fd_host(c, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return -posix_fadvise(h, arg_i64(c, 1), arg_i64(c, 2), arg_int(c, 3));
+}
+
+static int64_t sys_fallocate(struct lind_call *c)
+{
+    int h = fd_host(c, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return fallocate(h, arg_int(c, 1), arg_i64(c, 2), arg_i64(c, 3)) < 0 ? -errno : 0;
+}
+
+/* An optional guest off_t/loff_t (64-bit) in and out of sendfile and copy_file_range. */
+static int offset_arg(struct lind_call *c, int i, int64_t **g)
+{
+    int efault;
+    *g = guest_ptr_or_null(c, c->a[i], 8, &efault);
+    return efault ? -EFAULT : 0;
+}
+
+/* sendfile(out_fd, in_fd, offset *, count) */
+static int64_t sys_sendfile(struct lind_call *c)
+{
+    int out = fd_host(c, arg_int(c, 0)), in = fd_host(c, arg_int(c, 1));
+    int64_t *g;
+    if (out < 0 || in < 0)
+        return out < 0 ? out : in;
+    if (offset_arg(c, 2, &g) < 0)
+        return -EFAULT;
+    off_t off = g ? *g : 0;
+    ssize_t n = sendfile(out, in, g ? &off : NULL, arg_u32(c, 3));
+    if (n < 0)
+        return -errno;
+    if (g)
+        *g = off;
+    return n;
+}
+
+/* copy_file_range(fd_in, off_in *, fd_out, off_out *, len, flags) */
+static int64_t sys_copy_file_range(struct lind_call *c)
+{
+    int in = fd_host(c, arg_int(c, 0)), out = fd_host(c, arg_int(c, 2));
+    int64_t *gi, *go;
+    if (out < 0 || in < 0)
+        return in < 0 ? in : out;
+    if (offset_arg(c, 1, &gi) < 0 || offset_arg(c, 3, &go) < 0)
+        return -EFAULT;
+    loff_t oi = gi ? *gi : 0, oo = go ? *go : 0;
+    ssize_t n = copy_file_range(in, gi ? &oi : NULL, out, go ? &oo : NULL, arg_u32(c, 4), arg_u32(c, 5));
+    if (n < 0)
+        return -errno;
+    if (gi)
+        *gi = oi;
+    if (go)
+        *go = oo;
+    return n;
+}
+
+/* memfd_create(name, flags): an anonymous host file (nothing of the host's file system). */
+static int64_t sys_memfd_create(struct lind_call *c)
+{
+    char name[250];
+    int r = guest_string(c, c->a[0], name, sizeof name);
+    unsigned flags = arg_u32(c, 1);
+    if (r < 0)
+        return r == -ENAMETOOLONG ? -EINVAL : r;
+    if (flags & ~(unsigned)(MFD_CLOEXEC | MFD_ALLOW_SEALING))
+        return -EINVAL;
+    int h = memfd_create(name, MFD_CLOEXEC | (flags & MFD_ALLOW_SEALING));
+    if (h < 0)
+        return -errno;
+    return fd_install(c->cage, h, !!(flags & MFD_CLOEXEC), 0);
 }
 
 static int64_t sys_fcntl(struct lind_call *c)
@@ -300,6 +392,12 @@ void register_handlers_fd(void)
     lind_handlers[33] = sys_dup2;
     lind_handlers[292] = sys_dup3;
     lind_handlers[72] = sys_fcntl;
+    lind_handlers[73] = sys_flock;
+    lind_handlers[221] = sys_fadvise64;
+    lind_handlers[285] = sys_fallocate;
+    lind_handlers[40] = sys_sendfile;
+    lind_handlers[326] = sys_copy_file_range;
+    lind_handlers[319] = sys_memfd_create;
     lind_handlers[16] = sys_ioctl;
     lind_handlers[74] = sys_fsync;
     lind_handlers[75] = sys_fdatasync;

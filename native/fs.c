@@ -186,6 +186,29 @@ static int64_t do_mkdir(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     return r;
 }
 
+/* mknod: FIFOs, regular files and sockets; never device nodes (EPERM, as for an unprivileged
+ * process: a cage must not reach the host's devices). */
+static int64_t do_mknod(struct lind_call *c, int dirfd, uint64_t path, uint32_t mode)
+{
+    uint32_t type = mode & S_IFMT;
+    if (type == S_IFCHR || type == S_IFBLK)
+        return -EPERM;
+    if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+        return -EINVAL;
+    char base[PATH_MAX], b[PATH_MAX];
+    int p = parent_at(c, dirfd, path, base);
+    if (p < 0)
+        return p;
+    bare(base, b);
+    int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
+            : mknodat(p, base, (type ? type : S_IFREG) | (mode & ~c->cage->umask & 07777), 0) < 0 ? -errno : 0;
+    close(p);
+    return r;
+}
+
+static int64_t sys_mknod(struct lind_call *c) { return do_mknod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
+static int64_t sys_mknodat(struct lind_call *c) { return do_mknod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
+
 static int64_t sys_mkdir(struct lind_call *c) { return do_mkdir(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
 static int64_t sys_mkdirat(struct lind_call *c) { return do_mkdir(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
 
@@ -493,6 +516,8 @@ void register_handlers_fs(void)
     lind_handlers[439] = sys_faccessat2;
     lind_handlers[83] = sys_mkdir;
     lind_handlers[258] = sys_mkdirat;
+    lind_handlers[133] = sys_mknod;
+    lind_handlers[259] = sys_mknodat;
     lind_handlers[87] = sys_unlink;
     lind_handlers[84] = sys_rmdir;
     lind_handlers[263] = sys_unlinkat;

@@ -296,6 +296,8 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
     r = guest_string(c, path, shown, sizeof shown);
     if (r < 0 && fd < 0)
         return r;
+    char comm[PATH_MAX]; /* the name the program gets (its file's, before any #! interpreter) */
+    strcpy(comm, r < 0 ? "exec" : shown);
     int argc = copy_vector(c, argv, &args, &alen, &acap);
     if (argc < 0) {
         r = argc;
@@ -428,6 +430,7 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
         cage->argc = (uint32_t)argc;
         cage->envc = (uint32_t)envc;
     }
+    thread_name_from_path(cage->main, comm);
     if (c->th == cage->main) {
         exec_end_other_threads(cage);
         lifecycle_exec_reset(cage, c->th);
@@ -523,6 +526,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     if (!child->main)
         goto fail;
     child->main->sig_mask = th->sig_mask;
+    memcpy(child->main->name, th->name, sizeof th->name);
     child->main->async_buf = th->async_buf;
     child->main->async_len = th->async_len;
     child->main->siginfo_buf = th->siginfo_buf;

@@ -101,6 +101,8 @@ struct lind_thread {
 
     uint64_t sig_pending;    /* thread-directed signals: atomic bit set, bit (n-1) for signal n */
     uint64_t sig_mask;
+    uint64_t sigwait_set;    /* the signals it waits for in rt_sigtimedwait (0: not waiting) */
+    char name[16];           /* prctl(PR_SET_NAME) */
     int in_handler;          /* nesting depth of guest signal handlers being run */
     unsigned long os_thread; /* pthread_t of the OS thread running it, to interrupt it */
     int os_thread_set;
@@ -296,6 +298,7 @@ int proc_tree_count(int tree_root);
 void cage_post_signal(struct lind_cage *cage, int sig);           /* process-directed */
 void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
 int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
+void thread_name_from_path(struct lind_thread *th, const char *path);
 int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */

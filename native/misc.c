@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -19,6 +20,63 @@ static int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
 static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
 static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
 static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
+
+/* sched_getaffinity(pid, len, mask): the CPUs the host process may run on, where every cage thread
+ * runs; for the caller (pid 0) or another live cage. The kernel checks len and returns the size of
+ * the mask it wrote, as it does natively. */
+static int64_t sys_sched_getaffinity(struct lind_call *c)
+{
+    int pid = arg_int(c, 0);
+    uint32_t len = arg_u32(c, 1);
+    if (pid < 0)
+        return -EINVAL;
+    if (pid != 0 && (uint64_t)pid != c->cage->id) {
+        struct lind_cage *other = cage_get(pid);
+        if (!other)
+            return -ESRCH;
+        cage_put(other);
+    }
+    void *mask = len ? guest_ptr(c, c->a[2], len) : NULL;
+    if (len && !mask)
+        return -EFAULT;
+    long r = syscall(SYS_sched_getaffinity, 0, len, mask);
+    return r < 0 ? -errno : r;
+}
+
+/* prctl: a thread's name (PR_SET_NAME, PR_GET_NAME: 16 bytes with the NUL, truncated as Linux
+ * does); other options are not supported (EINVAL, as Linux answers an unknown option). */
+#define L_PR_SET_NAME 15
+#define L_PR_GET_NAME 16
+static int64_t sys_prctl(struct lind_call *c)
+{
+    char *name = c->th->name;
+    switch (arg_int(c, 0)) {
+    case L_PR_SET_NAME: {
+        char buf[16];
+        int r = guest_string(c, c->a[1], buf, sizeof buf);
+        if (r == -ENAMETOOLONG) { /* longer names are cut, not refused */
+            const char *g = guest_ptr(c, c->a[1], sizeof buf - 1);
+            if (!g)
+                return -EFAULT;
+            memcpy(buf, g, sizeof buf - 1);
+            buf[sizeof buf - 1] = 0;
+        } else if (r < 0) {
+            return r;
+        }
+        memcpy(name, buf, sizeof buf);
+        return 0;
+    }
+    case L_PR_GET_NAME: {
+        char *g = guest_ptr(c, c->a[1], 16);
+        if (!g)
+            return -EFAULT;
+        memcpy(g, name, 16);
+        return 0;
+    }
+    default:
+        return -EINVAL;
+    }
+}
 
 /* A guest timespec that must be a valid duration or time: 0, -EFAULT or -EINVAL. */
 static int timespec_read(struct lind_call *c, uint64_t addr, struct timespec *ts)
@@ -233,9 +291,33 @@ static int64_t sys_getrusage(struct lind_call *c)
     return 0;
 }
 
+/* times(struct tms *): clock ticks (100 per second) of CPU time, as 4 32-bit clock_t (x32's
+ * struct tms, docs/abi.md): the cage's threads' user time (user and system time are not told
+ * apart: all of it is counted as user time), and that of its waited-for children; returns the
+ * ticks of a monotonic clock. */
+static int64_t sys_times(struct lind_call *c)
+{
+    int efault;
+    int32_t *g = guest_ptr_or_null(c, c->a[0], 16, &efault);
+    if (efault)
+        return -EFAULT;
+    if (g) {
+        uint64_t self = (uint64_t)thread_cpu_ns(c->th), children, kb;
+        if (c->th == c->cage->main)
+            self += __atomic_load_n(&c->cage->threads_cpu_ns, __ATOMIC_RELAXED);
+        proc_children_usage(c->cage, &children, &kb);
+        g[0] = (int32_t)(self / 10000000);
+        g[1] = 0;
+        g[2] = (int32_t)(children / 10000000);
+        g[3] = 0;
+    }
+    return (int64_t)(uint32_t)(monotonic_ns() / 10000000);
+}
+
 void register_handlers_misc(void)
 {
     lind_handlers[98] = sys_getrusage;
+    lind_handlers[100] = sys_times;
     lind_handlers[39] = sys_getpid;
     lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
     lind_handlers[110] = sys_getppid;
@@ -244,6 +326,8 @@ void register_handlers_misc(void)
     lind_handlers[104] = sys_getgid;
     lind_handlers[108] = sys_getegid;
     lind_handlers[24] = sys_sched_yield;
+    lind_handlers[204] = sys_sched_getaffinity;
+    lind_handlers[157] = sys_prctl;
     lind_handlers[228] = sys_clock_gettime;
     lind_handlers[229] = sys_clock_getres;
     lind_handlers[96] = sys_gettimeofday;

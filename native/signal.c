@@ -95,6 +95,13 @@ void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except)
             thread_kick(t);
 }
 
+/* Whether a signal whose action is to be ignored must still be kept pending, as Linux keeps it:
+ * when it is blocked (its action may change before it is unblocked) or awaited by sigwait. */
+static int kept_if_ignored(struct lind_thread *th, int sig)
+{
+    return th && ((th->sig_mask | th->sigwait_set) & BIT(sig));
+}
+
 void cage_post_signal(struct lind_cage *cage, int sig)
 {
     if (sig == 18) { /* SIGCONT continues a stopped cage whatever its disposition */
@@ -103,13 +110,23 @@ void cage_post_signal(struct lind_cage *cage, int sig)
         cage_kick_threads(cage, NULL);
         cage_unlock(cage);
     }
-    if (sig <= 0 || sig > 64 || ignored(cage, sig) || stop_or_cont_default(cage, sig))
+    if (sig <= 0 || sig > 64 || stop_or_cont_default(cage, sig))
         return;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
-    /* wake a thread that does not block it: the main thread first */
     cage_lock(cage);
-    struct lind_thread *target = NULL;
-    if (cage->main && !(cage->main->sig_mask & BIT(sig)))
+    struct lind_thread *waiter = NULL; /* a thread waiting for it in rt_sigtimedwait */
+    if (cage->main && (cage->main->sigwait_set & BIT(sig)))
+        waiter = cage->main;
+    for (struct lind_thread *t = cage->others; t && !waiter; t = t->next)
+        if (t->sigwait_set & BIT(sig))
+            waiter = t;
+    if (ignored(cage, sig) && !waiter && !kept_if_ignored(cage->main, sig)) {
+        cage_unlock(cage);
+        return;
+    }
+    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
+    /* wake a thread that waits for it, else one that does not block it: the main thread first */
+    struct lind_thread *target = waiter;
+    if (!target && cage->main && !(cage->main->sig_mask & BIT(sig)))
         target = cage->main;
     for (struct lind_thread *t = cage->others; t && !target; t = t->next)
         if (!(t->sig_mask & BIT(sig)))
@@ -121,7 +138,8 @@ void cage_post_signal(struct lind_cage *cage, int sig)
 
 void thread_post_signal(struct lind_thread *th, int sig)
 {
-    if (sig <= 0 || sig > 64 || ignored(th->cage, sig) || stop_or_cont_default(th->cage, sig))
+    if (sig <= 0 || sig > 64 || stop_or_cont_default(th->cage, sig) ||
+        (ignored(th->cage, sig) && !kept_if_ignored(th, sig)))
         return;
     atomic_fetch_or((_Atomic uint64_t *)&th->sig_pending, BIT(sig));
     thread_kick(th);
@@ -419,6 +437,69 @@ static int64_t sys_rt_sigsuspend(struct lind_call *c)
     return -EINTR;
 }
 
+/* rt_sigtimedwait(set, info, timeout, sigsetsize) (sigwait, sigwaitinfo, sigtimedwait): takes a
+ * pending signal of set, blocked or not, or waits for one; EAGAIN when the timeout passes, EINTR
+ * when another signal's handler runs. info gets si_signo (and SI_USER as si_code). */
+static int64_t sys_rt_sigtimedwait(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    struct lind_cage *cage = c->cage;
+    int efault;
+    if (arg_u32(c, 3) != 8)
+        return -EINVAL;
+    const uint64_t *setp = guest_ptr(c, c->a[0], 8);
+    if (!setp)
+        return -EFAULT;
+    uint64_t set = *setp & ~UNBLOCKABLE;
+    uint8_t *info = guest_ptr_or_null(c, c->a[1], 128, &efault);
+    if (efault)
+        return -EFAULT;
+    const uint8_t *tsp = guest_ptr_or_null(c, c->a[2], 16, &efault);
+    if (efault)
+        return -EFAULT;
+    int64_t deadline = INT64_MAX;
+    if (tsp) {
+        struct timespec ts;
+        guest_timespec(tsp, &ts);
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+            return -EINVAL;
+        deadline = monotonic_ns() + (ts.tv_sec > INT32_MAX ? (int64_t)INT32_MAX : ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+    __atomic_store_n(&th->sigwait_set, set, __ATOMIC_RELEASE); /* cage_post_signal wakes us for these */
+    int64_t r;
+    for (;;) {
+        uint64_t ready = (atomic_load((_Atomic uint64_t *)&th->sig_pending) |
+                          atomic_load((_Atomic uint64_t *)&cage->sig_pending)) & set;
+        if (ready) {
+            int sig = __builtin_ctzll(ready) + 1;
+            if (!take(th, sig))
+                continue; /* another thread took it */
+            r = sig;
+            break;
+        }
+        if ((deliverable(th) & ~set) || cage->exited || th->exited || cage->stopped ||
+            __atomic_load_n(&th->pending, __ATOMIC_ACQUIRE) == PENDING_EXEC) {
+            r = -EINTR; /* a handler runs (or the cage stops or ends) as the call returns */
+            break;
+        }
+        int64_t now = monotonic_ns();
+        if (now >= deadline) {
+            r = -EAGAIN;
+            break;
+        }
+        int64_t ns = deadline - now < 50000000 ? deadline - now : 50000000;
+        struct timespec ts = {0, (long)ns};
+        nanosleep(&ts, NULL); /* cut short by the kick of a signal */
+    }
+    __atomic_store_n(&th->sigwait_set, 0, __ATOMIC_RELEASE);
+    if (r > 0 && info) {
+        int32_t signo = (int32_t)r;
+        memset(info, 0, 128);
+        memcpy(info, &signo, 4);
+    }
+    return r;
+}
+
 static int64_t sys_pause(struct lind_call *c)
 {
     wait_for_signal(c->th);
@@ -469,6 +550,7 @@ void register_handlers_signal(void)
     lind_handlers[14] = sys_rt_sigprocmask;
     lind_handlers[127] = sys_rt_sigpending;
     lind_handlers[130] = sys_rt_sigsuspend;
+    lind_handlers[128] = sys_rt_sigtimedwait;
     lind_handlers[34] = sys_pause;
     lind_handlers[62] = sys_kill;
     lind_handlers[200] = sys_tkill;

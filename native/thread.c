@@ -71,6 +71,15 @@ void start_service_thread(void *(*fn)(void *), int own_fds)
 }
 void cage_unlock(struct lind_cage *cage) { pthread_mutex_unlock(&cage->lock); }
 
+/* Its name as Linux sets it at exec (prctl PR_GET_NAME): the file name, cut to 15 bytes. */
+void thread_name_from_path(struct lind_thread *th, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    memset(th->name, 0, sizeof th->name);
+    strncpy(th->name, base, sizeof th->name - 1);
+}
+
 struct lind_thread *thread_new(struct lind_cage *cage, int tid)
 {
     struct lind_thread *th = calloc(1, sizeof *th);
@@ -93,6 +102,7 @@ int64_t thread_clone(struct lind_call *c)
     if (!th)
         return -EAGAIN;
     th->sig_mask = c->th->sig_mask;
+    memcpy(th->name, c->th->name, sizeof th->name);
     if (flags & L_CLONE_CHILD_CLEARTID)
         th->clear_tid = ctid;
     if ((flags & L_CLONE_PARENT_SETTID) && ptid) {

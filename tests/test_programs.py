@@ -36,6 +36,22 @@ def test_dirs(root: Path) -> None:
     compare("dirs", root)
 
 
+def test_fs_more(root: Path) -> None:
+    """flock (two opens, a child), mkfifo/mknod, fallocate, posix_fadvise, sendfile,
+    copy_file_range, memfd_create, times."""
+    n, _ = compare("fs_more", root)
+    assert b"flock b LOCK_EX|LOCK_NB: Resource temporarily unavailable" in n.stdout
+
+
+def test_no_device_nodes(root: Path) -> None:
+    """A cage cannot make device nodes (natively, root can)."""
+    from conftest import C_DIR, build_cage, run_cage
+
+    r = run_cage(build_cage(C_DIR / "fs_more.c"), ["devnode"], root)
+    assert r.stdout == b"mknod of a character device: Operation not permitted\n", r.stderr
+    assert not (root / "null2").exists()
+
+
 def test_mmap(root: Path) -> None:
     compare("mmap", root)
 

@@ -33,6 +33,13 @@ def test_sa_siginfo_ucontext(root: Path) -> None:
     assert b"SIGUSR2 1, SIGUSR1 0" in n.stdout and b"after the return: SIGUSR2 blocked 0, SIGINT blocked 1" in n.stdout
 
 
+def test_sigwait_family(root: Path) -> None:
+    """sigwait/sigwaitinfo/sigtimedwait (a later signal from another thread, one already pending, a
+    timeout, a blocked SIGCHLD), sched_getaffinity and prctl names."""
+    n, _ = compare("sigwait", root)
+    assert b"sigwait for a later signal: 0, sig SIGUSR1" in n.stdout and b"prctl name: 0 a-rather-long-t" in n.stdout
+
+
 def test_sigsuspend_and_pause(root: Path) -> None:
     """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
     pause and sigsuspend always return EINTR, they are never restarted."""
