@@ -33,8 +33,13 @@ struct lind_cage *lind_cage_new(const char *root)
     cage->cwd_fd = -1;
     cage->cow_fd = -1;
     cage->umask = 022;
-    cage->uid = cage->euid = (uint32_t)getuid();
-    cage->gid = cage->egid = (uint32_t)getgid();
+    cage->uid = cage->euid = cage->suid = (uint32_t)getuid();
+    cage->gid = cage->egid = cage->sgid = (uint32_t)getgid();
+    gid_t groups[LIND_NGROUPS];
+    int n = getgroups(LIND_NGROUPS, groups); /* (more than that: none) */
+    for (int i = 0; i < n; i++)
+        cage->groups[i] = (uint32_t)groups[i];
+    cage->ngroups = n > 0 ? n : 0;
     for (int r = 0; r < LIND_NRLIMITS; r++) {
         struct rlimit rl;
         if (getrlimit(r, &rl) == 0) {

@@ -136,6 +136,7 @@ int lind_init(const char *libwasmtime_path)
     register_handlers_fs();
     register_handlers_memory();
     register_handlers_misc();
+    register_handlers_creds();
     register_handlers_cage();
     register_handlers_io();
     register_handlers_fd();

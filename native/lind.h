@@ -14,6 +14,7 @@
 #include "wt_api.h"
 
 #define LIND_NCALLS 1100       /* 3i table size: Linux x86-64 numbers < 1000, lind calls 1001.. */
+#define LIND_NGROUPS 64         /* supplementary groups a cage can have */
 #define LIND_PAGE 4096u        /* guest page size (AT_PAGESZ) */
 #define LIND_WASM_PAGE 65536u  /* memory.grow unit */
 #define LIND_MAX_MEM (1ull << 32)
@@ -176,7 +177,10 @@ struct lind_cage {
     char cwd[PATH_MAX];      /* cage-visible, absolute: the last value cage_cwd computed */
     int cwd_fd;              /* O_PATH fd of the working directory (follows renames) */
     uint32_t umask;
-    uint32_t uid, euid, gid, egid;
+    uint32_t uid, euid, suid;   /* real, effective, saved: in this order (creds.c) */
+    uint32_t gid, egid, sgid;
+    uint32_t groups[LIND_NGROUPS];
+    int ngroups;
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
 
     struct lind_fd *fds;
@@ -373,6 +377,7 @@ extern lind_handler_t lind_handlers[LIND_NCALLS];
 void register_handlers_fs(void);
 void register_handlers_memory(void);
 void register_handlers_misc(void);
+void register_handlers_creds(void);
 void register_handlers_cage(void);
 void register_handlers_io(void);
 void register_handlers_fd(void);

@@ -15,10 +15,6 @@
 static int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
 /* the parent in the process table: an orphan is re-parented to its tree's root (or 0) */
 static int64_t sys_getppid(struct lind_call *c) { return proc_getppid(c->cage); }
-static int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }
-static int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
-static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
-static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
 static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
 
 /* sched_getaffinity(pid, len, mask): the CPUs the host process may run on, where every cage thread
@@ -321,10 +317,6 @@ void register_handlers_misc(void)
     lind_handlers[39] = sys_getpid;
     lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
     lind_handlers[110] = sys_getppid;
-    lind_handlers[102] = sys_getuid;
-    lind_handlers[107] = sys_geteuid;
-    lind_handlers[104] = sys_getgid;
-    lind_handlers[108] = sys_getegid;
     lind_handlers[24] = sys_sched_yield;
     lind_handlers[204] = sys_sched_getaffinity;
     lind_handlers[157] = sys_prctl;

@@ -52,6 +52,12 @@ def test_no_device_nodes(root: Path) -> None:
     assert not (root / "null2").exists()
 
 
+def test_credentials(root: Path) -> None:
+    """set*uid/set*gid/setgroups with Linux's rules (the tests run as root)."""
+    n, _ = compare("creds", root)
+    assert b"setuid(0) through the saved id: ok" in n.stdout or n.stdout == b"not root\n"
+
+
 def test_mmap(root: Path) -> None:
     compare("mmap", root)
 
