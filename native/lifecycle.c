@@ -213,6 +213,7 @@ static void exec_end_other_threads(struct lind_cage *cage)
 /* What exec clears: close-on-exec fds, handlers, the memory map, th's own state. */
 void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th)
 {
+    timers_exec(cage); /* POSIX timers do not survive exec (alarm and setitimer's do) */
     fd_close_on_exec(cage);
     for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
         if (cage->sigact[s].handler > 1) {

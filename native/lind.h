@@ -181,6 +181,8 @@ struct lind_cage {
     uint32_t gid, egid, sgid;
     uint32_t groups[LIND_NGROUPS];
     int ngroups;
+    uint64_t timer_sigs;     /* pending signals sent by a POSIX timer: their siginfo is below */
+    struct timer_siginfo { int32_t timerid; uint32_t value; } timer_si[65];
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
 
     struct lind_fd *fds;
@@ -303,6 +305,13 @@ void cage_post_signal(struct lind_cage *cage, int sig);           /* process-dir
 void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
 int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
 void thread_name_from_path(struct lind_thread *th, const char *path);
+/* A POSIX timer's signal: the siginfo its receiver gets (SI_TIMER), then sent to the thread tid of
+ * the cage (0, or a thread that is gone: to the cage). Returns 1 if the signal was still pending
+ * from before (an overrun: nothing is sent). */
+int signal_from_timer(struct lind_cage *cage, int tid, int sig, const struct timer_siginfo *si);
+int cage_has_thread(struct lind_cage *cage, int tid);
+void timers_exec(struct lind_cage *cage); /* exec deletes the cage's POSIX timers */
+int timer_take_overrun(struct lind_cage *cage, int id); /* as its signal is taken: for the siginfo */
 int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */

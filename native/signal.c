@@ -145,6 +145,64 @@ void thread_post_signal(struct lind_thread *th, int sig)
     thread_kick(th);
 }
 
+/* The thread of the cage with that tid (cage lock held), or NULL. */
+static struct lind_thread *thread_by_tid_locked(struct lind_cage *cage, int tid)
+{
+    if (cage->main && cage->main->tid == tid)
+        return cage->main;
+    for (struct lind_thread *t = cage->others; t; t = t->next)
+        if (t->tid == tid)
+            return t;
+    return NULL;
+}
+
+int cage_has_thread(struct lind_cage *cage, int tid)
+{
+    cage_lock(cage);
+    int r = thread_by_tid_locked(cage, tid) != NULL;
+    cage_unlock(cage);
+    return r;
+}
+
+int signal_from_timer(struct lind_cage *cage, int tid, int sig, const struct timer_siginfo *si)
+{
+    cage_lock(cage);
+    struct lind_thread *th = tid ? thread_by_tid_locked(cage, tid) : NULL;
+    uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
+                       (th ? atomic_load((_Atomic uint64_t *)&th->sig_pending) : 0);
+    if ((pending & BIT(sig)) && (atomic_load((_Atomic uint64_t *)&cage->timer_sigs) & BIT(sig))) {
+        cage_unlock(cage);
+        return 1;
+    }
+    cage->timer_si[sig] = *si;
+    atomic_fetch_or((_Atomic uint64_t *)&cage->timer_sigs, BIT(sig));
+    if (th)
+        thread_post_signal(th, sig);
+    else
+        cage_post_signal(cage, sig); /* (the cage lock is recursive) */
+    cage_unlock(cage);
+    return 0;
+}
+
+/* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: SI_TIMER with the timer's
+ * id, overrun and value if a POSIX timer sent it, else SI_USER. */
+#define L_SI_TIMER (-2)
+static void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si)
+{
+    int32_t f[6] = {sig, 0, 0, 0, 0, 0};
+    if (atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(sig)) & BIT(sig)) {
+        cage_lock(cage);
+        struct timer_siginfo t = cage->timer_si[sig];
+        cage_unlock(cage); /* (before the timers' lock: their thread takes the two the other way) */
+        f[2] = L_SI_TIMER;
+        f[3] = t.timerid;
+        f[4] = timer_take_overrun(cage, t.timerid);
+        f[5] = (int32_t)t.value;
+    }
+    memset(si, 0, 128);
+    memcpy(si, f, sizeof f);
+}
+
 static uint64_t deliverable(struct lind_thread *th)
 {
     uint64_t pending = atomic_load((_Atomic uint64_t *)&th->sig_pending) |
@@ -183,8 +241,8 @@ static int take(struct lind_thread *th, int sig)
 }
 
 /* What an SA_SIGINFO handler gets, one frame per nesting level of handlers (signals_after_call
- * nests at most 9 deep), in guest pages of the thread: siginfo_t (128 bytes) and ucontext_t (920
- * bytes; uc_sigmask at 280: docs/abi.md), zeroed but for si_signo and the mask. */
+ * nests at most 9 deep), in guest pages of the thread: siginfo_t (128 bytes: siginfo_fill) and
+ * ucontext_t (920 bytes; uc_sigmask at 280: docs/abi.md), zeroed but for the mask. */
 #define SIGFRAME_SIZE 1152u
 #define SIGFRAME_PAGES 3u
 #define UC_OFFSET 128u
@@ -221,7 +279,7 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         frame = th->siginfo_buf + (uint32_t)th->in_handler * SIGFRAME_SIZE;
         uint8_t *f = c->cage->base + frame;
         memset(f, 0, UC_OFFSET + UC_SIZE);
-        memcpy(f, &sig, 4); /* si_signo */
+        siginfo_fill(c->cage, sig, f);
         memcpy(f + UC_OFFSET + UC_SIGMASK_OFFSET, mask, 8);
         args[1].i32 = (int32_t)frame;
         args[2].i32 = (int32_t)(frame + UC_OFFSET);
@@ -272,6 +330,8 @@ static int handle_pending(struct lind_call *c, int *restart)
         if (!take(th, sig))
             continue;
         struct lind_sigaction act = cage->sigact[sig];
+        if (!(act.flags & L_SA_SIGINFO) || act.handler <= L_SIG_IGN)
+            atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(sig)); /* (its siginfo goes unread) */
         if (act.handler == L_SIG_IGN)
             continue;
         if (act.handler == L_SIG_DFL || sig == 9 || sig == 19) {
@@ -439,7 +499,7 @@ static int64_t sys_rt_sigsuspend(struct lind_call *c)
 
 /* rt_sigtimedwait(set, info, timeout, sigsetsize) (sigwait, sigwaitinfo, sigtimedwait): takes a
  * pending signal of set, blocked or not, or waits for one; EAGAIN when the timeout passes, EINTR
- * when another signal's handler runs. info gets si_signo (and SI_USER as si_code). */
+ * when another signal's handler runs. info: siginfo_fill. */
 static int64_t sys_rt_sigtimedwait(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
@@ -492,11 +552,10 @@ static int64_t sys_rt_sigtimedwait(struct lind_call *c)
         nanosleep(&ts, NULL); /* cut short by the kick of a signal */
     }
     __atomic_store_n(&th->sigwait_set, 0, __ATOMIC_RELEASE);
-    if (r > 0 && info) {
-        int32_t signo = (int32_t)r;
-        memset(info, 0, 128);
-        memcpy(info, &signo, 4);
-    }
+    if (r > 0 && info)
+        siginfo_fill(cage, (int)r, info);
+    else if (r > 0)
+        atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(r));
     return r;
 }
 
@@ -515,13 +574,8 @@ static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
     if (tid <= 0 || sig < 0 || sig > 64)
         return -EINVAL;
     if (tgid <= 0 || (uint64_t)tgid == cage->id) {
-        struct lind_thread *found = NULL;
         cage_lock(cage);
-        if (cage->main && cage->main->tid == tid)
-            found = cage->main;
-        for (struct lind_thread *t = cage->others; t && !found; t = t->next)
-            if (t->tid == tid)
-                found = t;
+        struct lind_thread *found = thread_by_tid_locked(cage, tid);
         if (found && sig)
             thread_post_signal(found, sig);
         cage_unlock(cage);

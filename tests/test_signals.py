@@ -40,6 +40,13 @@ def test_sigwait_family(root: Path) -> None:
     assert b"sigwait for a later signal: 0, sig SIGUSR1" in n.stdout and b"prctl name: 0 a-rather-long-t" in n.stdout
 
 
+def test_posix_timers(root: Path) -> None:
+    """timer_create/settime/gettime/getoverrun/delete: SIGEV_SIGNAL (SI_TIMER, sigev_value),
+    SIGEV_NONE, SIGEV_THREAD, an absolute CLOCK_REALTIME time, overruns while blocked."""
+    n, _ = compare("posix_timers", root)
+    assert b"SIGEV_THREAD: 3 notifications" in n.stdout and b"overrun > 10: 1" in n.stdout
+
+
 def test_sigsuspend_and_pause(root: Path) -> None:
     """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
     pause and sigsuspend always return EINTR, they are never restarted."""

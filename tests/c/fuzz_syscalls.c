@@ -41,7 +41,7 @@ static int forbidden(unsigned nr)
     case 43: case 288: case 45: case 47: case 299: /* accept/recv */
     case 1021:                                     /* longjmp */
     case 13: case 14:                              /* dispositions/masks: a random handler would trap */
-    case 37: case 38:                              /* alarms would kill us */
+    case 37: case 38: case 222: case 223:          /* alarms and timers would kill us */
     case 101:                                      /* ptrace */
     /* calls that can block a lone process for ever (natively too): a signal wait without timeout,
      * a lock held by another of its own open files, reads of what nobody writes */
