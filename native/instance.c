@@ -199,8 +199,11 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
         r->stop_unwind = x.of.func;
     if (instance_export(inst, "asyncify_start_rewind", WASMTIME_EXTERN_FUNC, &x) && func_fits(ctx, &x.of.func, 1))
         r->start_rewind = x.of.func;
-    if (instance_export(inst, "__stack_pointer", WASMTIME_EXTERN_GLOBAL, &x))
+    if (instance_export(inst, "__stack_pointer", WASMTIME_EXTERN_GLOBAL, &x)) {
         r->sp = x.of.global;
+        th->sp_global = x.of.global;
+        th->has_sp = 1;
+    }
     if (instance_export(inst, "__indirect_function_table", WASMTIME_EXTERN_TABLE, &x)) {
         th->functable = x.of.table;
         th->has_table = 1;

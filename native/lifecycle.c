@@ -227,7 +227,8 @@ void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th)
     cage->size = 0;
     cage->mem = NULL;
     th->async_buf = th->siginfo_buf = 0;
-    th->has_table = 0;
+    th->has_table = th->has_sp = 0;
+    th->altstack_sp = th->altstack_size = 0; /* exec: no alternate stack (the memory is gone) */
     jmp_records_free(th);
 }
 
@@ -528,6 +529,8 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
         goto fail;
     child->main->sig_mask = th->sig_mask;
     memcpy(child->main->name, th->name, sizeof th->name);
+    child->main->altstack_sp = th->altstack_sp; /* fork keeps the alternate signal stack */
+    child->main->altstack_size = th->altstack_size;
     child->main->async_buf = th->async_buf;
     child->main->async_len = th->async_len;
     child->main->siginfo_buf = th->siginfo_buf;

@@ -109,6 +109,10 @@ struct lind_thread {
     int os_thread_set;
     wasmtime_table_t functable; /* this instance's function table, to call signal handlers */
     int has_table;
+    wasmtime_global_t sp_global; /* this instance's __stack_pointer, to run handlers on an alternate stack */
+    int has_sp;
+    uint32_t altstack_sp, altstack_size; /* sigaltstack; size 0: none (SS_DISABLE) */
+    int on_altstack;         /* handlers running on it */
     uint32_t siginfo_buf;    /* guest pages for the siginfo_t and ucontext_t of SA_SIGINFO handlers */
 
     uint32_t clear_tid;      /* CLONE_CHILD_CLEARTID: zeroed and futex-woken at thread exit */

@@ -19,6 +19,11 @@
 #define L_SIG_DFL 0
 #define L_SIG_IGN 1
 #define L_SA_SIGINFO 4
+#define L_SA_ONSTACK 0x08000000
+#define L_SS_ONSTACK 1
+#define L_SS_DISABLE 2
+#define L_SS_AUTODISARM (1u << 31)
+#define L_MINSIGSTKSZ 2048
 #define L_SA_RESTART 0x10000000
 #define L_SA_NODEFER 0x40000000
 #define L_SA_RESETHAND 0x80000000u
@@ -252,7 +257,38 @@ static int take(struct lind_thread *th, int sig)
 /* Calls the guest handler `fn` (function-table index) for sig, on the calling thread's instance.
  * *mask: the mask the handler interrupted; on return, the mask to restore (an SA_SIGINFO handler
  * may change it through its ucontext's uc_sigmask, as on Linux). */
-static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, uint64_t *mask)
+/* Moves the instance's stack pointer to the top of the thread's alternate stack (SA_ONSTACK), unless
+ * there is none or a handler already runs on it; returns 1 and the pointer to restore if it did. */
+static int enter_altstack(struct lind_thread *th, wasmtime_context_t *ctx, int32_t *saved)
+{
+    if (!th->altstack_size || th->on_altstack || !th->has_sp)
+        return 0;
+    wasmtime_val_t v;
+    wt.global_get(ctx, &th->sp_global, &v);
+    *saved = v.of.i32;
+    v.of.i32 = (int32_t)((th->altstack_sp + th->altstack_size) & ~15u);
+    wasmtime_error_t *e = wt.global_set(ctx, &th->sp_global, &v);
+    if (e) {
+        wt.error_delete(e);
+        return 0;
+    }
+    th->on_altstack++;
+    return 1;
+}
+
+static void leave_altstack(struct lind_thread *th, wasmtime_context_t *ctx, int32_t saved)
+{
+    wasmtime_val_t v;
+    memset(&v, 0, sizeof v);
+    v.kind = 0; /* WASMTIME_I32 */
+    v.of.i32 = saved;
+    wasmtime_error_t *e = wt.global_set(ctx, &th->sp_global, &v);
+    if (e)
+        wt.error_delete(e);
+    th->on_altstack--;
+}
+
+static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, uint64_t *mask, int onstack)
 {
     struct lind_thread *th = c->th;
     wasmtime_val_t fval;
@@ -285,9 +321,13 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         args[2].i32 = (int32_t)(frame + UC_OFFSET);
     }
     wasm_trap_t *trap = NULL;
+    int32_t saved_sp = 0;
+    int alt = onstack && enter_altstack(th, ctx, &saved_sp);
     th->in_handler++;
     wasmtime_error_t *err = wt.func_call_unchecked(ctx, &fval.of.funcref, args, 3, &trap);
     th->in_handler--;
+    if (alt)
+        leave_altstack(th, ctx, saved_sp);
     if (err)
         wt.error_delete(err);
     if (trap) {
@@ -346,7 +386,7 @@ static int handle_pending(struct lind_call *c, int *restart)
         th->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : BIT(sig));
         if (act.flags & L_SA_RESETHAND)
             cage->sigact[sig].handler = L_SIG_DFL;
-        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO), &saved) < 0)
+        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO), &saved, !!(act.flags & L_SA_ONSTACK)) < 0)
             terminate(c, sig); /* a handler that cannot be called: as if the signal killed */
         th->sig_mask = saved;
         ran = 1;
@@ -559,6 +599,42 @@ static int64_t sys_rt_sigtimedwait(struct lind_call *c)
     return r;
 }
 
+/* sigaltstack(ss, old_ss), stack_t being {u32 sp, int flags, u32 size} (ILP32). */
+static int64_t sys_sigaltstack(struct lind_call *c)
+{
+    struct lind_thread *th = c->th;
+    int efault;
+    const uint32_t *ss = guest_ptr_or_null(c, c->a[0], 12, &efault);
+    if (efault)
+        return -EFAULT;
+    uint32_t *old = guest_ptr_or_null(c, c->a[1], 12, &efault);
+    if (efault)
+        return -EFAULT;
+    uint32_t prev[3] = {th->altstack_sp, th->altstack_size ? 0 : L_SS_DISABLE, th->altstack_size};
+    if (th->on_altstack)
+        prev[1] = L_SS_ONSTACK;
+    if (ss) {
+        uint32_t flags = ss[1] & ~L_SS_AUTODISARM;
+        if (flags != 0 && flags != L_SS_DISABLE)
+            return -EINVAL;
+        if (th->on_altstack)
+            return -EPERM;
+        if (flags == L_SS_DISABLE) {
+            th->altstack_sp = th->altstack_size = 0;
+        } else {
+            if (ss[2] < L_MINSIGSTKSZ)
+                return -ENOMEM;
+            if (!guest_ptr(c, ss[0], ss[2]))
+                return -EFAULT; /* (Linux accepts any address; a stack outside the memory is of no use) */
+            th->altstack_sp = ss[0];
+            th->altstack_size = ss[2];
+        }
+    }
+    if (old)
+        memcpy(old, prev, sizeof prev);
+    return 0;
+}
+
 static int64_t sys_pause(struct lind_call *c)
 {
     wait_for_signal(c->th);
@@ -605,6 +681,7 @@ void register_handlers_signal(void)
     lind_handlers[127] = sys_rt_sigpending;
     lind_handlers[130] = sys_rt_sigsuspend;
     lind_handlers[128] = sys_rt_sigtimedwait;
+    lind_handlers[131] = sys_sigaltstack;
     lind_handlers[34] = sys_pause;
     lind_handlers[62] = sys_kill;
     lind_handlers[200] = sys_tkill;

@@ -47,6 +47,13 @@ def test_posix_timers(root: Path) -> None:
     assert b"SIGEV_THREAD: 3 notifications" in n.stdout and b"overrun > 10: 1" in n.stdout
 
 
+def test_sigaltstack(root: Path) -> None:
+    """SA_ONSTACK handlers run on the alternate stack (SS_ONSTACK inside, no change allowed there);
+    others do not; ENOMEM, EINVAL, SS_DISABLE."""
+    n, _ = compare("altstack", root)
+    assert b"on the alternate stack 1, flags SS_ONSTACK 1, change refused 1" in n.stdout
+
+
 def test_sigsuspend_and_pause(root: Path) -> None:
     """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
     pause and sigsuspend always return EINTR, they are never restarted."""
