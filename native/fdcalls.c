@@ -324,17 +324,34 @@ static int64_t sys_fstatfs(struct lind_call *c)
 }
 
 /* struct linux_dirent64 is the same in the guest and the kernel. */
+/* getdents64: struct dirent64 is the kernel's; each d_off becomes a guest position (dirpos.c). */
 static int64_t sys_getdents64(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    struct fd_file *f;
+    int h = fd_host_file(c, arg_int(c, 0), &f);
     uint32_t n = arg_u32(c, 2);
     if (h < 0)
         return h;
-    void *g = guest_ptr(c, c->a[1], n);
+    uint8_t *g = guest_ptr(c, c->a[1], n);
     if (!g)
         return -EFAULT;
     long r = syscall(SYS_getdents64, h, g, n);
-    return r < 0 ? -errno : r;
+    if (r < 0)
+        return -errno;
+    for (long p = 0; p + 19 <= r;) { /* d_ino 8, d_off 8, d_reclen 2, d_type 1, name */
+        int64_t off;
+        uint16_t reclen;
+        memcpy(&off, g + p + 8, 8);
+        memcpy(&reclen, g + p + 16, 2);
+        off = dirpos_to_guest(f, off);
+        if (off < 0)
+            return off;
+        memcpy(g + p + 8, &off, 8);
+        if (reclen == 0)
+            break;
+        p += reclen;
+    }
+    return r;
 }
 
 static int64_t sys_fchdir(struct lind_call *c)

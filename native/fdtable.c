@@ -13,16 +13,18 @@ static void file_put(struct fd_file *f)
 {
     if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         close(f->host);
+        dirpos_free(f);
         free(f);
     }
 }
 
-int fd_host(struct lind_call *c, int fd)
+int fd_host_file(struct lind_call *c, int fd, struct fd_file **file)
 {
     struct lind_cage *cage = c->cage;
     if (cage->nthreads <= 1 && !c->acting && !__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE)) {
         if (fd < 0 || fd >= cage->nfds || !cage->fds[fd].f)
             return -EBADF;
+        *file = cage->fds[fd].f;
         return cage->fds[fd].f->host;
     }
     int h = -EBADF;
@@ -31,10 +33,17 @@ int fd_host(struct lind_call *c, int fd)
         struct fd_file *f = cage->fds[fd].f;
         __atomic_add_fetch(&f->refs, 1, __ATOMIC_ACQ_REL);
         c->borrowed[c->nborrowed++] = f;
+        *file = f;
         h = f->host;
     }
     pthread_mutex_unlock(&cage->lock);
     return h;
+}
+
+int fd_host(struct lind_call *c, int fd)
+{
+    struct fd_file *f;
+    return fd_host_file(c, fd, &f);
 }
 
 void fd_release(struct lind_call *c)
@@ -62,7 +71,7 @@ static int fd_grow(struct lind_cage *cage, int want)
 
 static struct fd_file *file_new(int host)
 {
-    struct fd_file *f = malloc(sizeof *f);
+    struct fd_file *f = calloc(1, sizeof *f);
     if (f) {
         f->host = host;
         f->refs = 1;

@@ -77,11 +77,26 @@ static int64_t sys_pwritev(struct lind_call *c) { return vec_io(c, 1, 1); }
 
 static int64_t sys_lseek(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    struct fd_file *f;
+    int h = fd_host_file(c, arg_int(c, 0), &f);
     if (h < 0)
         return h;
-    off_t r = lseek(h, arg_i64(c, 1), arg_int(c, 2));
-    return r < 0 ? -errno : r;
+    int64_t off = arg_i64(c, 1);
+    int whence = arg_int(c, 2);
+    if (!dirpos_used(f)) {
+        off_t r = lseek(h, off, whence);
+        return r < 0 ? -errno : r;
+    }
+    /* a directory read by getdents64: positions are the guest's (dirpos.c) */
+    if (whence == SEEK_SET) {
+        int r = dirpos_to_real(f, off, &off);
+        if (r < 0)
+            return r;
+    } else if (off != 0) {
+        return -EINVAL;
+    }
+    off_t r = lseek(h, off, whence);
+    return r < 0 ? -errno : dirpos_to_guest(f, r);
 }
 
 void register_handlers_io(void)

@@ -43,6 +43,7 @@ struct threei_entry {
 struct fd_file {
     int host;
     int refs;
+    struct dir_positions *dirpos; /* a directory read by getdents64: dirpos.c */
 };
 
 struct lind_fd {
@@ -272,7 +273,12 @@ void memory_release(struct lind_cage *cage);
 void shared_maps_flush(struct lind_cage *cage);
 
 /* fdtable.c */
-int fd_host(struct lind_call *c, int fd);    /* host fd, valid until the call returns, or -EBADF */
+int fd_host(struct lind_call *c, int fd);
+int fd_host_file(struct lind_call *c, int fd, struct fd_file **file); /* fd_host, and its open file */
+int64_t dirpos_to_guest(struct fd_file *f, int64_t real);   /* directory positions: dirpos.c */
+int dirpos_to_real(struct fd_file *f, int64_t guest, int64_t *real);
+int dirpos_used(struct fd_file *f);
+void dirpos_free(struct fd_file *f);    /* host fd, valid until the call returns, or -EBADF */
 void fd_release(struct lind_call *c);
 void fd_close_on_exec(struct lind_cage *cage);
 int fd_table_clone(struct lind_cage *child, struct lind_cage *parent);

@@ -58,6 +58,12 @@ def test_credentials(root: Path) -> None:
     assert b"setuid(0) through the saved id: ok" in n.stdout or n.stdout == b"not root\n"
 
 
+def test_dir_positions(root: Path) -> None:
+    """telldir/seekdir/rewinddir on a directory of 60 entries."""
+    n, _ = compare("dir_positions", root)
+    assert b"seekdir back to 62 positions: 62 right" in n.stdout
+
+
 def test_mmap(root: Path) -> None:
     compare("mmap", root)
 
