@@ -186,6 +186,7 @@ struct lind_cage {
     uint32_t gid, egid, sgid;
     uint32_t groups[LIND_NGROUPS];
     int ngroups;
+    int nice;                /* getpriority/setpriority (proc.c) */
     uint64_t timer_sigs;     /* pending signals sent by a POSIX timer: their siginfo is below */
     struct timer_siginfo { int32_t timerid; uint32_t value; } timer_si[65];
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];

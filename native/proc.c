@@ -553,8 +553,57 @@ int proc_kill(struct lind_cage *sender, int pid, int sig)
     return found ? 0 : -ESRCH;
 }
 
+/* getpriority/setpriority(which, who[, nice]): the nice value of cages, chosen as Linux chooses its
+ * processes (PRIO_PROCESS: a pid; PRIO_PGRP: a process group; PRIO_USER: the cages of a uid, here
+ * only those of the caller's own tree); 0 for who means the caller's. Raising another cage's nice
+ * value needs the same effective uid (or 0); lowering any needs 0 (EACCES otherwise). The value is
+ * the cage's: it does not change how the host schedules its threads. */
+#define L_PRIO_PROCESS 0
+#define L_PRIO_PGRP 1
+#define L_PRIO_USER 2
+static int64_t priority(struct lind_call *c, int set)
+{
+    int which = arg_int(c, 0), who = arg_int(c, 1), value = set ? arg_int(c, 2) : 0;
+    struct lind_cage *me = c->cage;
+    if (which < L_PRIO_PROCESS || which > L_PRIO_USER || who < 0)
+        return -EINVAL;
+    value = value < -20 ? -20 : value > 19 ? 19 : value;
+    int found = 0, best = 20, err = 0;
+    pthread_mutex_lock(&proc_lock);
+    int key = who ? who : which == L_PRIO_PROCESS ? me->proc->pid : which == L_PRIO_PGRP ? me->proc->pgid : (int)me->uid;
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct lind_proc *q = buckets[b]; q; q = q->next) {
+            struct lind_cage *t = q->cage;
+            if (!t || q->zombie)
+                continue;
+            if (which == L_PRIO_PROCESS ? q->pid != key
+                : which == L_PRIO_PGRP  ? q->pgid != key
+                                        : (q->tree_root != me->proc->tree_root || (int)t->uid != key))
+                continue;
+            found = 1;
+            if (!set) {
+                best = t->nice < best ? t->nice : best;
+            } else if (me->euid != 0 && me->euid != t->euid && me->euid != t->uid) {
+                err = -EPERM;
+            } else if (value < t->nice && me->euid != 0) {
+                err = -EACCES;
+            } else {
+                t->nice = value;
+            }
+        }
+    pthread_mutex_unlock(&proc_lock);
+    if (!found)
+        return -ESRCH;
+    return set ? err : 20 - best; /* the kernel's getpriority answers 20 - nice (1..40) */
+}
+
+static int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
+static int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
+
 void register_handlers_proc(void)
 {
+    lind_handlers[140] = sys_getpriority;
+    lind_handlers[141] = sys_setpriority;
     lind_handlers[61] = sys_wait4;
     lind_handlers[247] = sys_waitid;
     lind_handlers[121] = sys_getpgid;

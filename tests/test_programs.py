@@ -64,6 +64,12 @@ def test_dir_positions(root: Path) -> None:
     assert b"seekdir back to 62 positions: 62 right" in n.stdout
 
 
+def test_priority(root: Path) -> None:
+    """getpriority/setpriority/nice with Linux's permission rules (the tests run as root)."""
+    n, _ = compare("priority", root)
+    assert b"child, not root, lower to 2: Permission denied" in n.stdout
+
+
 def test_mmap(root: Path) -> None:
     compare("mmap", root)
 
