@@ -40,6 +40,16 @@ struct threei_entry {
  * flags are shared between dup'ed fds exactly as on Linux. The host fd is reference counted: a
  * system call in flight in one thread keeps it open while another thread closes the virtual fd
  * (otherwise the host could reuse the number for another cage's file). */
+/* Who sent a pending signal, for its siginfo (si_code and what goes with it: signal.c). */
+struct sig_origin {
+    int32_t code;            /* SI_USER, SI_TKILL, SI_QUEUE, SI_TIMER, CLD_* */
+    int32_t pid;             /* sender (CLD_*: the child) */
+    uint32_t uid;
+    int32_t timerid;         /* SI_TIMER */
+    int32_t status;          /* CLD_*: exit code or signal */
+    uint32_t value;          /* SI_QUEUE, SI_TIMER: sigval */
+};
+
 struct fd_file {
     int host;
     int refs;
@@ -187,8 +197,8 @@ struct lind_cage {
     uint32_t groups[LIND_NGROUPS];
     int ngroups;
     int nice;                /* getpriority/setpriority (proc.c) */
-    uint64_t timer_sigs;     /* pending signals sent by a POSIX timer: their siginfo is below */
-    struct timer_siginfo { int32_t timerid; uint32_t value; } timer_si[65];
+    uint64_t sig_origins;    /* pending signals whose sender is known: their siginfo is below */
+    struct sig_origin sig_origin[65];
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
 
     struct lind_fd *fds;
@@ -305,6 +315,7 @@ void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_kill_group(int pgid, int sig);
+int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_origin *origin);
 int proc_getppid(struct lind_cage *cage);
 void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
@@ -316,10 +327,10 @@ void cage_post_signal(struct lind_cage *cage, int sig);           /* process-dir
 void thread_post_signal(struct lind_thread *th, int sig);         /* thread-directed */
 int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
 void thread_name_from_path(struct lind_thread *th, const char *path);
-/* A POSIX timer's signal: the siginfo its receiver gets (SI_TIMER), then sent to the thread tid of
- * the cage (0, or a thread that is gone: to the cage). Returns 1 if the signal was still pending
- * from before (an overrun: nothing is sent). */
-int signal_from_timer(struct lind_cage *cage, int tid, int sig, const struct timer_siginfo *si);
+/* Sends sig to the cage (tid 0) or its thread tid (a thread that is gone: to the cage) with the
+ * siginfo its receiver will get. Returns 1 if sig was pending already: then nothing changes (a
+ * pending signal keeps its first siginfo, as on Linux; for a timer, an overrun). */
+int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o);
 int cage_has_thread(struct lind_cage *cage, int tid);
 void timers_exec(struct lind_cage *cage); /* exec deletes the cage's POSIX timers */
 int timer_take_overrun(struct lind_cage *cage, int id); /* as its signal is taken: for the siginfo */

@@ -201,8 +201,12 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         }
     }
     struct lind_proc *parent = proc->ppid ? find_locked(proc->ppid) : NULL;
-    if (parent && parent->cage)
-        cage_post_signal(parent->cage, 17); /* SIGCHLD */
+    if (parent && parent->cage) { /* SIGCHLD: CLD_EXITED, CLD_KILLED or CLD_DUMPED */
+        int sig = wstatus & 0x7f;
+        struct sig_origin o = {sig ? ((wstatus & 0x80) ? 3 : 2) : 1, proc->pid, proc->cage ? proc->cage->uid : 0, 0,
+                               sig ? sig : (wstatus >> 8) & 0xff, 0};
+        signal_post_from(parent->cage, 0, 17, &o);
+    }
     if (!parent || parent->zombie) {
         proc->ppid = 0;
         if (proc->pid != proc->tree_root) { /* the tree root stays for its embedder to read */
@@ -519,20 +523,24 @@ void proc_note_stop(struct lind_cage *cage, int sig)
 /* Lock-free: ppid is an int changed only under proc_lock (re-parenting). */
 int proc_getppid(struct lind_cage *cage) { return __atomic_load_n(&cage->proc->ppid, __ATOMIC_RELAXED); }
 
-/* Delivers sig to every live cage selected by pid (kill(2) semantics). */
-int proc_kill(struct lind_cage *sender, int pid, int sig)
+/* Delivers sig to every live cage selected by pid (kill(2) semantics), with the siginfo `from`
+ * (NULL: SI_USER from the sender). */
+int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_origin *origin)
 {
     int found = 0;
     if (sig < 0 || sig > 64)
         return -EINVAL;
     pthread_mutex_lock(&proc_lock);
     struct lind_proc *me = sender->proc;
+    struct sig_origin from = {0 /* SI_USER */, me->pid > 0 ? me->pid : 0, sender->uid, 0, 0, 0};
+    if (origin)
+        from = *origin;
     if (pid > 0) {
         struct lind_proc *p = find_locked(pid);
         if (p && p->cage) {
             found = 1;
             if (sig)
-                cage_post_signal(p->cage, sig);
+                signal_post_from(p->cage, 0, sig, &from);
         } else if (p) {
             found = 1; /* a zombie: accepted, no effect */
         }
@@ -546,7 +554,7 @@ int proc_kill(struct lind_cage *sender, int pid, int sig)
                     continue;
                 found = 1;
                 if (q->cage && sig)
-                    cage_post_signal(q->cage, sig);
+                    signal_post_from(q->cage, 0, sig, &from);
             }
     }
     pthread_mutex_unlock(&proc_lock);
@@ -599,6 +607,8 @@ static int64_t priority(struct lind_call *c, int set)
 
 static int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
 static int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
+
+int proc_kill(struct lind_cage *sender, int pid, int sig) { return proc_kill_from(sender, pid, sig, NULL); }
 
 void register_handlers_proc(void)
 {

@@ -169,18 +169,20 @@ int cage_has_thread(struct lind_cage *cage, int tid)
     return r;
 }
 
-int signal_from_timer(struct lind_cage *cage, int tid, int sig, const struct timer_siginfo *si)
+int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o)
 {
+    if (sig <= 0 || sig > 64)
+        return 0;
     cage_lock(cage);
     struct lind_thread *th = tid ? thread_by_tid_locked(cage, tid) : NULL;
     uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
                        (th ? atomic_load((_Atomic uint64_t *)&th->sig_pending) : 0);
-    if ((pending & BIT(sig)) && (atomic_load((_Atomic uint64_t *)&cage->timer_sigs) & BIT(sig))) {
+    if (pending & BIT(sig)) {
         cage_unlock(cage);
         return 1;
     }
-    cage->timer_si[sig] = *si;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->timer_sigs, BIT(sig));
+    cage->sig_origin[sig] = *o;
+    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_origins, BIT(sig));
     if (th)
         thread_post_signal(th, sig);
     else
@@ -189,20 +191,28 @@ int signal_from_timer(struct lind_cage *cage, int tid, int sig, const struct tim
     return 0;
 }
 
-/* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: SI_TIMER with the timer's
- * id, overrun and value if a POSIX timer sent it, else SI_USER. */
+/* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: its sender's (SI_USER with
+ * pid 0 when it is not known). */
 #define L_SI_TIMER (-2)
+#define L_SI_TKILL (-6)
+#define L_SI_QUEUE (-1)
 static void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si)
 {
     int32_t f[6] = {sig, 0, 0, 0, 0, 0};
-    if (atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(sig)) & BIT(sig)) {
+    if (atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(sig)) & BIT(sig)) {
         cage_lock(cage);
-        struct timer_siginfo t = cage->timer_si[sig];
+        struct sig_origin o = cage->sig_origin[sig];
         cage_unlock(cage); /* (before the timers' lock: their thread takes the two the other way) */
-        f[2] = L_SI_TIMER;
-        f[3] = t.timerid;
-        f[4] = timer_take_overrun(cage, t.timerid);
-        f[5] = (int32_t)t.value;
+        f[2] = o.code;
+        if (o.code == L_SI_TIMER) {
+            f[3] = o.timerid;
+            f[4] = timer_take_overrun(cage, o.timerid);
+            f[5] = (int32_t)o.value;
+        } else {
+            f[3] = o.pid;
+            f[4] = (int32_t)o.uid;
+            f[5] = o.code > 0 ? o.status : (int32_t)o.value; /* CLD_*: si_status; else si_value */
+        }
     }
     memset(si, 0, 128);
     memcpy(si, f, sizeof f);
@@ -371,7 +381,7 @@ static int handle_pending(struct lind_call *c, int *restart)
             continue;
         struct lind_sigaction act = cage->sigact[sig];
         if (!(act.flags & L_SA_SIGINFO) || act.handler <= L_SIG_IGN)
-            atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(sig)); /* (its siginfo goes unread) */
+            atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(sig)); /* (its siginfo goes unread) */
         if (act.handler == L_SIG_IGN)
             continue;
         if (act.handler == L_SIG_DFL || sig == 9 || sig == 19) {
@@ -595,7 +605,7 @@ static int64_t sys_rt_sigtimedwait(struct lind_call *c)
     if (r > 0 && info)
         siginfo_fill(cage, (int)r, info);
     else if (r > 0)
-        atomic_fetch_and((_Atomic uint64_t *)&cage->timer_sigs, ~BIT(r));
+        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(r));
     return r;
 }
 
@@ -643,6 +653,23 @@ static int64_t sys_pause(struct lind_call *c)
 
 static int64_t sys_kill(struct lind_call *c) { return proc_kill(c->cage, arg_int(c, 0), arg_int(c, 1)); }
 
+/* rt_sigqueueinfo(pid, sig, siginfo *) (sigqueue): the caller's si_code (which must say a user
+ * sent it: negative and not SI_TKILL, unless to itself, as Linux demands) and si_value; the
+ * sender's pid and uid are its own, whatever the siginfo claims. */
+static int64_t sys_rt_sigqueueinfo(struct lind_call *c)
+{
+    int pid = arg_int(c, 0), sig = arg_int(c, 1);
+    const int32_t *si = guest_ptr(c, c->a[2], 128);
+    if (!si)
+        return -EFAULT;
+    if ((si[2] >= 0 || si[2] == L_SI_TKILL) && (uint64_t)pid != c->cage->id)
+        return -EPERM;
+    if (pid <= 0)
+        return -ESRCH; /* (Linux: a process, not a group) */
+    struct sig_origin o = {si[2], (int32_t)c->cage->id, c->cage->uid, 0, 0, (uint32_t)si[5]};
+    return proc_kill_from(c->cage, pid, sig, &o);
+}
+
 /* A signal to one thread: a thread of the caller's own cage, or (tid == pid) another cage. */
 static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
 {
@@ -652,8 +679,10 @@ static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
     if (tgid <= 0 || (uint64_t)tgid == cage->id) {
         cage_lock(cage);
         struct lind_thread *found = thread_by_tid_locked(cage, tid);
-        if (found && sig)
-            thread_post_signal(found, sig);
+        if (found && sig) {
+            struct sig_origin o = {L_SI_TKILL, (int32_t)cage->id, cage->uid, 0, 0, 0};
+            signal_post_from(cage, tid, sig, &o);
+        }
         cage_unlock(cage);
         if (found)
             return 0;
@@ -682,6 +711,7 @@ void register_handlers_signal(void)
     lind_handlers[130] = sys_rt_sigsuspend;
     lind_handlers[128] = sys_rt_sigtimedwait;
     lind_handlers[131] = sys_sigaltstack;
+    lind_handlers[129] = sys_rt_sigqueueinfo;
     lind_handlers[34] = sys_pause;
     lind_handlers[62] = sys_kill;
     lind_handlers[200] = sys_tkill;

@@ -47,8 +47,8 @@ static void fire(struct timer *t, int missed)
     t->overrun = t->overrun > INT_MAX - missed - 1 ? INT_MAX - 1 : t->overrun + missed;
     if (!t->signo)
         return;
-    struct timer_siginfo si = {t->id, t->value};
-    if (signal_from_timer(t->cage, t->tid, t->signo, &si))
+    struct sig_origin o = {-2 /* SI_TIMER */, 0, 0, t->id, 0, t->value};
+    if (signal_post_from(t->cage, t->tid, t->signo, &o))
         t->overrun++; /* its last signal is still pending */
 }
 

@@ -54,6 +54,13 @@ def test_sigaltstack(root: Path) -> None:
     assert b"on the alternate stack 1, flags SS_ONSTACK 1, change refused 1" in n.stdout
 
 
+def test_siginfo_of_senders(root: Path) -> None:
+    """SA_SIGINFO: kill (SI_USER, pid, uid), raise (SI_TKILL), sigqueue (SI_QUEUE, value), SIGCHLD
+    (CLD_EXITED with the exit status, CLD_KILLED with the signal, the child's pid)."""
+    n, _ = compare("siginfo", root)
+    assert b"sigqueue: SI_QUEUE, from me 1, value 99" in n.stdout and b"CLD_KILLED, its pid 1, status 9" in n.stdout
+
+
 def test_sigsuspend_and_pause(root: Path) -> None:
     """sigsuspend, then pause() with a handler installed by signal() (musl and glibc set SA_RESTART):
     pause and sigsuspend always return EINTR, they are never restarted."""
