@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -460,6 +461,51 @@ static int64_t do_statfs(struct lind_call *c, uint64_t path, uint64_t buf)
 
 static int64_t sys_statfs(struct lind_call *c) { return do_statfs(c, c->a[0], c->a[1]); }
 
+/* inotify: a host inotify fd; a watched path is resolved inside the root into an O_PATH fd, which
+ * the host watches through /proc/self/fd (inotify_add_watch takes no directory fd). Its events
+ * (struct inotify_event has one layout on both sides) name entries, never host paths. */
+static int64_t do_inotify_init(struct lind_call *c, int flags)
+{
+    if (flags & ~(IN_NONBLOCK | IN_CLOEXEC))
+        return -EINVAL;
+    int h = inotify_init1(IN_CLOEXEC | (flags & IN_NONBLOCK));
+    if (h < 0)
+        return -errno;
+    return fd_install(c->cage, h, !!(flags & IN_CLOEXEC), 0);
+}
+
+static int64_t sys_inotify_init(struct lind_call *c) { return do_inotify_init(c, 0); }
+static int64_t sys_inotify_init1(struct lind_call *c) { return do_inotify_init(c, arg_int(c, 0)); }
+
+static int64_t sys_inotify_add_watch(struct lind_call *c)
+{
+    int h = fd_host(c, arg_int(c, 0));
+    uint32_t mask = arg_u32(c, 2);
+    char abs[PATH_MAX], link[64];
+    if (h < 0)
+        return h;
+    int r = path_from_guest(c, L_AT_FDCWD, c->a[1], abs);
+    if (r < 0)
+        return r;
+    int target = path_open(c->cage, abs, O_PATH | ((mask & IN_DONT_FOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+    if (target < 0)
+        return target;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", target);
+    /* (the magic link is followed to the O_PATH file: the path itself or, IN_DONT_FOLLOW, the link) */
+    r = inotify_add_watch(h, link, mask & ~IN_DONT_FOLLOW);
+    r = r < 0 ? -errno : r;
+    close(target);
+    return r;
+}
+
+static int64_t sys_inotify_rm_watch(struct lind_call *c)
+{
+    int h = fd_host(c, arg_int(c, 0));
+    if (h < 0)
+        return h;
+    return inotify_rm_watch(h, arg_int(c, 1)) < 0 ? -errno : 0;
+}
+
 static int64_t sys_getcwd(struct lind_call *c)
 {
     uint32_t size = arg_u32(c, 1);
@@ -517,6 +563,10 @@ void register_handlers_fs(void)
     lind_handlers[83] = sys_mkdir;
     lind_handlers[258] = sys_mkdirat;
     lind_handlers[133] = sys_mknod;
+    lind_handlers[253] = sys_inotify_init;
+    lind_handlers[294] = sys_inotify_init1;
+    lind_handlers[254] = sys_inotify_add_watch;
+    lind_handlers[255] = sys_inotify_rm_watch;
     lind_handlers[259] = sys_mknodat;
     lind_handlers[87] = sys_unlink;
     lind_handlers[84] = sys_rmdir;

@@ -70,6 +70,12 @@ def test_priority(root: Path) -> None:
     assert b"child, not root, lower to 2: Permission denied" in n.stdout
 
 
+def test_inotify(root: Path) -> None:
+    """inotify on a directory, a file and a symlink (IN_DONT_FOLLOW), rm_watch, errors."""
+    n, _ = compare("inotify", root)
+    assert b"dir events: create a.txt modify a.txt delete a.txt" in n.stdout
+
+
 def test_mmap(root: Path) -> None:
     compare("mmap", root)
 
