@@ -39,6 +39,26 @@ static int64_t sys_sched_getaffinity(struct lind_call *c)
     return r < 0 ? -errno : r;
 }
 
+/* getcpu(cpu *, node *, unused): the host CPU (and NUMA node) the calling thread runs on. */
+static int64_t sys_getcpu(struct lind_call *c)
+{
+    int efault;
+    uint32_t *cpu = guest_ptr_or_null(c, c->a[0], 4, &efault);
+    if (efault)
+        return -EFAULT;
+    uint32_t *node = guest_ptr_or_null(c, c->a[1], 4, &efault);
+    if (efault)
+        return -EFAULT;
+    unsigned hc = 0, hn = 0;
+    if (syscall(SYS_getcpu, &hc, &hn, NULL) < 0)
+        return -errno;
+    if (cpu)
+        *cpu = hc;
+    if (node)
+        *node = hn;
+    return 0;
+}
+
 /* prctl: a thread's name (PR_SET_NAME, PR_GET_NAME: 16 bytes with the NUL, truncated as Linux
  * does); other options are not supported (EINVAL, as Linux answers an unknown option). */
 #define L_PR_SET_NAME 15
@@ -320,6 +340,7 @@ void register_handlers_misc(void)
     lind_handlers[24] = sys_sched_yield;
     lind_handlers[204] = sys_sched_getaffinity;
     lind_handlers[157] = sys_prctl;
+    lind_handlers[309] = sys_getcpu;
     lind_handlers[228] = sys_clock_gettime;
     lind_handlers[229] = sys_clock_getres;
     lind_handlers[96] = sys_gettimeofday;

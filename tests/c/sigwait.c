@@ -1,6 +1,6 @@
 /* sigwait and friends (rt_sigtimedwait): a signal another thread sends while this one waits, one
  * already pending, sigwaitinfo's si_signo, a timeout (EAGAIN), a blocked SIGCHLD (whose default
- * action is to ignore it) kept for sigwait; and sched_getaffinity, prctl's thread name. (A handled
+ * action is to ignore it) kept for sigwait; and sched_getaffinity, sched_getcpu, prctl's thread name. (A handled
  * signal during sigtimedwait: glibc returns EINTR, musl waits on.) */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,6 +75,9 @@ int main(void)
     printf("sched_getaffinity: %d, some cpu %d\n", r, CPU_COUNT(&cpus) > 0);
     r = sched_getaffinity(0, 1, &cpus);
     printf("sched_getaffinity, mask too small: %d %s\n", r, r < 0 && errno == EINVAL ? "EINVAL" : strerror(errno));
+    sched_getaffinity(0, sizeof cpus, &cpus);
+    int cpu = sched_getcpu();
+    printf("sched_getcpu: %d\n", cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &cpus));
 
     char name[16] = {0};
     r = prctl(PR_SET_NAME, "a-rather-long-thread-name");
