@@ -71,7 +71,6 @@ struct call {
     X(45, recvfrom, "fBuxpp", 'd')                                                                 \
     X(49, bind, "fAu", 'd')                                                                        \
     X(50, listen, "fd", 'd')                                                                       \
-    X(56, clone, "xppppp", 'd')                                                                    \
     X(57, fork, "", 'd')                                                                           \
     X(58, vfork, "", 'd')                                                                          \
     X(59, execve, "svp", 'd')                                                                      \

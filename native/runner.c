@@ -536,15 +536,15 @@ static void thread_main(void *arg)
  * pointer at stack and its parent's TLS block (struct lind_clone at start: {fn, arg, tls_block, tp,
  * parent_tls_base}), instead of returning from the call like a fork. No stack is unwound, so
  * spawning (system, popen) needs no Asyncify instrumentation. The parent does not wait for the
- * child's exec: posix_spawn learns how it went from its close-on-exec pipe. A grate may forward the
- * call for the cage it serves (the child copies the state of that cage's calling thread). */
+ * child's exec: posix_spawn learns how it went from its close-on-exec pipe. */
 int64_t spawn_start(struct lind_call *c, uint32_t stack, uint32_t start)
 {
     struct lind_cage *cage = c->cage;
     if (!cage->module || !cage->mem || !stack || !start)
         return -EINVAL;
-    if (c->th->cage != cage) /* a grate acting on a cage whose calling thread is not known */
-        return -EINVAL;
+    if (c->acting)
+        return -ENOSYS; /* a grate forwarding posix_spawn's clone: not yet (with it, a test run
+                         * aborted the host twice in ~90 runs on a corrupted heap: not understood) */
     const uint32_t *rec = guest_ptr(c, start, 5 * sizeof(uint32_t));
     if (!rec)
         return -EFAULT;
