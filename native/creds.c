@@ -47,7 +47,7 @@ static int64_t set_re(struct lind_call *c, uint32_t *ids, uint32_t r, uint32_t e
         return -EPERM;
     uint32_t old_real = ids[0];
     uint32_t s = (r != KEEP || (e != KEEP && e != old_real)) ? (e != KEEP ? e : ids[1]) : KEEP;
-    return set_res(c, ids, r, e, s) < 0 ? -EPERM : 0;
+    return set_res(c, ids, r, e, s);
 }
 
 /* setuid/setgid: all three when privileged, else only the effective one, to the real or saved id */

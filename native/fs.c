@@ -174,17 +174,24 @@ static void bare(const char *base, char *out)
         out[n - 1] = 0;
 }
 
-static int64_t do_mkdir(struct lind_call *c, int dirfd, uint64_t path, uint32_t mode)
+/* A new directory (type S_IFDIR) or node at path, with the cage's umask applied. */
+static int64_t make_at(struct lind_call *c, int dirfd, uint64_t path, uint32_t type, uint32_t mode)
 {
     char base[PATH_MAX], b[PATH_MAX];
     int p = parent_at(c, dirfd, path, base);
     if (p < 0)
         return p;
     bare(base, b);
+    uint32_t perm = mode & ~c->cage->umask & 07777;
     int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
-            : mkdirat(p, base, mode & ~c->cage->umask & 07777) < 0 ? -errno : 0;
+            : (type == S_IFDIR ? mkdirat(p, base, perm) : mknodat(p, base, type | perm, 0)) < 0 ? -errno : 0;
     close(p);
     return r;
+}
+
+static int64_t do_mkdir(struct lind_call *c, int dirfd, uint64_t path, uint32_t mode)
+{
+    return make_at(c, dirfd, path, S_IFDIR, mode);
 }
 
 /* mknod: FIFOs, regular files and sockets; never device nodes (EPERM, as for an unprivileged
@@ -196,15 +203,7 @@ static int64_t do_mknod(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
         return -EPERM;
     if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
         return -EINVAL;
-    char base[PATH_MAX], b[PATH_MAX];
-    int p = parent_at(c, dirfd, path, base);
-    if (p < 0)
-        return p;
-    bare(base, b);
-    int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
-            : mknodat(p, base, (type ? type : S_IFREG) | (mode & ~c->cage->umask & 07777), 0) < 0 ? -errno : 0;
-    close(p);
-    return r;
+    return make_at(c, dirfd, path, type ? type : S_IFREG, mode);
 }
 
 static int64_t sys_mknod(struct lind_call *c) { return do_mknod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }

@@ -283,6 +283,16 @@ static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cag
 /* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. The CPU
  * time (counted as user time) and the peak memory are accounted: of the cage (its threads), of one
  * thread, or of the children it reaped. */
+/* The calling cage's CPU time as RUSAGE_SELF counts it: its thread's, plus, asked from the main
+ * thread, that of its threads that have ended. */
+static uint64_t self_cpu_ns(struct lind_call *c)
+{
+    uint64_t ns = (uint64_t)thread_cpu_ns(c->th);
+    if (c->th == c->cage->main)
+        ns += __atomic_load_n(&c->cage->threads_cpu_ns, __ATOMIC_RELAXED);
+    return ns;
+}
+
 static int64_t sys_getrusage(struct lind_call *c)
 {
     int who = arg_int(c, 0);
@@ -296,9 +306,7 @@ static int64_t sys_getrusage(struct lind_call *c)
     if (who == -1) {
         proc_children_usage(c->cage, &ns, &kb);
     } else {
-        ns = (uint64_t)thread_cpu_ns(c->th);
-        if (who == 0 && c->th == c->cage->main)
-            ns += __atomic_load_n(&c->cage->threads_cpu_ns, __ATOMIC_RELAXED);
+        ns = who == 0 ? self_cpu_ns(c) : (uint64_t)thread_cpu_ns(c->th);
         kb = (c->cage->peak_mem > c->cage->size ? c->cage->peak_mem : c->cage->size) / 1024;
     }
     g[0] = (int64_t)(ns / 1000000000);
@@ -318,9 +326,7 @@ static int64_t sys_times(struct lind_call *c)
     if (efault)
         return -EFAULT;
     if (g) {
-        uint64_t self = (uint64_t)thread_cpu_ns(c->th), children, kb;
-        if (c->th == c->cage->main)
-            self += __atomic_load_n(&c->cage->threads_cpu_ns, __ATOMIC_RELAXED);
+        uint64_t self = self_cpu_ns(c), children, kb;
         proc_children_usage(c->cage, &children, &kb);
         g[0] = (int32_t)(self / 10000000);
         g[1] = 0;

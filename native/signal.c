@@ -169,26 +169,30 @@ int cage_has_thread(struct lind_cage *cage, int tid)
     return r;
 }
 
-int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o)
+/* signal_post_from with the cage lock held, to thread th (NULL: the cage). */
+static int post_from_locked(struct lind_cage *cage, struct lind_thread *th, int sig, const struct sig_origin *o)
 {
-    if (sig <= 0 || sig > 64)
-        return 0;
-    cage_lock(cage);
-    struct lind_thread *th = tid ? thread_by_tid_locked(cage, tid) : NULL;
     uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
                        (th ? atomic_load((_Atomic uint64_t *)&th->sig_pending) : 0);
-    if (pending & BIT(sig)) {
-        cage_unlock(cage);
+    if (pending & BIT(sig))
         return 1;
-    }
     cage->sig_origin[sig] = *o;
     atomic_fetch_or((_Atomic uint64_t *)&cage->sig_origins, BIT(sig));
     if (th)
         thread_post_signal(th, sig);
     else
         cage_post_signal(cage, sig); /* (the cage lock is recursive) */
-    cage_unlock(cage);
     return 0;
+}
+
+int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o)
+{
+    if (sig <= 0 || sig > 64)
+        return 0;
+    cage_lock(cage);
+    int r = post_from_locked(cage, tid ? thread_by_tid_locked(cage, tid) : NULL, sig, o);
+    cage_unlock(cage);
+    return r;
 }
 
 /* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: its sender's (SI_USER with
@@ -681,7 +685,7 @@ static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
         struct lind_thread *found = thread_by_tid_locked(cage, tid);
         if (found && sig) {
             struct sig_origin o = {L_SI_TKILL, (int32_t)cage->id, cage->uid, 0, 0, 0};
-            signal_post_from(cage, tid, sig, &o);
+            post_from_locked(cage, found, sig, &o);
         }
         cage_unlock(cage);
         if (found)
