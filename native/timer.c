@@ -327,16 +327,21 @@ static void itimerspec_out(uint8_t *g, int64_t value, int64_t interval)
     memcpy(g + 24, &(int32_t){(int32_t)f[3]}, 4);
 }
 
-static int timer_id(struct lind_call *c)
+/* The calling cage's POSIX timer named by the first argument (timer lock held): where it is
+ * linked, or NULL when there is no such timer. */
+static struct timer **posix_timer_locked(struct lind_call *c)
 {
     int64_t id = (int64_t)c->a[0];
-    return id < 0 || id >= MAX_TIMERS ? -1 : (int)id;
+    if (id < 0 || id >= MAX_TIMERS)
+        return NULL;
+    struct timer **pp = find_locked(c->cage, (int)id);
+    return *pp ? pp : NULL;
 }
 
 /* timer_settime(id, flags, new, old) */
 static int64_t sys_timer_settime(struct lind_call *c)
 {
-    int id = timer_id(c), flags = arg_int(c, 1), efault;
+    int flags = arg_int(c, 1), efault;
     const uint8_t *nv = guest_ptr(c, c->a[2], 32);
     if (!nv)
         return -EFAULT;
@@ -347,7 +352,7 @@ static int64_t sys_timer_settime(struct lind_call *c)
     if (itimerspec_in(nv, &interval, &value) < 0 || (flags & ~L_TIMER_ABSTIME))
         return -EINVAL;
     pthread_mutex_lock(&timer_lock);
-    struct timer *t = id < 0 ? NULL : *find_locked(c->cage, id);
+    struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
     if (!t) {
         pthread_mutex_unlock(&timer_lock);
         return -EINVAL;
@@ -372,12 +377,11 @@ static int64_t sys_timer_settime(struct lind_call *c)
 
 static int64_t sys_timer_gettime(struct lind_call *c)
 {
-    int id = timer_id(c);
     uint8_t *g = guest_ptr(c, c->a[1], 32);
     if (!g)
         return -EFAULT;
     pthread_mutex_lock(&timer_lock);
-    struct timer *t = id < 0 ? NULL : *find_locked(c->cage, id);
+    struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
     int64_t value = 0, interval = 0;
     if (t)
         timer_left(t, monotonic_ns(), &value, &interval);
@@ -390,9 +394,8 @@ static int64_t sys_timer_gettime(struct lind_call *c)
 
 static int64_t sys_timer_getoverrun(struct lind_call *c)
 {
-    int id = timer_id(c);
     pthread_mutex_lock(&timer_lock);
-    struct timer *t = id < 0 ? NULL : *find_locked(c->cage, id);
+    struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
     int r = t ? t->last_overrun : -EINVAL;
     pthread_mutex_unlock(&timer_lock);
     return r;
@@ -400,9 +403,8 @@ static int64_t sys_timer_getoverrun(struct lind_call *c)
 
 static int64_t sys_timer_delete(struct lind_call *c)
 {
-    int id = timer_id(c);
     pthread_mutex_lock(&timer_lock);
-    struct timer **pp = id < 0 ? NULL : find_locked(c->cage, id), *t = pp ? *pp : NULL;
+    struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
     if (t)
         *pp = t->next;
     pthread_mutex_unlock(&timer_lock);
