@@ -19,6 +19,18 @@ from lind_aot.vmm import engine as eng
 CFLAGS = ["-O2", "-g", "-fPIC", "-fno-semantic-interposition", "-flto=auto", "-Wl,-Bsymbolic-functions",
           "-Wall", "-Wextra", "-std=gnu11", "-D_GNU_SOURCE"]
 
+# Sanitizer builds of the data plane, chosen by LIND_SANITIZE=asan|tsan (tests/stress/README.md,
+# `make test-asan`, `make test-tsan`). Such a build replaces the optimization flags and LTO (which
+# only blur the reports' stacks) and lives in its own file, so it never evicts the normal one.
+# Python is not instrumented: the runtime must be loaded first, with LD_PRELOAD of
+# sanitizer_runtime()'s libraries (tests/stress/sanitize.py sets up the environment).
+SANITIZERS: dict[str, list[str]] = {
+    "asan": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"],
+    "tsan": ["-fsanitize=thread", "-fno-omit-frame-pointer", "-O1"],
+}
+_RUNTIMES = {"asan": ("libasan.so", "libubsan.so"), "tsan": ("libtsan.so",)}
+_NOT_SANITIZED = ("-O2", "-flto=auto")
+
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 
@@ -31,17 +43,53 @@ def _sources() -> list[Path]:
     return sorted(p for p in NATIVE_SRC.iterdir() if p.suffix in (".c", ".h"))
 
 
-def library_path() -> Path:
+def sanitizer() -> str | None:
+    """The sanitizer LIND_SANITIZE selects ("asan", "tsan"), None for the normal build."""
+    name = os.environ.get("LIND_SANITIZE", "").strip().lower()
+    if not name or name in ("0", "no", "none"):
+        return None
+    if name not in SANITIZERS:
+        raise NativeBuildError(f"LIND_SANITIZE={name!r}: not one of {', '.join(SANITIZERS)}")
+    return name
+
+
+def cflags(san: str | None = None) -> list[str]:
+    """The compiler flags of the data plane (of its `san` sanitizer build when given)."""
+    if san is None:
+        return list(CFLAGS)
+    return [f for f in CFLAGS if f not in _NOT_SANITIZED] + SANITIZERS[san]
+
+
+def sanitizer_runtime(san: str) -> list[str]:
+    """The runtime libraries a `san` build needs loaded before anything else (LD_PRELOAD)."""
+    import subprocess
+
+    libs = []
+    for name in _RUNTIMES[san]:
+        path = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+        if not os.path.isabs(path):
+            raise NativeBuildError(f"gcc has no {name} (the {san} runtime)")
+        libs.append(os.path.realpath(path))
+    return libs
+
+
+def _variant(san: str | None) -> str:
+    return "liblind" if san is None else f"liblind.{san}"  # ("liblind-*.so" never matches a variant)
+
+
+def library_path(san: str | None = None) -> Path:
     """Where the shim for the current sources lives (keyed by a hash of the sources and flags)."""
-    h = hashlib.sha256(" ".join(CFLAGS).encode())
+    san = san if san is not None else sanitizer()
+    h = hashlib.sha256(" ".join(cflags(san)).encode())
     for src in _sources():
         h.update(src.name.encode())
         h.update(src.read_bytes())
-    return cache_home() / "native" / f"liblind-{h.hexdigest()[:16]}.so"
+    return cache_home() / "native" / f"{_variant(san)}-{h.hexdigest()[:16]}.so"
 
 
-def build(force: bool = False) -> Path:
-    out = library_path()
+def build(force: bool = False, san: str | None = None) -> Path:
+    san = san if san is not None else sanitizer()
+    out = library_path(san)
     if out.exists() and not force:
         return out
     import subprocess  # only when building (start-up of `lind run` does not pay for these)
@@ -51,13 +99,13 @@ def build(force: bool = False) -> Path:
     cfiles = [str(p) for p in _sources() if p.suffix == ".c"]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
     os.close(fd)
-    cmd = ["gcc", *CFLAGS, "-shared", "-o", tmp, *cfiles, "-ldl"]
+    cmd = ["gcc", *cflags(san), "-shared", "-o", tmp, *cfiles, "-ldl"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         os.unlink(tmp)
         raise NativeBuildError(f"building the C data plane failed:\n{proc.stderr}")
     os.replace(tmp, out)  # atomic: concurrent builders never load a half-written library
-    prune_versions(out, "liblind-*.so", keep=4)  # (a loaded library stays mapped when deleted)
+    prune_versions(out, f"{_variant(san)}-*.so", keep=4)  # (a loaded library stays mapped when deleted)
     return out
 
 
@@ -70,6 +118,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_kill_group": (i32, [i32, i32]),
         "lind_forward_signals": (i32, [i32]),
         "lind_tree_wait": (i32, [i32, i32]),
+        "lind_tree_kill": (i32, [i32]),
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_callbacks": (None, [vp]),
         "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),
@@ -109,7 +158,10 @@ def load() -> ctypes.CDLL:
     global _lib
     with _lock:
         if _lib is None:
-            path = str(build())
+            san = sanitizer()
+            if san is not None:
+                _check_preloaded(san)
+            path = str(build(san=san))
             lib = ctypes.PyDLL(path)
             _declare(lib)
             releasing = ctypes.CDLL(path)  # the same library; its functions release Python's lock
@@ -124,6 +176,17 @@ def load() -> ctypes.CDLL:
                 raise NativeBuildError(f"the C data plane could not make its engine: {err.value.decode()}")
             _lib = lib
         return _lib
+
+
+def _check_preloaded(san: str) -> None:
+    """A sanitizer build loaded into an uninstrumented Python without its runtime first ends the
+    process (ASan: "runtime does not come first"); say what to do instead."""
+    with open("/proc/self/maps") as f:
+        maps = f.read()
+    missing = [lib for lib in _RUNTIMES[san][:1] if f"/{lib.removesuffix('.so')}.so" not in maps]
+    if missing:
+        raise NativeBuildError(f"LIND_SANITIZE={san}: preload the runtime first, e.g. "
+                               f"LD_PRELOAD={':'.join(sanitizer_runtime(san))} (see tests/stress/sanitize.py)")
 
 
 def wasmtime_library() -> Path:
