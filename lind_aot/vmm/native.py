@@ -160,6 +160,7 @@ def load() -> ctypes.CDLL:
             san = sanitizer()
             if san is not None:
                 _check_preloaded(san)
+                _ubsan_log_path()
             path = str(build(san=san))
             lib = ctypes.PyDLL(path)
             _declare(lib)
@@ -186,6 +187,18 @@ def _check_preloaded(san: str) -> None:
     if missing:
         raise NativeBuildError(f"LIND_SANITIZE={san}: preload the runtime first, e.g. "
                                f"LD_PRELOAD={':'.join(sanitizer_runtime(san))} (see tests/stress/sanitize.py)")
+
+
+def _ubsan_log_path() -> None:
+    """GCC 12's libubsan, loaded beside libasan, ignores log_path in UBSAN_OPTIONS and writes its
+    reports to stderr (where a test's capture loses them): set it through its own API instead."""
+    opts = dict(o.split("=", 1) for o in os.environ.get("UBSAN_OPTIONS", "").split(":") if "=" in o)
+    if "log_path" not in opts:
+        return
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "/libubsan.so" in line}
+    for lib in libs:
+        ctypes.CDLL(lib).__sanitizer_set_report_path(opts["log_path"].encode())
 
 
 def wasmtime_library() -> Path:
