@@ -7,7 +7,7 @@ LIND    := .venv/bin/lind
 APT_PKGS := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 binaryen gcc make python3-venv ca-certificates tcl
 STAMP   := build/stamp
 
-.PHONY: all setup demo test lint bench clean native sysroot real-programs
+.PHONY: all setup demo test lint bench clean native sysroot real-programs test-asan test-tsan stress stress-asan-ci
 
 all: setup
 
@@ -41,6 +41,29 @@ demo: setup
 
 test: setup lint
 	@$(PY) -m pytest -q tests
+	@$(MAKE) --no-print-directory stress-asan-ci
+
+# The data plane under AddressSanitizer+UBSan / ThreadSanitizer (LIND_SANITIZE, lind_aot/vmm/native.py),
+# running the lifecycle, process, thread, signal, batch and API tests and the stress suite; the
+# reports are grouped and printed at the end, and any report fails the target
+# (tests/stress/sanitize.py; suppressions of reports that are not ours: tests/stress/*.supp).
+SAN_TESTS := tests/test_processes.py tests/test_threads.py tests/test_signals.py tests/test_batch.py \
+	tests/test_api.py $(wildcard tests/test_lifecycle.py) tests/stress
+SANITIZE := $(PY) tests/stress/sanitize.py
+
+test-asan: setup
+	@$(SANITIZE) asan --logs build/sanitize/asan -- $(PY) -m pytest -q -p no:cacheprovider $(SAN_TESTS)
+
+test-tsan: setup
+	@$(SANITIZE) tsan --logs build/sanitize/tsan -- $(PY) -m pytest -q -p no:cacheprovider $(SAN_TESTS)
+
+# The stress suite at a larger size (LIND_STRESS_SCALE, default 20 here; LIND_STRESS_SEED repeats a run).
+stress: setup
+	@LIND_STRESS_SCALE=$${LIND_STRESS_SCALE:-20} $(PY) -m pytest -q -p no:cacheprovider tests/stress
+
+# The bounded ASan run of the stress suite that `make test` ends with (about a minute).
+stress-asan-ci: setup
+	@$(SANITIZE) asan --logs build/sanitize/asan-ci -- $(PY) -m pytest -q -p no:cacheprovider tests/stress/test_stress.py
 
 lint: $(STAMP)/venv
 	@.venv/bin/ruff check lind_aot tests bench examples
