@@ -18,7 +18,7 @@ USAGE = """usage: lind <command> [args]
   batch JOBS.jsonl [-j N]   run many jobs concurrently in one process (lind batch --help)
   compile PROG.wasm...      AOT-compile into the cache
   bench [SUITE...]          benchmarks, natively and in cages; bench/RESULTS.md and bench/ratios.png
-  cache stats|ls|clear      inspect or empty the AOT cache
+  cache stats|ls|clear      inspect or empty the AOT cache (cache verify: check every page and MAC)
   toolchain build           build the sysroot (musl for wasm32) now
 """
 
@@ -137,11 +137,23 @@ def cmd_batch(argv: list[str]) -> int:
 
 
 def cmd_cache(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="lind cache", description="Inspect or empty the AOT cache.")
-    p.add_argument("action", choices=["stats", "ls", "clear"])
+    p = argparse.ArgumentParser(prog="lind cache", description="Inspect, check or empty the AOT cache.")
+    p.add_argument("action", choices=["stats", "ls", "clear", "verify"])
     p.add_argument("--cache", help="AOT cache directory")
     a = p.parse_args(argv)
-    cache = _cache(a.cache)
+    from lind_aot.cache.store import CacheError
+
+    try:
+        cache = _cache(a.cache)
+    except (CacheError, OSError) as e:
+        print(f"lind cache: {e}", file=sys.stderr)
+        return 1
+    if a.action == "verify":  # every page and every MAC; what is bad is discarded or moved aside
+        good, problems = cache.verify()
+        for line in problems:
+            print(line)
+        print(f"{good} entries verified" + (f", {len(problems)} problems repaired" if problems else ""))
+        return 1 if problems else 0
     entries = cache.entries()
     if a.action == "stats":
         print(f"cache:     {cache.path}")
