@@ -46,6 +46,13 @@ def scaled(n: int) -> int:
     return max(1, round(n * SCALE))
 
 
+def scaled_rounds(jobs: int, rounds: int) -> tuple[int, int]:
+    """(jobs per round, rounds) for LIND_STRESS_SCALE: both grow by its square root, so that the
+    work grows with it and longer runs also have more rounds to compare the host across."""
+    f = SCALE ** 0.5
+    return max(1, round(jobs * f)), max(rounds, round(rounds * f))
+
+
 def known_bug(number: int, what: str) -> Callable[[F], F]:
     """Marks a case that fails today because of a known bug (issue 12; 5 and up: found by this
     suite). It still runs (xfail, not skip): an XPASS says the fix landed; LIND_STRESS_STRICT=1

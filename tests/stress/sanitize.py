@@ -64,7 +64,7 @@ def environment(san: str, logs: Path) -> dict[str, str]:
         env["PYTHONMALLOC"] = "malloc"
     elif san == "tsan":
         env["TSAN_OPTIONS"] = ":".join([
-            "halt_on_error=0", "second_deadlock_stack=1", "report_signal_unsafe=0", "history_size=4",
+            "halt_on_error=0", "second_deadlock_stack=1", "report_signal_unsafe=0", "history_size=7",
             "exitcode=0",  # (the reports decide, below: TSan would otherwise fail every process it reports in)
             f"log_path={logs}/tsan", f"suppressions={HERE / 'tsan.supp'}",
         ])

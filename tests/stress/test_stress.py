@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import run_driver, scaled
+from harness import run_driver, scaled_rounds
 
 # entry -> (jobs per round, rounds) for the default (CI) size
 SIZES = {
@@ -33,13 +33,14 @@ SIZES = {
 
 @pytest.mark.parametrize("entry", list(SIZES))
 def test_stress(entry: str, tmp_path: Path) -> None:
-    jobs, rounds = SIZES[entry]
-    run_driver(entry, tmp_path, jobs=scaled(jobs), rounds=max(rounds, scaled(rounds)), timeout=240 + 60 * scaled(1))
+    jobs, rounds = scaled_rounds(*SIZES[entry])
+    run_driver(entry, tmp_path, jobs=jobs, rounds=rounds, timeout=240 + 0.5 * jobs * rounds)
 
 
 def test_stress_kills_only(tmp_path: Path) -> None:
     """Every job gets a kill (Process.kill from another thread) at a random moment of its life:
     start-up, fork, exec, exit, blocked in read/futex/poll."""
-    run_driver("spawn8", tmp_path, jobs=scaled(120), rounds=max(2, scaled(2)), kill=1.0,
+    jobs, rounds = scaled_rounds(120, 2)
+    run_driver("spawn8", tmp_path, jobs=jobs, rounds=rounds, kill=1.0, timeout=240 + 0.5 * jobs * rounds,
                kinds="fork,fork_chain,exec,fork_exec,churn,threads,thread_fork,signals,crash_child,"
                      "block_read,block_futex,block_poll,block_sigs,block_tree,spin,sleep")
