@@ -12,9 +12,10 @@ POST /run takes a JSON object with one of
 and optionally "stdin" (text) and "argv" (the arguments). Each run gets a fresh, empty root
 directory and the limits below; the answer holds status ("exited" | "signaled"), exit_code,
 signal / signal_name, returncode (-N after signal N), stdout and stderr (text; base64 with
-*_encoding "base64" if not UTF-8), wall_time and cpu_time (seconds), wall_time_exceeded,
-output_truncated, and compile_time when it compiled. A compile error is a 400 with the compiler's
-messages. GET /health answers "ok".
+*_encoding "base64" if not UTF-8), wall_time, cpu_time and tree_cpu_time (seconds),
+wall_time_exceeded, output_truncated, verdict and message (how it ended, as a judge says it: OK,
+RUNTIME_ERROR, SIGNALED, TIME_LIMIT, WALL_LIMIT, MEMORY_LIMIT), and compile_time when it
+compiled. A compile error is a 400 with the compiler's messages. GET /health answers "ok".
 
 Every cage runs in this one process (no fork per request), on the standard library's
 ThreadingHTTPServer.
@@ -64,8 +65,9 @@ def result_json(r: Result) -> dict[str, Any]:
         "status": "signaled" if r.signal is not None else "exited", "exit_code": r.exit_code, "signal": r.signal,
         "signal_name": r.signal_name, "returncode": r.returncode, "stdout": out, "stderr": err,
         "stdout_encoding": oenc, "stderr_encoding": eenc, "wall_time": round(r.usage.wall_time, 6),
-        "cpu_time": r.usage.cpu_time, "wall_time_exceeded": r.wall_time_exceeded,
-        "output_truncated": r.output_truncated,
+        "cpu_time": r.usage.cpu_time, "tree_cpu_time": r.usage.tree_cpu_time,
+        "wall_time_exceeded": r.wall_time_exceeded, "output_truncated": r.output_truncated,
+        "verdict": r.verdict, "message": r.message,
     }
 
 

@@ -189,6 +189,10 @@ class ResourceUsage:
     """Bytes: the largest the root cage's linear memory grew."""
     syscalls: int | None = None
     """System calls made by the root cage's threads (not its children's)."""
+    tree_cpu_time: float | None = None
+    """CPU seconds of every thread of every cage of the tree (what the cpu_time limit counts)."""
+    tree_peak_memory: int | None = None
+    """Bytes: the most linear memory the tree's cages had at once."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,12 @@ class Result:
     """The wall-time limit ended it."""
     output_truncated: bool = False
     """More than the sandbox's max_output was written; the rest was dropped."""
+    verdict: str = "OK"
+    """How it ended, as a judge says it: OK, RUNTIME_ERROR (non-zero exit), SIGNALED (a signal or a
+    trap; Process.kill too), TIME_LIMIT (the tree's CPU time), WALL_LIMIT, MEMORY_LIMIT (it failed
+    after the memory limit refused an allocation)."""
+    message: str = "exited normally"
+    """One line on the verdict."""
 
     @property
     def status(self) -> int:
@@ -289,8 +299,12 @@ class Process:
 
     def kill(self, sig: int = signal.SIGKILL) -> bool:
         """Sends sig to the cage tree (its process group; the root cage alone if it left it).
-        False if there was nothing to signal (it already ended)."""
+        SIGKILL ends every cage of the tree, wherever it is and whatever it does (forking, spinning,
+        blocked, blocking signals), within milliseconds. False if there was nothing to signal (it
+        already ended)."""
         mv = microvisor()
+        if sig == signal.SIGKILL:
+            return mv.kill_tree(self.pid)
         if mv.kill(-self.pid, int(sig)) >= 0:
             return True
         return mv.kill(self.pid, int(sig)) >= 0
@@ -527,10 +541,12 @@ class Sandbox:
 
 def _result(r: CageResult, out: bytes, err: bytes, wall_time: float, truncated: bool) -> Result:
     usage = ResourceUsage(wall_time=wall_time, cpu_time=r.usage.cpu_time, peak_memory=r.usage.peak_memory,
-                          syscalls=r.usage.syscalls)
+                          syscalls=r.usage.syscalls, tree_cpu_time=r.usage.tree_cpu_time,
+                          tree_peak_memory=r.usage.tree_peak_memory)
     return Result(pid=r.pid, returncode=r.exit_code if r.signal is None else -r.signal,  # type: ignore[operator]
                   exit_code=r.exit_code, signal=r.signal, stdout=out, stderr=err, usage=usage, trap=r.trap,
-                  wall_time_exceeded=r.wall_time_exceeded, output_truncated=truncated)
+                  wall_time_exceeded=r.wall_time_exceeded, output_truncated=truncated, verdict=r.verdict,
+                  message=r.message)
 
 
 # ---- asyncio ----

@@ -17,8 +17,16 @@ Each job's result is one JSON line, written as jobs finish (so not in input orde
 
     {"index": 0, "id": "a1", "status": "exited" | "signaled" | "error", "exit_code": 0, "signal": null,
      "signal_name": null, "returncode": 0, "stdout": "...", "stderr": "...", "stdout_encoding": "text",
-     "stderr_encoding": "text", "wall_time": 0.0012, "cpu_time": null, "wall_time_exceeded": false,
-     "output_truncated": false, "error": null}
+     "stderr_encoding": "text", "wall_time": 0.0012, "cpu_time": 0.0003, "tree_cpu_time": 0.0004,
+     "peak_memory": 131072, "tree_peak_memory": 262144, "wall_time_exceeded": false,
+     "output_truncated": false, "verdict": "OK", "message": "exited normally", "error": null}
+
+"verdict" says how the job ended, as a judge reports it: OK, RUNTIME_ERROR (non-zero exit), SIGNALED
+(a signal or a trap), TIME_LIMIT (the tree's CPU time, "tree_cpu_time", reached limits.cpu_time),
+WALL_LIMIT, MEMORY_LIMIT (it failed after the memory limit refused an allocation); "message" is one
+line on it. "cpu_time" is the root cage's main thread's, "tree_cpu_time" every thread's of every
+cage of the job; "peak_memory" the root's linear memory, "tree_peak_memory" the most the job's cages
+had at once.
 
 stdout and stderr are text when they are valid UTF-8, else base64 (the *_encoding field says
 "base64"). "returncode" is the exit code or -N after signal N; "status": "error" means the job could
@@ -103,15 +111,18 @@ def result_record(job: Job, res: Result | None, error: str | None, wall: float) 
     if res is None:
         rec.update(status="error", exit_code=None, signal=None, signal_name=None, returncode=None, stdout="",
                    stderr="", stdout_encoding="text", stderr_encoding="text", wall_time=round(wall, 6),
-                   cpu_time=None, wall_time_exceeded=False, output_truncated=False, error=error)
+                   cpu_time=None, tree_cpu_time=None, peak_memory=None, tree_peak_memory=None,
+                   wall_time_exceeded=False, output_truncated=False, verdict=None, message=None, error=error)
         return rec
     out, oenc = _text(res.stdout)
     err, eenc = _text(res.stderr)
     rec.update(status="signaled" if res.signal is not None else "exited", exit_code=res.exit_code,
                signal=res.signal, signal_name=res.signal_name, returncode=res.returncode, stdout=out, stderr=err,
                stdout_encoding=oenc, stderr_encoding=eenc, wall_time=round(res.usage.wall_time, 6),
-               cpu_time=res.usage.cpu_time, wall_time_exceeded=res.wall_time_exceeded,
-               output_truncated=res.output_truncated, error=None)
+               cpu_time=res.usage.cpu_time, tree_cpu_time=res.usage.tree_cpu_time,
+               peak_memory=res.usage.peak_memory, tree_peak_memory=res.usage.tree_peak_memory,
+               wall_time_exceeded=res.wall_time_exceeded, output_truncated=res.output_truncated,
+               verdict=res.verdict, message=res.message, error=None)
     return rec
 
 

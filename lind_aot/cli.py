@@ -62,7 +62,8 @@ def cmd_run(argv: list[str]) -> int:
     p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
     p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
     p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M (brk/mmap fail with ENOMEM beyond)")
-    p.add_argument("--cpu-time", type=_seconds, help="CPU time limit, e.g. 5s (SIGXCPU, then SIGKILL 1 s later)")
+    p.add_argument("--cpu-time", type=_seconds,
+                   help="CPU time of the whole cage tree (all its threads), e.g. 1.5s or 300ms: then it is killed")
     p.add_argument("--wall-time", type=_seconds, help="wall-clock limit, e.g. 10s (the cage tree is killed)")
     p.add_argument("--max-fds", type=int, help="open-file limit per cage (RLIMIT_NOFILE)")
     p.add_argument("--max-cages", type=int, help="size limit of the cage tree (fork fails with EAGAIN)")
@@ -94,12 +95,14 @@ def cmd_run(argv: list[str]) -> int:
     # the kernel (native/thread.c: start_service_thread).
     mv.lib.lind_forward_signals(pid)
     result = mv.run_prepared(cage, inst)
-    # The run ends when every cage of the tree has ended: orphans are waited for, not killed,
-    # so that nothing they write is lost.
+    # The rest of the tree ended with its root (as in a pid namespace whose init ends): what is
+    # left is over within milliseconds.
     mv.wait_tree(pid)
     sys.stdout.flush()
     if result.wall_time_exceeded:
         print(f"lind: cage {result.pid}: wall-time limit ({a.wall_time:g} s) exceeded", file=sys.stderr)
+    elif result.verdict == "TIME_LIMIT":
+        print(f"lind: cage {result.pid}: {result.message}", file=sys.stderr)
     if result.signal is not None:
         name = signal.Signals(result.signal).name
         detail = f" ({result.trap})" if result.trap else ""

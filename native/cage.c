@@ -61,12 +61,19 @@ struct lind_cage *lind_cage_new(const char *root)
     pthread_mutexattr_destroy(&ma);
     pthread_cond_init(&cage->threads_cond, NULL);
     cage->nthreads = 1;
-    cage->proc = proc_new(cage, 0);
+    cage->tree = tree_new();
+    cage->proc = cage->tree ? proc_new(cage, 0) : NULL;
+    if (cage->tree)
+        tree_put(cage->tree); /* (its proc entry holds it from here on) */
     if (cage->proc)
         cage->main = thread_new(cage, cage->proc->pid);
     if (!cage->proc || !cage->main) {
-        if (cage->proc)
+        if (cage->proc) {
+            proc_exit(cage->proc, 0);
             proc_release(cage->proc);
+            proc_detach(cage->proc);
+        }
+        free(cage->main);
         close(cage->root_fd);
         free(cage);
         return NULL;
@@ -98,6 +105,18 @@ int64_t thread_cpu_ns(const struct lind_thread *th)
 
 void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
 
+/* (On th's own OS thread. Grate workers are never bound: their time is their caller's thread's.) */
+void thread_charge_cpu(struct lind_thread *th)
+{
+    if (!th->os_thread_set)
+        return;
+    uint64_t now = (uint64_t)thread_cpu_ns(th);
+    if (now > th->cpu_charged) {
+        tree_charge_cpu(th->cage->tree, now - th->cpu_charged);
+        th->cpu_charged = now;
+    }
+}
+
 /* The cage's program has ended (exit, a fatal signal or a trap): it becomes a zombie for its
  * parent, its fds are closed now (so pipe readers see EOF), its parent gets SIGCHLD.
  * Returns the Linux wait status. */
@@ -109,6 +128,8 @@ int lind_cage_finish(struct lind_cage *cage)
     shared_maps_flush(cage);
     fd_close_all(cage);
     /* its usage, for its parent's wait4/getrusage(RUSAGE_CHILDREN) (called on the cage's thread) */
+    thread_charge_cpu(cage->main);
+    tree_account_memory(cage, 0);
     cage->proc->cpu_ns = (uint64_t)thread_cpu_ns(cage->main) + cage->threads_cpu_ns;
     cage->proc->maxrss_kb = (cage->peak_mem > cage->size ? cage->peak_mem : cage->size) / 1024;
     cage->main->os_thread_set = 0;
@@ -181,7 +202,6 @@ int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t
     return 0;
 }
 
-void lind_cage_set_max_cages(struct lind_cage *cage, int n) { cage->max_cages = n; }
 
 void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
 {
@@ -209,9 +229,10 @@ void lind_cage_free(struct lind_cage *cage)
 {
     if (!cage)
         return;
-    wall_limit_remove(cage);
     if (cage->proc && cage->proc->pid == cage->proc->tree_root)
         proc_release(cage->proc);
+    if (cage->proc)
+        proc_detach(cage->proc);
     /* other cages' calls in flight on this one (a grate acting on it) finish first */
     while (__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE) > 0) {
         struct timespec ts = {0, 1000 * 1000};

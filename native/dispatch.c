@@ -129,9 +129,7 @@ int lind_init(const char *libwasmtime_path)
 {
     if (wt_api_load(libwasmtime_path) != 0)
         return -1;
-    /* Cages apply their own umask to the modes they create; the host's must not mask them again.
-     * (lind_init is for processes that run cages; it sets the process umask to 0.) */
-    umask(0);
+    path_init(); /* (the host's umask is the embedder's: read, never changed) */
     memset(lind_handlers, 0, sizeof lind_handlers);
     register_handlers_fs();
     register_handlers_memory();

@@ -23,84 +23,21 @@ static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
 static void *ticker(void *arg);
 static void start_ticker_once(void) { start_service_thread(ticker, 1); }
 
-/* ---- wall-time limits: the ticker also ends the cage trees whose time is up ---- */
+/* ---- limits of a tree (tree.c does the rest: the ticker calls trees_tick) ---- */
 
-struct wall_limit {
-    struct lind_cage *cage; /* a tree's root cage; the entry goes before the cage does */
-    int pid;
-    int64_t ms;
-    int64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 until the cage starts running */
-    int fired;
-    struct wall_limit *next;
-};
-
-static pthread_mutex_t wall_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct wall_limit *wall_limits;
-
-
-/* Python: the tree started by this (root) cage gets SIGKILL, its process group and itself, once
- * it has run for ms milliseconds (to within EPOCH_MS). */
+/* Python: the cage's tree is killed once it has run for ms milliseconds (to within EPOCH_MS),
+ * counted from the start of its root. */
 int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
 {
-    struct wall_limit *w = calloc(1, sizeof *w);
-    if (!w)
-        return -ENOMEM;
-    w->cage = cage;
-    w->pid = (int)cage->id;
-    w->ms = (int64_t)ms;
-    pthread_mutex_lock(&wall_lock);
-    w->next = wall_limits;
-    wall_limits = w;
-    cage->wall_limited = 1;
-    pthread_mutex_unlock(&wall_lock);
+    cage->tree->wall_ms = ms > 0 ? (int64_t)ms : 1;
     return 0;
 }
 
-/* The root cage starts running (runner.c): its time counts from now. */
-void wall_limit_start(struct lind_cage *cage)
+/* Python: the cage's tree is killed once its threads, every cage's, have used ms milliseconds of
+ * CPU time (charged every epoch tick of a running thread and when a thread ends). */
+void lind_cage_set_cpu_limit(struct lind_cage *cage, uint64_t ms)
 {
-    if (!cage->wall_limited)
-        return;
-    pthread_mutex_lock(&wall_lock);
-    for (struct wall_limit *w = wall_limits; w; w = w->next)
-        if (w->cage == cage)
-            w->deadline_ns = monotonic_ns() + w->ms * 1000000;
-    pthread_mutex_unlock(&wall_lock);
-}
-
-/* The root cage has ended (runner.c): its limit goes. */
-void wall_limit_remove(struct lind_cage *cage)
-{
-    if (!cage->wall_limited)
-        return;
-    pthread_mutex_lock(&wall_lock);
-    for (struct wall_limit **pp = &wall_limits; *pp; pp = &(*pp)->next)
-        if ((*pp)->cage == cage) {
-            struct wall_limit *w = *pp;
-            *pp = w->next;
-            free(w);
-            break;
-        }
-    cage->wall_limited = 0;
-    pthread_mutex_unlock(&wall_lock);
-}
-
-static void wall_limits_check(void)
-{
-    int expired[64], n = 0;
-    int64_t now = monotonic_ns();
-    pthread_mutex_lock(&wall_lock);
-    for (struct wall_limit *w = wall_limits; w && n < 64; w = w->next)
-        if (w->deadline_ns && !w->fired && now >= w->deadline_ns) {
-            w->fired = 1; /* once; the entry stays until the cage ends */
-            w->cage->wall_exceeded = 1;
-            expired[n++] = w->pid;
-        }
-    pthread_mutex_unlock(&wall_lock);
-    for (int i = 0; i < n; i++) { /* by pid: safe if the tree ended meanwhile */
-        proc_kill_group(expired[i], 9);
-        lind_kill(expired[i], 9);
-    }
+    cage->tree->cpu_limit_ns = (ms > 0 ? ms : 1) * 1000000ull;
 }
 
 /* ---- `lind run`: signals sent to the host process go to the cage tree ---- */
@@ -133,11 +70,18 @@ int lind_forward_signals(int pid)
     return -pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+#define FORWARD_GRACE_MS 500
+static int64_t forward_kill_at; /* the ticker's: when the tree goes if the signals did not end it */
+
+/* The tree gets the signals; whatever is left of it FORWARD_GRACE_MS later is killed (a cage may
+ * handle SIGINT to clean up, but it cannot keep `lind run` from ending). */
 static void forward_signals(uint32_t sigs)
 {
     for (int sig = 1; sig < 32; sig++)
         if (sigs & (1u << sig) && proc_kill_group(forward_pid, sig) < 0)
             lind_kill(forward_pid, sig);
+    if (!forward_kill_at)
+        forward_kill_at = monotonic_ns() + FORWARD_GRACE_MS * 1000000ll;
 }
 
 static void *ticker(void *arg)
@@ -149,9 +93,12 @@ static void *ticker(void *arg)
         uint32_t sigs = atomic_exchange(&forward_pending, 0);
         if (sigs)
             forward_signals(sigs);
+        if (forward_kill_at && monotonic_ns() >= forward_kill_at) {
+            forward_kill_at = 0;
+            lind_tree_kill(forward_pid);
+        }
         engine_increment_epoch(ticking_engine);
-        if (__atomic_load_n(&wall_limits, __ATOMIC_RELAXED))
-            wall_limits_check();
+        trees_tick();
     }
     return NULL;
 }
@@ -195,6 +142,7 @@ wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint6
     struct lind_cage *cage = th->cage;
     *delta = 1;
     *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    thread_charge_cpu(th);
     cpu_limit_check(th);
     if (!thread_interrupted(th))
         return NULL;

@@ -185,6 +185,8 @@ static int64_t make_at(struct lind_call *c, int dirfd, uint64_t path, uint32_t t
     uint32_t perm = mode & ~c->cage->umask & 07777;
     int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
             : (type == S_IFDIR ? mkdirat(p, base, perm) : mknodat(p, base, type | perm, 0)) < 0 ? -errno : 0;
+    if (r == 0)
+        path_mode_fixup(p, base, perm, 0);
     close(p);
     return r;
 }

@@ -90,11 +90,18 @@ static void set_message(char *err, size_t cap, const char *what, wasmtime_error_
         wt.trap_delete(t);
 }
 
-static wasmtime_sharedmemory_t *memory_for(struct lind_module *m, char *err, size_t cap)
+/* A memory for a new instance of m: a pooled one no larger than the cage's memory limit (a larger
+ * one would hand the cage pages beyond it), else a new one. */
+static wasmtime_sharedmemory_t *memory_for(struct lind_module *m, uint64_t limit, char *err, size_t cap)
 {
     uint64_t need = wt.memorytype_minimum(m->memtype) * LIND_WASM_PAGE;
+    wasmtime_sharedmemory_t *mem = NULL;
     pthread_mutex_lock(&pool_lock);
-    wasmtime_sharedmemory_t *mem = npool ? pool[--npool] : NULL;
+    for (int i = npool - 1; i >= 0 && !mem; i--)
+        if (wt.sharedmemory_data_size(pool[i]) <= limit) {
+            mem = pool[i];
+            pool[i] = pool[--npool];
+        }
     pthread_mutex_unlock(&pool_lock);
     if (mem) {
         uint64_t have = wt.sharedmemory_data_size(mem), prev;
@@ -150,7 +157,7 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
         snprintf(err, cap, "out of memory");
         return NULL;
     }
-    inst->mem = mem ? wt.sharedmemory_clone(mem) : memory_for(m, err, cap);
+    inst->mem = mem ? wt.sharedmemory_clone(mem) : memory_for(m, th->cage->mem_limit, err, cap);
     if (!inst->mem) {
         free(inst);
         return NULL;
@@ -301,5 +308,6 @@ int instance_attach(struct lind_cage *cage, struct lind_instance *inst)
     cage->mem = inst->mem;
     cage->base = wt.sharedmemory_data(inst->mem);
     cage->size = wt.sharedmemory_data_size(inst->mem);
+    tree_account_memory(cage, cage->size);
     return memory_attach(cage, (uint32_t)heap_base);
 }

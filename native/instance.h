@@ -78,7 +78,7 @@ struct lind_cage_setup {
     uint32_t args_len, argc, envc;
     uint32_t max_cages;        /* 0: no limit */
     uint64_t mem_limit;        /* bytes; 0: no limit */
-    int64_t cpu_secs;          /* RLIMIT_CPU soft limit; -1: none */
+    int64_t cpu_ms;            /* CPU-time limit of the tree; -1: none */
     int64_t max_fds;           /* RLIMIT_NOFILE; -1: the default */
     int64_t wall_ms;           /* -1: none */
     struct lind_module *module;
@@ -98,6 +98,7 @@ int lind_cage_set_args(struct lind_cage *cage, const char *blob, uint32_t len, u
 int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t max);
 void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes);
 int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms);
+void lind_cage_set_cpu_limit(struct lind_cage *cage, uint64_t ms);
 void lind_set_net_policy(struct lind_cage *cage, int mode);
 void lind_thread_bind(struct lind_thread *th);
 void lind_thread_unbind(struct lind_thread *th);

@@ -226,6 +226,7 @@ void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th)
     cage->base = NULL;
     cage->size = 0;
     cage->mem = NULL;
+    tree_account_memory(cage, 0);
     th->async_buf = th->siginfo_buf = 0;
     th->has_table = th->has_sp = 0;
     th->altstack_sp = th->altstack_size = 0; /* exec: no alternate stack (the memory is gone) */
@@ -475,8 +476,8 @@ void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
  * only thread is a copy of th. */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
 {
-    /* --max-cages: a fork bomb gets EAGAIN, the host stays responsive */
-    if (parent->max_cages > 0 && proc_tree_count(parent->proc->tree_root) >= parent->max_cages)
+    /* (--max-cages and a dying tree: proc_new refuses the child, and the fork gets EAGAIN) */
+    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
         return NULL;
     struct lind_cage *child = calloc(1, sizeof *child);
     if (!child)
@@ -495,7 +496,7 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->nfds = 0;
     child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
     child->module = NULL;      /* set by the run loop with the child's instance */
-    child->wall_limited = child->wall_exceeded = 0; /* the limit belongs to the tree's root */
+    child->mem_accounted = 0;
     child->cow_fd = -1;
     child->cow_len = 0;
     child->args = NULL;
@@ -541,7 +542,13 @@ fail:
     if (child->proc) {
         child->proc->cage = NULL;
         proc_exit(child->proc, 0);
+        proc_detach(child->proc);
     }
+    if (child->main) {
+        jmp_records_free(child->main);
+        free(child->main);
+    }
+    net_policy_release(child);
     fd_close_all(child);
     free(child->pages);
     free(child->args);
@@ -561,6 +568,7 @@ int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, con
     child->mem = mem;
     child->base = base;
     child->size = size;
+    tree_account_memory(child, size);
     if (size > parent->size) {
         /* the child instance may start larger than the parent grew: those pages are free */
         uint32_t np = (uint32_t)(size / LIND_PAGE);

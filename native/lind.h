@@ -72,6 +72,27 @@ struct shared_map {
 
 enum page_state { PAGE_FREE = 0, PAGE_STATIC = 1, PAGE_MMAP = 2 };
 
+/* A tree of cages: a root the embedder started and every cage forked from it (tree.c). */
+enum tree_end { TREE_RUNNING = 0, TREE_ROOT_ENDED, TREE_KILLED, TREE_WALL_LIMIT, TREE_CPU_LIMIT };
+
+struct lind_tree {
+    int root_pid;
+    int refs;                /* its proc entries' and holders' (proc_lock) */
+    int live;                /* cages of it that have not ended (proc_lock) */
+    int max_cages;           /* 0: no limit on live */
+    int dying;               /* killed: no cage may join, every cage ends (set under proc_lock; atomic reads) */
+    int end_reason;          /* enum tree_end: why it was killed, the first reason (proc_lock) */
+    int mem_limit_hit;       /* a cage of it was refused memory by its limit (atomic) */
+    int root_is_grate;       /* its root served as a grate: its end does not end the tree (atomic) */
+    int64_t wall_ms;         /* wall-time limit; 0: none */
+    int64_t started_ns, wall_deadline_ns, doomed_ns; /* CLOCK_MONOTONIC (proc_lock) */
+    uint64_t cpu_limit_ns;   /* CPU-time limit of the whole tree; 0: none */
+    uint64_t cpu_ns;         /* CPU time its threads used (atomic) */
+    uint64_t mem_now, mem_peak; /* linear memory of its live cages, now and at most (atomic) */
+    struct lind_proc *members; /* its proc entries, zombies included (proc_lock) */
+    struct lind_tree *next, *prev; /* every tree (proc_lock) */
+};
+
 /* An entry of the process table (proc.c); outlives its cage as a zombie. */
 struct lind_proc {
     int pid, ppid, pgid, sid;
@@ -84,7 +105,10 @@ struct lind_proc {
     uint64_t children_cpu_ns; /* of the children it reaped (and theirs), as RUSAGE_CHILDREN */
     uint64_t children_maxrss_kb;
     int cont_report;         /* continued, not yet reported to a WCONTINUED wait */
-    struct lind_cage *cage;  /* NULL once the cage is gone */
+    int refs;                /* the table's and the cage's (proc.c) */
+    struct lind_tree *tree;  /* referenced while the entry exists */
+    struct lind_proc *tree_next, *tree_prev; /* its tree's members (proc_lock) */
+    struct lind_cage *cage;  /* NULL once the cage has ended */
     struct lind_proc *next;  /* hash chain */
 };
 
@@ -140,8 +164,10 @@ struct lind_thread {
     int abandon_for_longjmp; /* a longjmp: the wasm stack is abandoned (a trap), the run loop rewinds into the setjmp */
     uint64_t nsyscalls;      /* system calls made by this thread (added to the cage's at exit) */
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
+    uint64_t cpu_charged;    /* of its CPU time (thread_cpu_ns), what is charged to its tree */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
     int exited;              /* this thread called exit */
+    int exiting;             /* the main thread called exit and waits for the others */
     struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
     int exec_takeover;       /* another thread of the cage called that exec (lifecycle.c) */
     struct lind_thread *next;
@@ -150,7 +176,9 @@ struct lind_thread {
 struct lind_cage {
     uint64_t id;
     uint64_t parent;
-    struct lind_proc *proc;
+    struct lind_proc *proc;  /* valid until the cage is freed (proc_detach) */
+    struct lind_tree *tree;  /* its proc entry's tree */
+    uint64_t mem_accounted;  /* its memory as counted in its tree's (tree_account_memory) */
 
     /* threads: main is the thread whose tid is the pid; others are listed under lock */
     struct lind_thread *main;
@@ -211,13 +239,10 @@ struct lind_cage {
     struct threei_entry table[LIND_NCALLS];
     struct grate_pool *pool; /* when this cage serves as a grate */
     int refs;                /* references from other cages' calls (cage_get): free waits for 0 */
-    int max_cages;           /* limit on the size of this cage's tree (0: none); inherited */
     uint64_t nsyscalls;      /* system calls made by threads that ended (atomic) */
     uint64_t threads_cpu_ns; /* CPU time of its threads that ended (atomic) */
     uint64_t peak_mem;       /* largest linear-memory size seen */
     int xcpu_sent;           /* RLIMIT_CPU soft limit reached once */
-    int wall_limited;        /* has a wall-time limit (epoch.c) */
-    int wall_exceeded;       /* the wall-time limit ended its tree */
 };
 
 /* One system call in flight. */
@@ -302,17 +327,22 @@ void fd_close_all(struct lind_cage *cage);
 #define RES_NOFOLLOW 1
 int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
+void path_init(void);
+void path_mode_fixup(int dirfd, const char *base, uint32_t perm, int always);
 int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
 int cage_cwd(struct lind_cage *cage, char *out);              /* current cwd path, or -ENOENT */
 int cage_chdir_fd(struct lind_cage *cage, int host_fd);       /* takes ownership of an O_PATH fd */
 
-/* proc.c */
+/* proc.c: the process table; its lock also guards the trees (tree.c) */
+extern pthread_mutex_t proc_lock;
+extern pthread_cond_t proc_cond; /* broadcast when a cage ends or stops */
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid);
 struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid);
 int proc_is_ancestor(int ancestor, int pid);
 void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);
+void proc_detach(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_kill_group(int pgid, int sig);
 int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_origin *origin);
@@ -320,7 +350,23 @@ int proc_getppid(struct lind_cage *cage);
 void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
 int proc_count(void);
-int proc_tree_count(int tree_root);
+
+/* tree.c */
+struct lind_tree *tree_new(void);
+struct lind_tree *tree_find(int root);
+void tree_get_locked(struct lind_tree *t);
+void tree_put_locked(struct lind_tree *t);
+void tree_put(struct lind_tree *t);
+void tree_kill(struct lind_tree *t, int reason);
+void tree_kill_locked(struct lind_tree *t, int reason);
+void tree_start_clock(struct lind_tree *t);
+void trees_tick(void);
+void tree_charge_cpu(struct lind_tree *t, uint64_t ns);
+void tree_account_memory(struct lind_cage *cage, uint64_t size);
+int tree_wait_empty(struct lind_tree *t, int timeout_ms);
+void cage_doom(struct lind_cage *cage);
+int lind_tree_kill(int root);
+void thread_charge_cpu(struct lind_thread *th); /* its CPU time since the last charge, to its tree */
 
 /* signal.c */
 void cage_post_signal(struct lind_cage *cage, int sig);           /* process-directed */
@@ -419,8 +465,6 @@ void register_handlers_timer(void);
 void register_handlers_thread(void);
 void timer_cancel(struct lind_cage *cage);
 /* epoch.c */
-void wall_limit_start(struct lind_cage *cage);
-void wall_limit_remove(struct lind_cage *cage);
 int lind_kill(int pid, int sig);
 
 #endif

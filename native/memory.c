@@ -28,6 +28,7 @@ static void memory_refresh_cage(struct lind_cage *cage)
     cage->size = wt.sharedmemory_data_size(cage->mem);
     if (cage->size > cage->peak_mem)
         cage->peak_mem = cage->size;
+    tree_account_memory(cage, cage->size);
     uint32_t np = (uint32_t)(cage->size / LIND_PAGE);
     if (np > cage->npages) {
         uint8_t *p = realloc(cage->pages, np);
@@ -157,8 +158,13 @@ static int memory_grow_to(struct lind_call *c, uint64_t end)
     struct lind_cage *cage = c->cage;
     if (end <= cage->size)
         return 0;
-    if (end > cage->mem_limit || !cage->mem)
+    if (!cage->mem)
         return -ENOMEM;
+    if (end > cage->mem_limit) {
+        if (cage->tree) /* for the verdict: the program may then fail in any way */
+            __atomic_store_n(&cage->tree->mem_limit_hit, 1, __ATOMIC_RELAXED);
+        return -ENOMEM;
+    }
     uint64_t delta = (end - cage->size + LIND_WASM_PAGE - 1) / LIND_WASM_PAGE;
     uint64_t prev;
     wasmtime_error_t *err = wt.sharedmemory_grow(cage->mem, delta, &prev);

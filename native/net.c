@@ -291,7 +291,7 @@ static void unix_bound(struct lind_call *c, struct addr_in *a)
     strcpy(u->host, su->sun_path);
     strcpy(u->guest, a->guest);
     pthread_mutex_unlock(&unames_lock);
-    fchmodat(a->tmpfd, a->base, 0777 & ~c->cage->umask, 0);
+    path_mode_fixup(a->tmpfd, a->base, 0777 & ~c->cage->umask, 1);
 }
 
 /* ---- addresses out: host sockaddr -> guest buffer ---- */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +98,90 @@ static int default_file(const char *abs, int flags)
     return -ENOENT;
 }
 
+/* ---- the host's umask ----
+ * The process umask belongs to the embedder: lind never changes it. The kernel applies it to what
+ * a cage creates, on top of the cage's own umask (applied to the mode by the callers); where it
+ * takes bits the cage's mode keeps, they are given back to the new node here. Read once: an
+ * embedder that makes its umask stricter later only makes cage files stricter. Setuid and setgid
+ * bits are never given back. */
+static uint32_t host_umask = 022;
+
+void path_init(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[128];
+    unsigned m;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            host_umask = m & 0777;
+            break;
+        }
+    if (f)
+        fclose(f);
+}
+
+/* Gives the node `base` in dirfd, just made by a cage with permission bits perm, the bits the host
+ * umask took from it (always: exactly perm, for a node made without a mode, a unix socket). A
+ * symlink a cage may have swapped in is never followed. */
+void path_mode_fixup(int dirfd, const char *base, uint32_t perm, int always)
+{
+    perm &= 01777;
+    if (!always && !(perm & host_umask))
+        return;
+    int fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    char proc[32];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode))
+        chmod(proc, perm); /* (through the fd: the node itself) */
+    close(fd);
+}
+
+static long open_in_root(struct lind_cage *cage, const char *abs, int flags, int mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? (uint64_t)mode : 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd;
+    for (int tries = 0; tries < 16; tries++)
+        if ((fd = syscall(SYS_openat2, cage->root_fd, abs, &how, sizeof how)) >= 0 || (errno != EAGAIN && errno != EINTR))
+            return fd;
+    return -1;
+}
+
+/* An open that may create: when the host umask would take bits of mode, the file is created with
+ * O_EXCL first, so that only a file this call made has its mode given back. */
+static long open_creating(struct lind_cage *cage, const char *abs, int flags, int mode)
+{
+    uint32_t perm = (uint32_t)mode & 01777;
+    if (!(perm & host_umask) || !(flags & (O_CREAT | __O_TMPFILE)))
+        return open_in_root(cage, abs, flags, mode);
+    if ((flags & __O_TMPFILE) == __O_TMPFILE || (flags & O_EXCL)) {
+        long fd = open_in_root(cage, abs, flags, mode);
+        if (fd >= 0)
+            fchmod((int)fd, perm);
+        return fd;
+    }
+    for (int tries = 0; tries < 8; tries++) {
+        long fd = open_in_root(cage, abs, flags | O_EXCL, mode);
+        if (fd >= 0) {
+            fchmod((int)fd, perm);
+            return fd;
+        }
+        if (errno != EEXIST)
+            return fd;
+        fd = open_in_root(cage, abs, flags & ~O_CREAT, mode);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+        /* removed in between, or a dangling symlink (which O_CREAT follows): try again */
+    }
+    return open_in_root(cage, abs, flags, mode);
+}
+
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int res)
 {
     const char *dev = virtual_device(abs);
@@ -104,22 +189,13 @@ int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int 
         int fd = open(dev, flags | O_CLOEXEC, mode);
         return fd < 0 ? -errno : fd;
     }
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC),
-        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? (uint64_t)mode : 0,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
     (void)res;
-    for (int tries = 0; tries < 16; tries++) {
-        long fd = syscall(SYS_openat2, cage->root_fd, abs, &how, sizeof how);
-        if (fd >= 0)
-            return (int)fd;
-        if (errno == ENOENT && !(flags & O_PATH))
-            return default_file(abs, flags);
-        if (errno != EAGAIN && errno != EINTR)
-            return -errno;
-    }
-    return -EAGAIN;
+    long fd = open_creating(cage, abs, flags, mode);
+    if (fd >= 0)
+        return (int)fd;
+    if (errno == ENOENT && !(flags & O_PATH))
+        return default_file(abs, flags);
+    return errno == EINTR ? -EAGAIN : -errno;
 }
 
 /* The cage-visible absolute path of a host fd; -ENOTDIR if it lies outside the root. */

@@ -2,7 +2,12 @@
  *
  * Cages of one microvisor share this table. A cage that ends becomes a zombie until its parent
  * reaps it; its children are re-parented to the root cage of its tree. Blocking waits sleep on a
- * condition variable (never a busy loop). */
+ * condition variable (never a busy loop).
+ *
+ * Lock order (outermost first): timer_lock (timer.c: a timer fires under it), proc_lock (this
+ * table and the trees, tree.c), a cage's lock, then the leaf locks (pools, capture, ...). So
+ * nothing that holds a cage's lock may take proc_lock: a SIGCONT's report to the parent
+ * (proc_note_stop) is made before the cage's lock is taken (signal.c: sig_continue). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,8 +19,8 @@
 #define NBUCKETS 4096
 
 /* recursive: signals posted under it (kill) can note a stop/continue, which takes it again */
-static pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
+pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
 static struct lind_proc *buckets[NBUCKETS];
 static int next_pid = 1;
 static int nprocs;
@@ -28,33 +33,72 @@ static struct lind_proc *find_locked(int pid)
     return NULL;
 }
 
+/* An entry has two references (proc_lock): the table's, until it is reaped or nobody can reap it,
+ * and its cage's, until the cage is freed (lind_cage_free: proc_detach). The cage's thread still
+ * reads its entry after proc_exit, while its parent may already have reaped it. */
+static void put_locked(struct lind_proc *proc)
+{
+    if (--proc->refs > 0)
+        return;
+    struct lind_tree *t = proc->tree;
+    if (proc->tree_prev)
+        proc->tree_prev->tree_next = proc->tree_next;
+    else
+        t->members = proc->tree_next;
+    if (proc->tree_next)
+        proc->tree_next->tree_prev = proc->tree_prev;
+    tree_put_locked(t);
+    free(proc);
+}
+
+/* Takes the entry out of the table and drops the table's reference. */
 static void unlink_locked(struct lind_proc *proc)
 {
     struct lind_proc **pp = &buckets[(unsigned)proc->pid % NBUCKETS];
     while (*pp && *pp != proc)
         pp = &(*pp)->next;
-    if (*pp)
-        *pp = proc->next;
+    if (!*pp)
+        return;
+    *pp = proc->next;
     nprocs--;
+    put_locked(proc);
 }
 
-/* A new process entry for cage (ppid 0: the root of a new tree). */
+/* A new process entry for cage, in cage->tree (ppid 0: the tree's root). */
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid) { return proc_new_with_pid(cage, ppid, 0); }
 
-/* ... with a pid reserved earlier by proc_alloc_tid (0: a new one). */
+/* ... with a pid reserved earlier by proc_alloc_tid (0: a new one). NULL when the tree is dying or
+ * full (--max-cages): checked under the lock that enrols it, so a kill or a limit cannot be
+ * outrun by forks in flight. */
 struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
 {
+    struct lind_tree *t = cage->tree;
     struct lind_proc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     pthread_mutex_lock(&proc_lock);
+    if (t->dying || (t->max_cages > 0 && t->live >= t->max_cages)) {
+        pthread_mutex_unlock(&proc_lock);
+        free(p);
+        return NULL;
+    }
+    p->tree = t;
+    tree_get_locked(t);
+    t->live++;
+    p->tree_next = t->members;
+    if (t->members)
+        t->members->tree_prev = p;
+    t->members = p;
     p->pid = pid ? pid : next_pid++;
+    if (!ppid)
+        t->root_pid = p->pid;
     p->ppid = ppid;
     struct lind_proc *parent = ppid ? find_locked(ppid) : NULL;
     p->pgid = parent ? parent->pgid : p->pid;
     p->sid = parent ? parent->sid : p->pid;
     p->tree_root = parent ? parent->tree_root : p->pid;
     p->cage = cage;
+    p->refs = cage ? 2 : 1;
     p->next = buckets[(unsigned)p->pid % NBUCKETS];
     buckets[(unsigned)p->pid % NBUCKETS] = p;
     nprocs++;
@@ -130,41 +174,15 @@ void proc_forget_pool(struct grate_pool *pool)
     pthread_mutex_unlock(&proc_lock);
 }
 
-int proc_tree_count(int tree_root)
-{
-    int n = 0;
-    pthread_mutex_lock(&proc_lock);
-    for (int b = 0; b < NBUCKETS; b++)
-        for (struct lind_proc *p = buckets[b]; p; p = p->next)
-            if (p->tree_root == tree_root && !p->zombie)
-                n++;
-    pthread_mutex_unlock(&proc_lock);
-    return n;
-}
-
-/* Waits until no cage of the tree rooted at pid is alive; 1 if so, 0 on timeout. */
+/* Python: waits until no cage of the tree rooted at pid is alive; 1 if so, 0 on timeout. */
 int lind_tree_wait(int root, int timeout_ms)
 {
-    struct timespec until;
-    deadline_after_ms(&until, timeout_ms);
-    pthread_mutex_lock(&proc_lock);
-    for (;;) {
-        int alive = 0;
-        for (int b = 0; b < NBUCKETS && !alive; b++)
-            for (struct lind_proc *p = buckets[b]; p; p = p->next)
-                if (p->tree_root == root && !p->zombie) {
-                    alive = 1;
-                    break;
-                }
-        if (!alive) {
-            pthread_mutex_unlock(&proc_lock);
-            return 1;
-        }
-        if (pthread_cond_timedwait(&proc_cond, &proc_lock, &until) == ETIMEDOUT) {
-            pthread_mutex_unlock(&proc_lock);
-            return 0;
-        }
-    }
+    struct lind_tree *t = tree_find(root);
+    if (!t)
+        return 1;
+    int r = tree_wait_empty(t, timeout_ms);
+    tree_put(t);
+    return r;
 }
 
 int proc_count(void)
@@ -181,9 +199,15 @@ int proc_count(void)
 void proc_exit(struct lind_proc *proc, int wstatus)
 {
     pthread_mutex_lock(&proc_lock);
+    uint32_t uid = proc->cage ? proc->cage->uid : 0;
     proc->zombie = 1;
     proc->wstatus = wstatus;
     proc->cage = NULL;
+    proc->tree->live--;
+    /* the rest of the tree goes with its root (a pid namespace's init), but for a grate's cages,
+     * which fall back to the microvisor and live on */
+    if (proc->pid == proc->tree_root && !__atomic_load_n(&proc->tree->root_is_grate, __ATOMIC_ACQUIRE))
+        tree_kill_locked(proc->tree, TREE_ROOT_ENDED);
     struct lind_proc *root = find_locked(proc->tree_root);
     int new_parent = (root && root != proc && !root->zombie) ? root->pid : 0;
     for (int b = 0; b < NBUCKETS; b++) {
@@ -192,10 +216,8 @@ void proc_exit(struct lind_proc *proc, int wstatus)
             struct lind_proc *next = c->next;
             if (c->ppid == proc->pid) {
                 c->ppid = new_parent;
-                if (!new_parent && c->zombie) {
+                if (!new_parent && c->zombie)
                     unlink_locked(c);
-                    free(c);
-                }
             }
             c = next;
         }
@@ -203,29 +225,34 @@ void proc_exit(struct lind_proc *proc, int wstatus)
     struct lind_proc *parent = proc->ppid ? find_locked(proc->ppid) : NULL;
     if (parent && parent->cage) { /* SIGCHLD: CLD_EXITED, CLD_KILLED or CLD_DUMPED */
         int sig = wstatus & 0x7f;
-        struct sig_origin o = {sig ? ((wstatus & 0x80) ? 3 : 2) : 1, proc->pid, proc->cage ? proc->cage->uid : 0, 0,
+        struct sig_origin o = {sig ? ((wstatus & 0x80) ? 3 : 2) : 1, proc->pid, uid, 0,
                                sig ? sig : (wstatus >> 8) & 0xff, 0};
         signal_post_from(parent->cage, 0, 17, &o);
     }
     if (!parent || parent->zombie) {
         proc->ppid = 0;
-        if (proc->pid != proc->tree_root) { /* the tree root stays for its embedder to read */
+        if (proc->pid != proc->tree_root) /* the tree root stays for its embedder to read */
             unlink_locked(proc);
-            free(proc);
-        }
     }
     pthread_cond_broadcast(&proc_cond);
     pthread_mutex_unlock(&proc_lock);
 }
 
-/* Frees a tree root's entry once its embedder has read the status. */
+/* Takes a tree root's entry out of the table once its embedder has read the status. */
 void proc_release(struct lind_proc *proc)
 {
     pthread_mutex_lock(&proc_lock);
-    if (find_locked(proc->pid) == proc) {
+    if (find_locked(proc->pid) == proc)
         unlink_locked(proc);
-        free(proc);
-    }
+    pthread_mutex_unlock(&proc_lock);
+}
+
+/* The cage of proc is being freed: it drops its reference to the entry. */
+void proc_detach(struct lind_proc *proc)
+{
+    pthread_mutex_lock(&proc_lock);
+    proc->cage = NULL;
+    put_locked(proc);
     pthread_mutex_unlock(&proc_lock);
 }
 
@@ -310,7 +337,6 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
                 if (rss > me->children_maxrss_kb)
                     me->children_maxrss_kb = rss;
                 unlink_locked(found);
-                free(found);
             }
             pthread_mutex_unlock(&proc_lock);
             return r;

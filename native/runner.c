@@ -21,13 +21,17 @@ struct lind_result {
     int32_t exited;      /* 0: _start returned */
     int32_t exit_code;
     int32_t signal;      /* killed by this signal (a trap counts as the signal it stands for) */
-    int32_t wall_exceeded; /* its wall-time limit ended its tree */
+    int32_t end_reason;  /* enum tree_end: what killed its tree (TREE_RUNNING: nothing did) */
     int32_t not_started; /* lind_cage_create_run_many: it could not start (see its setup's error) */
     int32_t pid;         /* its pid (a tree's root: also its process group) */
     uint64_t syscalls;   /* made by all its threads */
     uint64_t peak_memory;
     uint64_t cpu_ns;     /* CPU time of the OS thread that ran its main thread */
     uint64_t wall_ns;    /* from its start to its end (and its captured streams' close) */
+    uint64_t tree_cpu_ns;      /* CPU time of every thread of every cage of its tree */
+    uint64_t tree_peak_memory; /* the most linear memory its tree's live cages had at once */
+    int32_t mem_limit_hit;     /* a cage of the tree was refused memory by the limit */
+    int32_t tree_complete;     /* its tree had ended when the result was taken (always, now) */
     char trap[512];      /* the trap's message, if one ended it */
 };
 
@@ -230,12 +234,10 @@ static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct
     if (sig)
         lind_cage_set_killed(cage, sig);
     lind_cage_wait_threads(cage);
-    wall_limit_remove(cage);
     if (out) {
         uint64_t usage[2];
         lind_cage_usage(cage, usage);
         out->pid = (int32_t)cage->id;
-        out->wall_exceeded = cage->wall_exceeded;
         out->exited = cage->exited;
         out->exit_code = cage->exit_code;
         out->signal = cage->term_signal;
@@ -302,11 +304,11 @@ struct lind_cage *lind_cage_create(struct lind_cage_setup *s, struct lind_instan
         lind_set_net_policy(cage, s->net);
     if (s->mem_limit)
         lind_cage_set_mem_limit(cage, s->mem_limit);
-    if (s->cpu_secs >= 0)
-        lind_cage_set_rlimit(cage, RLIMIT_CPU, (uint64_t)s->cpu_secs, (uint64_t)s->cpu_secs + 1);
+    if (s->cpu_ms >= 0)
+        lind_cage_set_cpu_limit(cage, (uint64_t)s->cpu_ms);
     if (s->max_fds >= 0)
         lind_cage_set_rlimit(cage, RLIMIT_NOFILE, (uint64_t)s->max_fds, (uint64_t)s->max_fds);
-    cage->max_cages = (int)s->max_cages;
+    cage->tree->max_cages = (int)s->max_cages;
     if (s->wall_ms >= 0 && lind_cage_set_wall_limit(cage, (uint64_t)s->wall_ms) < 0) {
         snprintf(s->error, sizeof s->error, "out of memory");
         goto fail;
@@ -324,16 +326,36 @@ fail:
 /* Runs a loaded cage to its end on the calling thread (without Python's lock) and frees it; its
  * children run on runner threads. With a capture, it then waits until the capture's streams are
  * closed (one call for both: each return to Python costs a short job dearly). */
+#define TREE_END_WAIT_MS 10000 /* a killed tree still alive after this is a bug: say so */
+
 static void cage_run(struct lind_cage *cage, struct lind_instance *inst, struct lind_result *out,
                    struct capture *cap)
 {
     memset(out, 0, sizeof *out);
     int64_t t0 = monotonic_ns();
-    wall_limit_start(cage);
+    struct lind_tree *tree = cage->tree;
+    pthread_mutex_lock(&proc_lock);
+    tree_get_locked(tree); /* for its figures once every cage of it has ended */
+    pthread_mutex_unlock(&proc_lock);
+    tree_start_clock(tree);
     cage_main(cage, inst, out);
+    /* the root's end killed the rest of the tree (but for a grate's cages, which live on): its
+     * figures are complete once it is empty */
+    while (!tree_wait_empty(tree, TREE_END_WAIT_MS))
+        if (__atomic_load_n(&tree->dying, __ATOMIC_ACQUIRE) && !out->tree_complete++)
+            fprintf(stderr, "lind: cage tree %d: still not ended %d ms after its kill\n", (int)out->pid,
+                    TREE_END_WAIT_MS);
+    out->tree_complete = 1;
     if (cap)
         lind_capture_wait(cap, -1);
     out->wall_ns = (uint64_t)(monotonic_ns() - t0);
+    pthread_mutex_lock(&proc_lock);
+    out->end_reason = tree->end_reason == TREE_ROOT_ENDED ? TREE_RUNNING : tree->end_reason;
+    pthread_mutex_unlock(&proc_lock);
+    out->tree_cpu_ns = __atomic_load_n(&tree->cpu_ns, __ATOMIC_RELAXED);
+    out->tree_peak_memory = __atomic_load_n(&tree->mem_peak, __ATOMIC_RELAXED);
+    out->mem_limit_hit = __atomic_load_n(&tree->mem_limit_hit, __ATOMIC_RELAXED);
+    tree_put(tree);
 }
 
 /* A root cage run on a runner thread for Python (spawn): Python waits on it, then reads how the
@@ -526,6 +548,7 @@ static void thread_main(void *arg)
     struct lind_cage *cage = th->cage;
     if (sig && !cage->exited && !th->exited)
         lind_cage_set_killed(cage, sig); /* a fault in a thread ends the whole cage */
+    thread_charge_cpu(th);
     lind_thread_unbind(th);
     instance_free(inst, 0);
     lind_thread_finish(th);

@@ -107,42 +107,65 @@ static int kept_if_ignored(struct lind_thread *th, int sig)
     return th && ((th->sig_mask | th->sigwait_set) & BIT(sig));
 }
 
-void cage_post_signal(struct lind_cage *cage, int sig)
+/* Posting a signal has two halves. Continuing a stopped cage (SIGCONT, whatever its disposition)
+ * reports to its parent's waits, under proc_lock, which is taken before any cage's lock: so it is
+ * done first, with no cage lock held (sig_continue). The rest is done under the cage's lock. */
+static void sig_continue(struct lind_cage *cage, int sig)
 {
-    if (sig == 18) { /* SIGCONT continues a stopped cage whatever its disposition */
+    if (sig == 18)
         continue_cage(cage);
-        cage_lock(cage);
-        cage_kick_threads(cage, NULL);
-        cage_unlock(cage);
+}
+
+/* (cage lock held) */
+static void cage_post_locked(struct lind_cage *cage, int sig)
+{
+    if (sig == 9) { /* ends it now: every thread, wherever it waits */
+        cage_doom(cage);
+        return;
     }
+    if (sig == 18)
+        cage_kick_threads(cage, NULL);
     if (sig <= 0 || sig > 64 || stop_or_cont_default(cage, sig))
         return;
-    cage_lock(cage);
     struct lind_thread *waiter = NULL; /* a thread waiting for it in rt_sigtimedwait */
     if (cage->main && (cage->main->sigwait_set & BIT(sig)))
         waiter = cage->main;
     for (struct lind_thread *t = cage->others; t && !waiter; t = t->next)
         if (t->sigwait_set & BIT(sig))
             waiter = t;
-    if (ignored(cage, sig) && !waiter && !kept_if_ignored(cage->main, sig)) {
-        cage_unlock(cage);
+    if (ignored(cage, sig) && !waiter && !kept_if_ignored(cage->main, sig))
         return;
-    }
     atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
-    /* wake a thread that waits for it, else one that does not block it: the main thread first */
+    /* wake a thread that waits for it, else one that does not block it: the main thread first,
+     * unless it has called exit and only waits for the others (as a zombie leader on Linux) */
     struct lind_thread *target = waiter;
-    if (!target && cage->main && !(cage->main->sig_mask & BIT(sig)))
+    if (!target && cage->main && !(cage->main->sig_mask & BIT(sig)) && !cage->main->exiting)
         target = cage->main;
     for (struct lind_thread *t = cage->others; t && !target; t = t->next)
-        if (!(t->sig_mask & BIT(sig)))
+        if (!(t->sig_mask & BIT(sig)) && !t->exited)
             target = t;
     if (target)
         thread_kick(target);
+}
+
+/* A process-directed signal (no cage lock held). */
+void cage_post_signal(struct lind_cage *cage, int sig)
+{
+    sig_continue(cage, sig);
+    cage_lock(cage);
+    cage_post_locked(cage, sig);
     cage_unlock(cage);
 }
 
+/* A thread-directed signal (cage lock held; sig_continue done). */
 void thread_post_signal(struct lind_thread *th, int sig)
 {
+    if (sig == 9) { /* SIGKILL to a thread ends its whole cage */
+        cage_doom(th->cage);
+        return;
+    }
+    if (sig == 18)
+        cage_kick_threads(th->cage, NULL);
     if (sig <= 0 || sig > 64 || stop_or_cont_default(th->cage, sig) ||
         (ignored(th->cage, sig) && !kept_if_ignored(th, sig)))
         return;
@@ -169,7 +192,7 @@ int cage_has_thread(struct lind_cage *cage, int tid)
     return r;
 }
 
-/* signal_post_from with the cage lock held, to thread th (NULL: the cage). */
+/* signal_post_from with the cage lock held (and sig_continue done), to thread th (NULL: the cage). */
 static int post_from_locked(struct lind_cage *cage, struct lind_thread *th, int sig, const struct sig_origin *o)
 {
     uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
@@ -181,7 +204,7 @@ static int post_from_locked(struct lind_cage *cage, struct lind_thread *th, int 
     if (th)
         thread_post_signal(th, sig);
     else
-        cage_post_signal(cage, sig); /* (the cage lock is recursive) */
+        cage_post_locked(cage, sig);
     return 0;
 }
 
@@ -189,6 +212,7 @@ int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_
 {
     if (sig <= 0 || sig > 64)
         return 0;
+    sig_continue(cage, sig);
     cage_lock(cage);
     int r = post_from_locked(cage, tid ? thread_by_tid_locked(cage, tid) : NULL, sig, o);
     cage_unlock(cage);
@@ -367,6 +391,7 @@ static void terminate(struct lind_call *c, int sig)
         cage->term_signal = sig;
     }
     cage_kick_threads(cage, c->th);
+    pthread_cond_broadcast(&cage->threads_cond); /* a main thread waiting in exit for the others */
     cage_unlock(cage);
 }
 
@@ -681,6 +706,8 @@ static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
     if (tid <= 0 || sig < 0 || sig > 64)
         return -EINVAL;
     if (tgid <= 0 || (uint64_t)tgid == cage->id) {
+        if (cage_has_thread(cage, tid))
+            sig_continue(cage, sig);
         cage_lock(cage);
         struct lind_thread *found = thread_by_tid_locked(cage, tid);
         if (found && sig) {

@@ -196,6 +196,7 @@ static int64_t sys_exit(struct lind_call *c)
     }
     cage_lock(cage);
     cage->exit_code = code;
+    c->th->exiting = 1; /* process-directed signals go to the other threads now */
     while (cage->nthreads > 1 && !cage->exited)
         pthread_cond_wait(&cage->threads_cond, &cage->lock);
     if (!cage->exited)

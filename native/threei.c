@@ -113,6 +113,8 @@ static struct grate_pool *pool_of(struct lind_cage *grate)
             pthread_cond_init(&p->idle_cond, NULL);
             p->grate = grate;
             p->grate_id = (int)grate->id;
+            if (grate->proc->pid == grate->proc->tree_root) /* its cages outlive it (tree.c) */
+                __atomic_store_n(&grate->tree->root_is_grate, 1, __ATOMIC_RELEASE);
         }
         grate->pool = p;
     }

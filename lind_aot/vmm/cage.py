@@ -35,15 +35,54 @@ class LindError(RuntimeError):
 
 
 class Usage:
-    """What a cage (its main thread, for CPU time) used."""
+    """What a cage (its main thread, for CPU time) and its whole tree used."""
 
-    def __init__(self, cpu_time: float = 0.0, peak_memory: int = 0, syscalls: int = 0) -> None:
+    def __init__(self, cpu_time: float = 0.0, peak_memory: int = 0, syscalls: int = 0,
+                 tree_cpu_time: float = 0.0, tree_peak_memory: int = 0) -> None:
         self.cpu_time = cpu_time  # seconds of CPU of the OS thread that ran the cage's main thread
         self.peak_memory = peak_memory  # bytes: the largest its linear memory grew
         self.syscalls = syscalls  # system calls made by all its threads
+        self.tree_cpu_time = tree_cpu_time  # seconds of CPU of every thread of every cage of the tree
+        self.tree_peak_memory = tree_peak_memory  # bytes: the most linear memory the tree's cages had at once
 
     def __repr__(self) -> str:
-        return f"Usage(cpu_time={self.cpu_time}, peak_memory={self.peak_memory}, syscalls={self.syscalls})"
+        return (f"Usage(cpu_time={self.cpu_time}, peak_memory={self.peak_memory}, syscalls={self.syscalls}, "
+                f"tree_cpu_time={self.tree_cpu_time}, tree_peak_memory={self.tree_peak_memory})")
+
+
+# Why a tree was killed (native/lind.h: enum tree_end).
+TREE_RUNNING, TREE_ROOT_ENDED, TREE_KILLED, TREE_WALL_LIMIT, TREE_CPU_LIMIT = range(5)
+
+# Verdicts, as a code judge reports them (isolate's meta file is the model).
+OK, RUNTIME_ERROR, SIGNALED, TIME_LIMIT, WALL_LIMIT, MEMORY_LIMIT = (
+    "OK", "RUNTIME_ERROR", "SIGNALED", "TIME_LIMIT", "WALL_LIMIT", "MEMORY_LIMIT")
+
+
+def verdict(exit_code: int | None, sig: int | None, end_reason: int, mem_limit_hit: bool, trap: str | None,
+            tree_cpu_time: float) -> tuple[str, str]:
+    """(verdict, one-line message) of a tree that ended so. A limit that killed the tree wins; a
+    program that failed after a memory request was refused by the limit gets MEMORY_LIMIT."""
+    if end_reason == TREE_CPU_LIMIT:
+        return TIME_LIMIT, f"CPU time limit exceeded ({tree_cpu_time:.3f} s used by the tree)"
+    if end_reason == TREE_WALL_LIMIT:
+        return WALL_LIMIT, "wall-time limit exceeded"
+    failed = sig is not None or (exit_code or 0) != 0
+    if mem_limit_hit and failed:
+        return MEMORY_LIMIT, "memory limit reached (an allocation was refused), then " + (
+            f"exit code {exit_code}" if sig is None else f"signal {sig}")
+    if sig is not None:
+        if end_reason == TREE_KILLED:
+            return SIGNALED, "killed by the embedder"
+        try:
+            import signal as _signal
+
+            name = _signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return SIGNALED, f"killed by {name}" + (f" ({trap})" if trap else "")
+    if exit_code:
+        return RUNTIME_ERROR, f"exit code {exit_code}"
+    return OK, "exited normally"
 
 
 class CageResult:
@@ -56,6 +95,7 @@ class CageResult:
         self.usage = usage or Usage()
         self.wall_time_exceeded = False  # its tree was killed by the wall-time limit
         self.elapsed: float | None = None  # seconds from its start to its end (run_prepared)
+        self.verdict, self.message = OK, "exited normally"  # see verdict()
 
     @property
     def status(self) -> int:
@@ -75,7 +115,7 @@ class Limits:
     def __init__(self, mem: int | None = None, cpu_time: float | None = None, wall_time: float | None = None,
                  max_fds: int | None = None, max_cages: int | None = None) -> None:
         self.mem = mem  # bytes of linear memory: brk/mmap fail with ENOMEM beyond
-        self.cpu_time = cpu_time  # seconds of CPU: SIGXCPU, then SIGKILL one second later
+        self.cpu_time = cpu_time  # seconds of CPU of the whole tree (ms precision): then it is killed
         self.wall_time = wall_time  # seconds: the whole tree gets SIGKILL
         self.max_fds = max_fds  # RLIMIT_NOFILE: EMFILE beyond
         self.max_cages = max_cages  # size of the cage tree: fork gets EAGAIN beyond
@@ -157,7 +197,7 @@ class _Setup(ctypes.Structure):
         ("envc", ctypes.c_uint32),
         ("max_cages", ctypes.c_uint32),
         ("mem_limit", ctypes.c_uint64),
-        ("cpu_secs", ctypes.c_int64),
+        ("cpu_ms", ctypes.c_int64),
         ("max_fds", ctypes.c_int64),
         ("wall_ms", ctypes.c_int64),
         ("module", ctypes.c_void_p),
@@ -172,13 +212,17 @@ class _Result(ctypes.Structure):
         ("exited", ctypes.c_int32),
         ("exit_code", ctypes.c_int32),
         ("signal", ctypes.c_int32),
-        ("wall_exceeded", ctypes.c_int32),
+        ("end_reason", ctypes.c_int32),
         ("not_started", ctypes.c_int32),
         ("pid", ctypes.c_int32),
         ("syscalls", ctypes.c_uint64),
         ("peak_memory", ctypes.c_uint64),
         ("cpu_ns", ctypes.c_uint64),
         ("wall_ns", ctypes.c_uint64),
+        ("tree_cpu_ns", ctypes.c_uint64),
+        ("tree_peak_memory", ctypes.c_uint64),
+        ("mem_limit_hit", ctypes.c_int32),
+        ("tree_complete", ctypes.c_int32),
         ("trap", ctypes.c_char * 512),
     ]
 
@@ -231,7 +275,7 @@ class Microvisor:
         s = _Setup(root=os.fspath(spec.root).encode(), cwd=spec.cwd.encode(), stdio=spec.stdio,
                    net=-1 if spec.net is None else spec.net, args=blob, args_len=len(blob), argc=len(spec.argv),
                    envc=len(env), max_cages=lim.max_cages or 0, mem_limit=lim.mem or spec.mem_limit or 0,
-                   cpu_secs=-1 if lim.cpu_time is None else max(1, int(lim.cpu_time + 0.999)),
+                   cpu_ms=-1 if lim.cpu_time is None else max(1, round(lim.cpu_time * 1000)),
                    max_fds=-1 if lim.max_fds is None else lim.max_fds,
                    wall_ms=-1 if lim.wall_time is None else max(0, int(lim.wall_time * 1000)), module=program.handle)
         s.program = program  # (alive as long as the set-up)
@@ -288,7 +332,8 @@ class Microvisor:
     @staticmethod
     def _result(res: _Result) -> CageResult:
         pid = int(res.pid)
-        usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls))
+        usage = Usage(res.cpu_ns / 1e9, int(res.peak_memory), int(res.syscalls), res.tree_cpu_ns / 1e9,
+                      int(res.tree_peak_memory))
         if not res.exited:  # _start returned
             r = CageResult(pid, 0, None, usage=usage)
         elif res.signal:
@@ -297,8 +342,10 @@ class Microvisor:
             r = CageResult(pid, None, int(res.signal), shown, usage)
         else:
             r = CageResult(pid, int(res.exit_code), None, usage=usage)
-        r.wall_time_exceeded = bool(res.wall_exceeded)
+        r.wall_time_exceeded = res.end_reason == TREE_WALL_LIMIT
         r.elapsed = res.wall_ns / 1e9
+        r.verdict, r.message = verdict(r.exit_code, r.signal, int(res.end_reason), bool(res.mem_limit_hit),
+                                       r.trap, usage.tree_cpu_time)
         return r
 
     def run(self, spec: CageSpec, module: Program | None = None, wait_all: bool = True) -> CageResult:
@@ -320,6 +367,11 @@ class Microvisor:
         if pid < 0:
             return int(self.lib.lind_kill_group(-pid, sig))
         return int(self.lib.lind_kill(pid, sig))
+
+    def kill_tree(self, root: int) -> bool:
+        """Kills every cage of the tree started as `root`, now and for good (no cage can block,
+        ignore or outrun it by forking); False if none of them was alive."""
+        return int(self.lib.lind_tree_kill(root)) == 0
 
 
 _microvisor: Microvisor | None = None
