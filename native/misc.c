@@ -278,8 +278,6 @@ static int64_t sys_sysinfo(struct lind_call *c)
     return sysinfo(g) < 0 ? -errno : 0;
 }
 
-static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
-
 /* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. The CPU
  * time (counted as user time) and the peak memory are accounted: of the cage (its threads), of one
  * thread, or of the children it reaped. */
@@ -341,7 +339,6 @@ void register_handlers_misc(void)
     lind_handlers[98] = sys_getrusage;
     lind_handlers[100] = sys_times;
     lind_handlers[39] = sys_getpid;
-    lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
     lind_handlers[110] = sys_getppid;
     lind_handlers[24] = sys_sched_yield;
     lind_handlers[204] = sys_sched_getaffinity;
@@ -358,5 +355,4 @@ void register_handlers_misc(void)
     lind_handlers[160] = sys_setrlimit;
     lind_handlers[302] = sys_prlimit64;
     lind_handlers[99] = sys_sysinfo;
-    lind_handlers[218] = sys_set_tid_address;
 }
