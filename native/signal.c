@@ -426,18 +426,18 @@ void signals_after_call(struct lind_call *c)
 static int never_restarted(uint32_t nr)
 {
     switch (nr) {
-    case 34:  /* pause */
-    case 130: /* rt_sigsuspend */
-    case 35:  /* nanosleep */
-    case 230: /* clock_nanosleep */
-    case 7:   /* poll */
-    case 23:  /* select */
-    case 270: /* pselect6 */
-    case 271: /* ppoll */
-    case 232: /* epoll_wait */
-    case 281: /* epoll_pwait */
-    case 128: /* rt_sigtimedwait */
-    case 202: /* futex (musl loops itself) */
+    case LIND_NR_pause:
+    case LIND_NR_rt_sigsuspend:
+    case LIND_NR_nanosleep:
+    case LIND_NR_clock_nanosleep:
+    case LIND_NR_poll:
+    case LIND_NR_select:
+    case LIND_NR_pselect6:
+    case LIND_NR_ppoll:
+    case LIND_NR_epoll_wait:
+    case LIND_NR_epoll_pwait:
+    case LIND_NR_rt_sigtimedwait:
+    case LIND_NR_futex: /* (musl loops itself) */
         return 1;
     default:
         return 0;
