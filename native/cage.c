@@ -256,7 +256,7 @@ void lind_cage_free(struct lind_cage *cage)
 
 /* lind_args_sizes(uint32_t out[4]): argc, envc, string bytes, vector entries */
 #define AUXV_PAIRS 8
-static int64_t sys_args_sizes(struct lind_call *c)
+int64_t sys_lind_args_sizes(struct lind_call *c)
 {
     uint32_t *out = guest_ptr(c, c->a[0], 16);
     if (!out)
@@ -269,7 +269,7 @@ static int64_t sys_args_sizes(struct lind_call *c)
 }
 
 /* lind_args_get(uint32_t *vec, char *strings) */
-static int64_t sys_args_get(struct lind_call *c)
+int64_t sys_lind_args_get(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     uint32_t nvec = cage->argc + 1 + cage->envc + 1 + 2 * AUXV_PAIRS;
@@ -300,10 +300,4 @@ static int64_t sys_args_get(struct lind_call *c)
     };
     memcpy(vec + k, aux, sizeof aux);
     return 0;
-}
-
-void register_handlers_cage(void)
-{
-    lind_handlers[LIND_ARGS_SIZES] = sys_args_sizes;
-    lind_handlers[LIND_ARGS_GET] = sys_args_get;
 }

@@ -9,10 +9,10 @@
 
 #define KEEP 0xffffffffu /* -1: leave this id as it is */
 
-static int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }
-static int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
-static int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
-static int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
+int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }
+int64_t sys_geteuid(struct lind_call *c) { return c->cage->euid; }
+int64_t sys_getgid(struct lind_call *c) { return c->cage->gid; }
+int64_t sys_getegid(struct lind_call *c) { return c->cage->egid; }
 
 static int privileged(struct lind_cage *cage) { return cage->euid == 0; }
 
@@ -65,17 +65,17 @@ static int64_t set_one(struct lind_call *c, uint32_t *ids, uint32_t v)
 static uint32_t *uids(struct lind_cage *cage) { return &cage->uid; } /* uid, euid, suid in a row */
 static uint32_t *gids(struct lind_cage *cage) { return &cage->gid; }
 
-static int64_t sys_setuid(struct lind_call *c) { return set_one(c, uids(c->cage), arg_u32(c, 0)); }
-static int64_t sys_setgid(struct lind_call *c) { return set_one(c, gids(c->cage), arg_u32(c, 0)); }
-static int64_t sys_setreuid(struct lind_call *c) { return set_re(c, uids(c->cage), arg_u32(c, 0), arg_u32(c, 1)); }
-static int64_t sys_setregid(struct lind_call *c) { return set_re(c, gids(c->cage), arg_u32(c, 0), arg_u32(c, 1)); }
+int64_t sys_setuid(struct lind_call *c) { return set_one(c, uids(c->cage), arg_u32(c, 0)); }
+int64_t sys_setgid(struct lind_call *c) { return set_one(c, gids(c->cage), arg_u32(c, 0)); }
+int64_t sys_setreuid(struct lind_call *c) { return set_re(c, uids(c->cage), arg_u32(c, 0), arg_u32(c, 1)); }
+int64_t sys_setregid(struct lind_call *c) { return set_re(c, gids(c->cage), arg_u32(c, 0), arg_u32(c, 1)); }
 
-static int64_t sys_setresuid(struct lind_call *c)
+int64_t sys_setresuid(struct lind_call *c)
 {
     return set_res(c, uids(c->cage), arg_u32(c, 0), arg_u32(c, 1), arg_u32(c, 2));
 }
 
-static int64_t sys_setresgid(struct lind_call *c)
+int64_t sys_setresgid(struct lind_call *c)
 {
     return set_res(c, gids(c->cage), arg_u32(c, 0), arg_u32(c, 1), arg_u32(c, 2));
 }
@@ -91,11 +91,11 @@ static int64_t get_res(struct lind_call *c, const uint32_t *ids)
     return 0;
 }
 
-static int64_t sys_getresuid(struct lind_call *c) { return get_res(c, uids(c->cage)); }
-static int64_t sys_getresgid(struct lind_call *c) { return get_res(c, gids(c->cage)); }
+int64_t sys_getresuid(struct lind_call *c) { return get_res(c, uids(c->cage)); }
+int64_t sys_getresgid(struct lind_call *c) { return get_res(c, gids(c->cage)); }
 
 /* getgroups(size, list): the count when size is 0; EINVAL when the list is too small */
-static int64_t sys_getgroups(struct lind_call *c)
+int64_t sys_getgroups(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int size = arg_int(c, 0);
@@ -115,7 +115,7 @@ static int64_t sys_getgroups(struct lind_call *c)
 }
 
 /* setgroups(size, list): privileged only; at most LIND_NGROUPS groups */
-static int64_t sys_setgroups(struct lind_call *c)
+int64_t sys_setgroups(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int size = arg_int(c, 0);
@@ -132,22 +132,4 @@ static int64_t sys_setgroups(struct lind_call *c)
     cage->ngroups = size;
     cage_unlock(cage);
     return 0;
-}
-
-void register_handlers_creds(void)
-{
-    lind_handlers[102] = sys_getuid;
-    lind_handlers[107] = sys_geteuid;
-    lind_handlers[104] = sys_getgid;
-    lind_handlers[108] = sys_getegid;
-    lind_handlers[105] = sys_setuid;
-    lind_handlers[106] = sys_setgid;
-    lind_handlers[113] = sys_setreuid;
-    lind_handlers[114] = sys_setregid;
-    lind_handlers[117] = sys_setresuid;
-    lind_handlers[119] = sys_setresgid;
-    lind_handlers[118] = sys_getresuid;
-    lind_handlers[120] = sys_getresgid;
-    lind_handlers[115] = sys_getgroups;
-    lind_handlers[116] = sys_setgroups;
 }

@@ -6,8 +6,6 @@
 #include "lind.h"
 #include "net.h"
 
-lind_handler_t lind_handlers[LIND_NCALLS];
-
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
 static const char HANDLER_LONGJMP_TRAP[] = "lind: longjmp out of a signal handler";
@@ -130,23 +128,6 @@ int lind_init(const char *libwasmtime_path)
     if (wt_api_load(libwasmtime_path) != 0)
         return -1;
     path_init(); /* (the host's umask is the embedder's: read, never changed) */
-    memset(lind_handlers, 0, sizeof lind_handlers);
-    register_handlers_fs();
-    register_handlers_memory();
-    register_handlers_misc();
-    register_handlers_creds();
-    register_handlers_cage();
-    register_handlers_io();
-    register_handlers_fd();
-    register_handlers_proc();
-    register_handlers_signal();
-    register_handlers_lifecycle();
-    register_handlers_timer();
-    register_handlers_thread();
-    register_handlers_threei();
-    register_handlers_setjmp();
-    register_handlers_net();
-    register_handlers_poll();
     signal_init();
     return 0;
 }

@@ -14,7 +14,7 @@
 
 #include "lind.h"
 
-static int64_t sys_close(struct lind_call *c) { return fd_close(c->cage, arg_int(c, 0)); }
+int64_t sys_close(struct lind_call *c) { return fd_close(c->cage, arg_int(c, 0)); }
 
 static int host_dup(int h)
 {
@@ -22,7 +22,7 @@ static int host_dup(int h)
     return n < 0 ? -errno : n;
 }
 
-static int64_t sys_dup(struct lind_call *c)
+int64_t sys_dup(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -42,9 +42,9 @@ static int64_t do_dup3(struct lind_call *c, int oldfd, int newfd, int cloexec)
     return n < 0 ? n : fd_install_at(c->cage, newfd, n, cloexec);
 }
 
-static int64_t sys_dup2(struct lind_call *c) { return do_dup3(c, arg_int(c, 0), arg_int(c, 1), 0); }
+int64_t sys_dup2(struct lind_call *c) { return do_dup3(c, arg_int(c, 0), arg_int(c, 1), 0); }
 
-static int64_t sys_dup3(struct lind_call *c)
+int64_t sys_dup3(struct lind_call *c)
 {
     int flags = arg_int(c, 2);
     if (arg_int(c, 0) == arg_int(c, 1) || (flags & ~O_CLOEXEC))
@@ -77,7 +77,7 @@ static int64_t do_lock(struct lind_call *c, int h, int cmd)
 
 /* flock: its locks belong to open file descriptions, so they conflict between cages as between
  * processes; a waiting LOCK_EX is interrupted by signals like any host wait. */
-static int64_t sys_flock(struct lind_call *c)
+int64_t sys_flock(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -86,7 +86,7 @@ static int64_t sys_flock(struct lind_call *c)
 }
 
 /* fadvise64(fd, offset, len, advice) and fallocate(fd, mode, offset, len): on the host file. */
-static int64_t sys_fadvise64(struct lind_call *c)
+int64_t sys_fadvise64(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -94,7 +94,7 @@ static int64_t sys_fadvise64(struct lind_call *c)
     return -posix_fadvise(h, arg_i64(c, 1), arg_i64(c, 2), arg_int(c, 3));
 }
 
-static int64_t sys_fallocate(struct lind_call *c)
+int64_t sys_fallocate(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -111,7 +111,7 @@ static int offset_arg(struct lind_call *c, int i, int64_t **g)
 }
 
 /* sendfile(out_fd, in_fd, offset *, count) */
-static int64_t sys_sendfile(struct lind_call *c)
+int64_t sys_sendfile(struct lind_call *c)
 {
     int out = fd_host(c, arg_int(c, 0)), in = fd_host(c, arg_int(c, 1));
     int64_t *g;
@@ -129,7 +129,7 @@ static int64_t sys_sendfile(struct lind_call *c)
 }
 
 /* copy_file_range(fd_in, off_in *, fd_out, off_out *, len, flags) */
-static int64_t sys_copy_file_range(struct lind_call *c)
+int64_t sys_copy_file_range(struct lind_call *c)
 {
     int in = fd_host(c, arg_int(c, 0)), out = fd_host(c, arg_int(c, 2));
     int64_t *gi, *go;
@@ -149,7 +149,7 @@ static int64_t sys_copy_file_range(struct lind_call *c)
 }
 
 /* memfd_create(name, flags): an anonymous host file (nothing of the host's file system). */
-static int64_t sys_memfd_create(struct lind_call *c)
+int64_t sys_memfd_create(struct lind_call *c)
 {
     char name[250];
     int r = guest_string(c, c->a[0], name, sizeof name);
@@ -164,7 +164,7 @@ static int64_t sys_memfd_create(struct lind_call *c)
     return fd_install(c->cage, h, !!(flags & MFD_CLOEXEC), 0);
 }
 
-static int64_t sys_fcntl(struct lind_call *c)
+int64_t sys_fcntl(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int fd = arg_int(c, 0), cmd = arg_int(c, 1);
@@ -209,7 +209,7 @@ static int64_t sys_fcntl(struct lind_call *c)
 
 /* struct termios in the guest is musl's (60 bytes); the kernel reads and writes its first 36. */
 #define GUEST_TERMIOS 60
-static int64_t sys_ioctl(struct lind_call *c)
+int64_t sys_ioctl(struct lind_call *c)
 {
     int fd = arg_int(c, 0);
     unsigned long req = arg_u32(c, 1);
@@ -260,7 +260,7 @@ static int64_t sys_ioctl(struct lind_call *c)
     }
 }
 
-static int64_t sys_fsync(struct lind_call *c)
+int64_t sys_fsync(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -268,7 +268,7 @@ static int64_t sys_fsync(struct lind_call *c)
     return fsync(h) < 0 ? -errno : 0;
 }
 
-static int64_t sys_fdatasync(struct lind_call *c)
+int64_t sys_fdatasync(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -276,7 +276,7 @@ static int64_t sys_fdatasync(struct lind_call *c)
     return fdatasync(h) < 0 ? -errno : 0;
 }
 
-static int64_t sys_ftruncate(struct lind_call *c)
+int64_t sys_ftruncate(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -284,7 +284,7 @@ static int64_t sys_ftruncate(struct lind_call *c)
     return ftruncate(h, arg_i64(c, 1)) < 0 ? -errno : 0;
 }
 
-static int64_t sys_fchmod(struct lind_call *c)
+int64_t sys_fchmod(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -292,7 +292,7 @@ static int64_t sys_fchmod(struct lind_call *c)
     return fchmod(h, arg_u32(c, 1) & 07777) < 0 ? -errno : 0;
 }
 
-static int64_t sys_fchown(struct lind_call *c)
+int64_t sys_fchown(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -301,7 +301,7 @@ static int64_t sys_fchown(struct lind_call *c)
 }
 
 /* struct stat (144 bytes) has the kernel's x86-64 layout in the guest: copied as is. */
-static int64_t sys_fstat(struct lind_call *c)
+int64_t sys_fstat(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -312,7 +312,7 @@ static int64_t sys_fstat(struct lind_call *c)
     return fstat(h, g) < 0 ? -errno : 0;
 }
 
-static int64_t sys_fstatfs(struct lind_call *c)
+int64_t sys_fstatfs(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -325,7 +325,7 @@ static int64_t sys_fstatfs(struct lind_call *c)
 
 /* struct linux_dirent64 is the same in the guest and the kernel. */
 /* getdents64: struct dirent64 is the kernel's; each d_off becomes a guest position (dirpos.c). */
-static int64_t sys_getdents64(struct lind_call *c)
+int64_t sys_getdents64(struct lind_call *c)
 {
     struct fd_file *f;
     int h = fd_host_file(c, arg_int(c, 0), &f);
@@ -354,7 +354,7 @@ static int64_t sys_getdents64(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_fchdir(struct lind_call *c)
+int64_t sys_fchdir(struct lind_call *c)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -397,32 +397,5 @@ static int64_t do_pipe(struct lind_call *c, int flags)
     return 0;
 }
 
-static int64_t sys_pipe(struct lind_call *c) { return do_pipe(c, 0); }
-static int64_t sys_pipe2(struct lind_call *c) { return do_pipe(c, arg_int(c, 1)); }
-
-void register_handlers_fd(void)
-{
-    lind_handlers[22] = sys_pipe;
-    lind_handlers[293] = sys_pipe2;
-    lind_handlers[3] = sys_close;
-    lind_handlers[32] = sys_dup;
-    lind_handlers[33] = sys_dup2;
-    lind_handlers[292] = sys_dup3;
-    lind_handlers[72] = sys_fcntl;
-    lind_handlers[73] = sys_flock;
-    lind_handlers[221] = sys_fadvise64;
-    lind_handlers[285] = sys_fallocate;
-    lind_handlers[40] = sys_sendfile;
-    lind_handlers[326] = sys_copy_file_range;
-    lind_handlers[319] = sys_memfd_create;
-    lind_handlers[16] = sys_ioctl;
-    lind_handlers[74] = sys_fsync;
-    lind_handlers[75] = sys_fdatasync;
-    lind_handlers[77] = sys_ftruncate;
-    lind_handlers[91] = sys_fchmod;
-    lind_handlers[93] = sys_fchown;
-    lind_handlers[5] = sys_fstat;
-    lind_handlers[138] = sys_fstatfs;
-    lind_handlers[217] = sys_getdents64;
-    lind_handlers[81] = sys_fchdir;
-}
+int64_t sys_pipe(struct lind_call *c) { return do_pipe(c, 0); }
+int64_t sys_pipe2(struct lind_call *c) { return do_pipe(c, arg_int(c, 1)); }

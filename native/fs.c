@@ -31,17 +31,17 @@ static int64_t do_open(struct lind_call *c, int dirfd, uint64_t path, int flags,
     return fd_install(c->cage, h, cloexec, 0);
 }
 
-static int64_t sys_open(struct lind_call *c)
+int64_t sys_open(struct lind_call *c)
 {
     return do_open(c, L_AT_FDCWD, c->a[0], arg_int(c, 1), arg_int(c, 2));
 }
 
-static int64_t sys_openat(struct lind_call *c)
+int64_t sys_openat(struct lind_call *c)
 {
     return do_open(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), arg_int(c, 3));
 }
 
-static int64_t sys_creat(struct lind_call *c)
+int64_t sys_creat(struct lind_call *c)
 {
     return do_open(c, L_AT_FDCWD, c->a[0], O_CREAT | O_WRONLY | O_TRUNC, arg_int(c, 1));
 }
@@ -92,18 +92,18 @@ static int64_t do_stat(struct lind_call *c, int dirfd, uint64_t path, uint64_t b
     return r;
 }
 
-static int64_t sys_stat(struct lind_call *c) { return do_stat(c, L_AT_FDCWD, c->a[0], c->a[1], 0); }
-static int64_t sys_lstat(struct lind_call *c)
+int64_t sys_stat(struct lind_call *c) { return do_stat(c, L_AT_FDCWD, c->a[0], c->a[1], 0); }
+int64_t sys_lstat(struct lind_call *c)
 {
     return do_stat(c, L_AT_FDCWD, c->a[0], c->a[1], AT_SYMLINK_NOFOLLOW);
 }
-static int64_t sys_newfstatat(struct lind_call *c)
+int64_t sys_newfstatat(struct lind_call *c)
 {
     return do_stat(c, arg_dirfd(c, 0), c->a[1], c->a[2], arg_int(c, 3));
 }
 
 /* struct statx is arch independent (256 bytes). */
-static int64_t sys_statx(struct lind_call *c)
+int64_t sys_statx(struct lind_call *c)
 {
     int atflags = arg_int(c, 2);
     void *g = guest_ptr(c, c->a[4], 256);
@@ -133,12 +133,12 @@ static int64_t do_access(struct lind_call *c, int dirfd, uint64_t path, int mode
     return r < 0 ? -e : 0;
 }
 
-static int64_t sys_access(struct lind_call *c) { return do_access(c, L_AT_FDCWD, c->a[0], arg_int(c, 1), 0); }
-static int64_t sys_faccessat(struct lind_call *c)
+int64_t sys_access(struct lind_call *c) { return do_access(c, L_AT_FDCWD, c->a[0], arg_int(c, 1), 0); }
+int64_t sys_faccessat(struct lind_call *c)
 {
     return do_access(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), 0);
 }
-static int64_t sys_faccessat2(struct lind_call *c)
+int64_t sys_faccessat2(struct lind_call *c)
 {
     return do_access(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2), arg_int(c, 3));
 }
@@ -208,11 +208,11 @@ static int64_t do_mknod(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     return make_at(c, dirfd, path, type ? type : S_IFREG, mode);
 }
 
-static int64_t sys_mknod(struct lind_call *c) { return do_mknod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
-static int64_t sys_mknodat(struct lind_call *c) { return do_mknod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
+int64_t sys_mknod(struct lind_call *c) { return do_mknod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
+int64_t sys_mknodat(struct lind_call *c) { return do_mknod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
 
-static int64_t sys_mkdir(struct lind_call *c) { return do_mkdir(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
-static int64_t sys_mkdirat(struct lind_call *c) { return do_mkdir(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
+int64_t sys_mkdir(struct lind_call *c) { return do_mkdir(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1)); }
+int64_t sys_mkdirat(struct lind_call *c) { return do_mkdir(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2)); }
 
 static int64_t do_unlink(struct lind_call *c, int dirfd, uint64_t path, int flags)
 {
@@ -232,9 +232,9 @@ static int64_t do_unlink(struct lind_call *c, int dirfd, uint64_t path, int flag
     return r;
 }
 
-static int64_t sys_unlink(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], 0); }
-static int64_t sys_rmdir(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], AT_REMOVEDIR); }
-static int64_t sys_unlinkat(struct lind_call *c) { return do_unlink(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2)); }
+int64_t sys_unlink(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], 0); }
+int64_t sys_rmdir(struct lind_call *c) { return do_unlink(c, L_AT_FDCWD, c->a[0], AT_REMOVEDIR); }
+int64_t sys_unlinkat(struct lind_call *c) { return do_unlink(c, arg_dirfd(c, 0), c->a[1], arg_int(c, 2)); }
 
 static int64_t do_rename(struct lind_call *c, int odir, uint64_t opath, int ndir, uint64_t npath, unsigned flags)
 {
@@ -259,12 +259,12 @@ static int64_t do_rename(struct lind_call *c, int odir, uint64_t opath, int ndir
     return r;
 }
 
-static int64_t sys_rename(struct lind_call *c) { return do_rename(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
-static int64_t sys_renameat(struct lind_call *c)
+int64_t sys_rename(struct lind_call *c) { return do_rename(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
+int64_t sys_renameat(struct lind_call *c)
 {
     return do_rename(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], 0);
 }
-static int64_t sys_renameat2(struct lind_call *c)
+int64_t sys_renameat2(struct lind_call *c)
 {
     return do_rename(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], arg_u32(c, 4));
 }
@@ -298,8 +298,8 @@ static int64_t do_link(struct lind_call *c, int odir, uint64_t opath, int ndir, 
     return r;
 }
 
-static int64_t sys_link(struct lind_call *c) { return do_link(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
-static int64_t sys_linkat(struct lind_call *c)
+int64_t sys_link(struct lind_call *c) { return do_link(c, L_AT_FDCWD, c->a[0], L_AT_FDCWD, c->a[1], 0); }
+int64_t sys_linkat(struct lind_call *c)
 {
     return do_link(c, arg_dirfd(c, 0), c->a[1], arg_dirfd(c, 2), c->a[3], arg_int(c, 4));
 }
@@ -322,8 +322,8 @@ static int64_t do_symlink(struct lind_call *c, uint64_t target, int ndir, uint64
     return r;
 }
 
-static int64_t sys_symlink(struct lind_call *c) { return do_symlink(c, c->a[0], L_AT_FDCWD, c->a[1]); }
-static int64_t sys_symlinkat(struct lind_call *c) { return do_symlink(c, c->a[0], arg_dirfd(c, 1), c->a[2]); }
+int64_t sys_symlink(struct lind_call *c) { return do_symlink(c, c->a[0], L_AT_FDCWD, c->a[1]); }
+int64_t sys_symlinkat(struct lind_call *c) { return do_symlink(c, c->a[0], arg_dirfd(c, 1), c->a[2]); }
 
 static int64_t do_readlink(struct lind_call *c, int dirfd, uint64_t path, uint64_t buf, int size)
 {
@@ -347,8 +347,8 @@ static int64_t do_readlink(struct lind_call *c, int dirfd, uint64_t path, uint64
     return n;
 }
 
-static int64_t sys_readlink(struct lind_call *c) { return do_readlink(c, L_AT_FDCWD, c->a[0], c->a[1], arg_int(c, 2)); }
-static int64_t sys_readlinkat(struct lind_call *c)
+int64_t sys_readlink(struct lind_call *c) { return do_readlink(c, L_AT_FDCWD, c->a[0], c->a[1], arg_int(c, 2)); }
+int64_t sys_readlinkat(struct lind_call *c)
 {
     return do_readlink(c, arg_dirfd(c, 0), c->a[1], c->a[2], arg_int(c, 3));
 }
@@ -369,9 +369,9 @@ static int64_t do_chmod(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     return r;
 }
 
-static int64_t sys_chmod(struct lind_call *c) { return do_chmod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), 0); }
-static int64_t sys_fchmodat(struct lind_call *c) { return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), 0); }
-static int64_t sys_fchmodat2(struct lind_call *c)
+int64_t sys_chmod(struct lind_call *c) { return do_chmod(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), 0); }
+int64_t sys_fchmodat(struct lind_call *c) { return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), 0); }
+int64_t sys_fchmodat2(struct lind_call *c)
 {
     return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), arg_int(c, 3));
 }
@@ -388,17 +388,17 @@ static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     return r;
 }
 
-static int64_t sys_chown(struct lind_call *c) { return do_chown(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), arg_u32(c, 2), 0); }
-static int64_t sys_lchown(struct lind_call *c)
+int64_t sys_chown(struct lind_call *c) { return do_chown(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), arg_u32(c, 2), 0); }
+int64_t sys_lchown(struct lind_call *c)
 {
     return do_chown(c, L_AT_FDCWD, c->a[0], arg_u32(c, 1), arg_u32(c, 2), AT_SYMLINK_NOFOLLOW);
 }
-static int64_t sys_fchownat(struct lind_call *c)
+int64_t sys_fchownat(struct lind_call *c)
 {
     return do_chown(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), arg_u32(c, 3), arg_int(c, 4));
 }
 
-static int64_t sys_truncate(struct lind_call *c)
+int64_t sys_truncate(struct lind_call *c)
 {
     char abs[PATH_MAX];
     int r = path_from_guest(c, L_AT_FDCWD, c->a[0], abs);
@@ -412,7 +412,7 @@ static int64_t sys_truncate(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_utimensat(struct lind_call *c)
+int64_t sys_utimensat(struct lind_call *c)
 {
     int dirfd = arg_dirfd(c, 0), flags = arg_int(c, 3), efault;
     struct timespec ts[2], *tp = NULL;
@@ -460,7 +460,7 @@ static int64_t do_statfs(struct lind_call *c, uint64_t path, uint64_t buf)
     return r;
 }
 
-static int64_t sys_statfs(struct lind_call *c) { return do_statfs(c, c->a[0], c->a[1]); }
+int64_t sys_statfs(struct lind_call *c) { return do_statfs(c, c->a[0], c->a[1]); }
 
 /* inotify: a host inotify fd; a watched path is resolved inside the root into an O_PATH fd, which
  * the host watches through /proc/self/fd (inotify_add_watch takes no directory fd). Its events
@@ -475,10 +475,10 @@ static int64_t do_inotify_init(struct lind_call *c, int flags)
     return fd_install(c->cage, h, !!(flags & IN_CLOEXEC), 0);
 }
 
-static int64_t sys_inotify_init(struct lind_call *c) { return do_inotify_init(c, 0); }
-static int64_t sys_inotify_init1(struct lind_call *c) { return do_inotify_init(c, arg_int(c, 0)); }
+int64_t sys_inotify_init(struct lind_call *c) { return do_inotify_init(c, 0); }
+int64_t sys_inotify_init1(struct lind_call *c) { return do_inotify_init(c, arg_int(c, 0)); }
 
-static int64_t sys_inotify_add_watch(struct lind_call *c)
+int64_t sys_inotify_add_watch(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     uint32_t mask = arg_u32(c, 2);
@@ -499,7 +499,7 @@ static int64_t sys_inotify_add_watch(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_inotify_rm_watch(struct lind_call *c)
+int64_t sys_inotify_rm_watch(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -507,7 +507,7 @@ static int64_t sys_inotify_rm_watch(struct lind_call *c)
     return inotify_rm_watch(h, arg_int(c, 1)) < 0 ? -errno : 0;
 }
 
-static int64_t sys_getcwd(struct lind_call *c)
+int64_t sys_getcwd(struct lind_call *c)
 {
     uint32_t size = arg_u32(c, 1);
     char cwd[PATH_MAX];
@@ -524,7 +524,7 @@ static int64_t sys_getcwd(struct lind_call *c)
     return (int64_t)n;
 }
 
-static int64_t sys_chdir(struct lind_call *c)
+int64_t sys_chdir(struct lind_call *c)
 {
     char abs[PATH_MAX], norm[PATH_MAX];
     int r = path_from_guest(c, L_AT_FDCWD, c->a[0], abs);
@@ -542,55 +542,9 @@ static int64_t sys_chdir(struct lind_call *c)
     return cage_chdir_fd(c->cage, fd);
 }
 
-static int64_t sys_umask(struct lind_call *c)
+int64_t sys_umask(struct lind_call *c)
 {
     uint32_t old = c->cage->umask;
     c->cage->umask = arg_u32(c, 0) & 0777;
     return old;
-}
-
-void register_handlers_fs(void)
-{
-    lind_handlers[2] = sys_open;
-    lind_handlers[257] = sys_openat;
-    lind_handlers[85] = sys_creat;
-    lind_handlers[4] = sys_stat;
-    lind_handlers[6] = sys_lstat;
-    lind_handlers[262] = sys_newfstatat;
-    lind_handlers[332] = sys_statx;
-    lind_handlers[21] = sys_access;
-    lind_handlers[269] = sys_faccessat;
-    lind_handlers[439] = sys_faccessat2;
-    lind_handlers[83] = sys_mkdir;
-    lind_handlers[258] = sys_mkdirat;
-    lind_handlers[133] = sys_mknod;
-    lind_handlers[253] = sys_inotify_init;
-    lind_handlers[294] = sys_inotify_init1;
-    lind_handlers[254] = sys_inotify_add_watch;
-    lind_handlers[255] = sys_inotify_rm_watch;
-    lind_handlers[259] = sys_mknodat;
-    lind_handlers[87] = sys_unlink;
-    lind_handlers[84] = sys_rmdir;
-    lind_handlers[263] = sys_unlinkat;
-    lind_handlers[82] = sys_rename;
-    lind_handlers[264] = sys_renameat;
-    lind_handlers[316] = sys_renameat2;
-    lind_handlers[86] = sys_link;
-    lind_handlers[265] = sys_linkat;
-    lind_handlers[88] = sys_symlink;
-    lind_handlers[266] = sys_symlinkat;
-    lind_handlers[89] = sys_readlink;
-    lind_handlers[267] = sys_readlinkat;
-    lind_handlers[90] = sys_chmod;
-    lind_handlers[268] = sys_fchmodat;
-    lind_handlers[452] = sys_fchmodat2;
-    lind_handlers[92] = sys_chown;
-    lind_handlers[94] = sys_lchown;
-    lind_handlers[260] = sys_fchownat;
-    lind_handlers[76] = sys_truncate;
-    lind_handlers[280] = sys_utimensat;
-    lind_handlers[137] = sys_statfs;
-    lind_handlers[79] = sys_getcwd;
-    lind_handlers[80] = sys_chdir;
-    lind_handlers[95] = sys_umask;
 }

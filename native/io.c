@@ -43,10 +43,10 @@ static int64_t buf_io(struct lind_call *c, int write_, int positional)
     return r < 0 ? -errno : r;
 }
 
-static int64_t sys_read(struct lind_call *c) { return buf_io(c, 0, 0); }
-static int64_t sys_write(struct lind_call *c) { return buf_io(c, 1, 0); }
-static int64_t sys_pread(struct lind_call *c) { return buf_io(c, 0, 1); }
-static int64_t sys_pwrite(struct lind_call *c) { return buf_io(c, 1, 1); }
+int64_t sys_read(struct lind_call *c) { return buf_io(c, 0, 0); }
+int64_t sys_write(struct lind_call *c) { return buf_io(c, 1, 0); }
+int64_t sys_pread64(struct lind_call *c) { return buf_io(c, 0, 1); }
+int64_t sys_pwrite64(struct lind_call *c) { return buf_io(c, 1, 1); }
 
 static int64_t vec_io(struct lind_call *c, int write_, int positional)
 {
@@ -70,12 +70,12 @@ static int64_t vec_io(struct lind_call *c, int write_, int positional)
     return write_ ? write_result(c, n) : (n < 0 ? -errno : n);
 }
 
-static int64_t sys_readv(struct lind_call *c) { return vec_io(c, 0, 0); }
-static int64_t sys_writev(struct lind_call *c) { return vec_io(c, 1, 0); }
-static int64_t sys_preadv(struct lind_call *c) { return vec_io(c, 0, 1); }
-static int64_t sys_pwritev(struct lind_call *c) { return vec_io(c, 1, 1); }
+int64_t sys_readv(struct lind_call *c) { return vec_io(c, 0, 0); }
+int64_t sys_writev(struct lind_call *c) { return vec_io(c, 1, 0); }
+int64_t sys_preadv(struct lind_call *c) { return vec_io(c, 0, 1); }
+int64_t sys_pwritev(struct lind_call *c) { return vec_io(c, 1, 1); }
 
-static int64_t sys_lseek(struct lind_call *c)
+int64_t sys_lseek(struct lind_call *c)
 {
     struct fd_file *f;
     int h = fd_host_file(c, arg_int(c, 0), &f);
@@ -97,17 +97,4 @@ static int64_t sys_lseek(struct lind_call *c)
     }
     off_t r = lseek(h, off, whence);
     return r < 0 ? -errno : dirpos_to_guest(f, r);
-}
-
-void register_handlers_io(void)
-{
-    lind_handlers[0] = sys_read;
-    lind_handlers[1] = sys_write;
-    lind_handlers[17] = sys_pread;
-    lind_handlers[18] = sys_pwrite;
-    lind_handlers[19] = sys_readv;
-    lind_handlers[20] = sys_writev;
-    lind_handlers[295] = sys_preadv;
-    lind_handlers[296] = sys_pwritev;
-    lind_handlers[8] = sys_lseek;
 }

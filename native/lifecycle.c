@@ -102,7 +102,7 @@ int start_unwind(struct lind_call *c, enum cage_pending then)
     return 0;
 }
 
-static int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
+int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
 
 int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result)
 {
@@ -118,7 +118,7 @@ int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result)
     return r;
 }
 
-static int64_t sys_clone(struct lind_call *c)
+int64_t sys_clone(struct lind_call *c)
 {
     uint64_t flags = c->a[0];
     if (c->th->rewinding)
@@ -453,8 +453,8 @@ out:
     return r;
 }
 
-static int64_t sys_execve(struct lind_call *c) { return do_exec(c, L_AT_FDCWD, c->a[0], c->a[1], c->a[2], 0); }
-static int64_t sys_execveat(struct lind_call *c)
+int64_t sys_execve(struct lind_call *c) { return do_exec(c, L_AT_FDCWD, c->a[0], c->a[1], c->a[2], 0); }
+int64_t sys_execveat(struct lind_call *c)
 {
     return do_exec(c, arg_int(c, 0), c->a[1], c->a[2], c->a[3], arg_int(c, 4));
 }
@@ -583,13 +583,4 @@ int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, con
     if (r != 0)
         return r < 0 ? r : 0;
     return memory_copy_to(parent, base, size);
-}
-
-void register_handlers_lifecycle(void)
-{
-    lind_handlers[57] = sys_fork;
-    lind_handlers[58] = sys_fork; /* vfork: a full copy is a valid vfork */
-    lind_handlers[56] = sys_clone;
-    lind_handlers[59] = sys_execve;
-    lind_handlers[322] = sys_execveat;
 }

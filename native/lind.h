@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "syscalls.h"
 #include "wt_api.h"
 
 #define LIND_NCALLS 1100       /* 3i table size: Linux x86-64 numbers < 1000, lind calls 1001.. */
@@ -19,13 +20,6 @@
 #define LIND_WASM_PAGE 65536u  /* memory.grow unit */
 #define LIND_MAX_MEM (1ull << 32)
 #define LIND_NRLIMITS 16
-
-/* lind calls (docs/abi.md) */
-#define LIND_REGISTER_HANDLER 1001
-#define LIND_COPY_DATA 1002
-#define LIND_COPY_HANDLER_TABLE 1003
-#define LIND_ARGS_SIZES 1010
-#define LIND_ARGS_GET 1011
 
 /* A grate's pool of worker instances (threei.c); never freed, marked dead when the grate ends. */
 struct grate_pool;
@@ -443,26 +437,13 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e);
 void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent);
 struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
 void cage_put(struct lind_cage *cage);
-void register_handlers_threei(void);
-void register_handlers_setjmp(void);
 void threei_grate_ending(struct lind_cage *grate);
 void threei_free_workers(struct lind_cage *grate); /* after threei_grate_ending */
 void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 
-/* dispatch.c */
-extern lind_handler_t lind_handlers[LIND_NCALLS];
-void register_handlers_fs(void);
-void register_handlers_memory(void);
-void register_handlers_misc(void);
-void register_handlers_creds(void);
-void register_handlers_cage(void);
-void register_handlers_io(void);
-void register_handlers_fd(void);
-void register_handlers_proc(void);
-void register_handlers_signal(void);
-void register_handlers_lifecycle(void);
-void register_handlers_timer(void);
-void register_handlers_thread(void);
+/* syscall_table.c (from syscalls.def) */
+extern const lind_handler_t lind_handlers[LIND_NCALLS];
+const char *lind_call_name(uint64_t nr); /* "?" for a number syscalls.def does not list */
 void timer_cancel(struct lind_cage *cage);
 /* epoch.c */
 int lind_kill(int pid, int sig);

@@ -562,7 +562,7 @@ static int64_t do_mremap(struct lind_call *c)
 
 /* The page map is shared by the cage's threads: memory calls hold the cage lock. */
 #define LOCKED(name, fn)                                  \
-    static int64_t name(struct lind_call *c)              \
+    int64_t name(struct lind_call *c)                     \
     {                                                     \
         cage_lock(c->cage);                               \
         int64_t r = fn(c);                                \
@@ -576,17 +576,6 @@ LOCKED(sys_mprotect, do_mprotect)
 LOCKED(sys_madvise, do_madvise)
 LOCKED(sys_msync, do_msync)
 LOCKED(sys_mremap, do_mremap)
-
-void register_handlers_memory(void)
-{
-    lind_handlers[12] = sys_brk;
-    lind_handlers[9] = sys_mmap;
-    lind_handlers[11] = sys_munmap;
-    lind_handlers[10] = sys_mprotect;
-    lind_handlers[28] = sys_madvise;
-    lind_handlers[26] = sys_msync;
-    lind_handlers[25] = sys_mremap;
-}
 
 /* Fresh zeroed pages inside the cage for the host's own use (asyncify buffer, siginfo). */
 int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages)

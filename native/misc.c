@@ -12,15 +12,15 @@
 
 #include "lind.h"
 
-static int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
+int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
 /* the parent in the process table: an orphan is re-parented to its tree's root (or 0) */
-static int64_t sys_getppid(struct lind_call *c) { return proc_getppid(c->cage); }
-static int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
+int64_t sys_getppid(struct lind_call *c) { return proc_getppid(c->cage); }
+int64_t sys_sched_yield(struct lind_call *c) { (void)c; sched_yield(); return 0; }
 
 /* sched_getaffinity(pid, len, mask): the CPUs the host process may run on, where every cage thread
  * runs; for the caller (pid 0) or another live cage. The kernel checks len and returns the size of
  * the mask it wrote, as it does natively. */
-static int64_t sys_sched_getaffinity(struct lind_call *c)
+int64_t sys_sched_getaffinity(struct lind_call *c)
 {
     int pid = arg_int(c, 0);
     uint32_t len = arg_u32(c, 1);
@@ -40,7 +40,7 @@ static int64_t sys_sched_getaffinity(struct lind_call *c)
 }
 
 /* getcpu(cpu *, node *, unused): the host CPU (and NUMA node) the calling thread runs on. */
-static int64_t sys_getcpu(struct lind_call *c)
+int64_t sys_getcpu(struct lind_call *c)
 {
     int efault;
     uint32_t *cpu = guest_ptr_or_null(c, c->a[0], 4, &efault);
@@ -63,7 +63,7 @@ static int64_t sys_getcpu(struct lind_call *c)
  * does); other options are not supported (EINVAL, as Linux answers an unknown option). */
 #define L_PR_SET_NAME 15
 #define L_PR_GET_NAME 16
-static int64_t sys_prctl(struct lind_call *c)
+int64_t sys_prctl(struct lind_call *c)
 {
     char *name = c->th->name;
     switch (arg_int(c, 0)) {
@@ -131,7 +131,7 @@ static int valid_clock(int clk)
            clk == CLOCK_MONOTONIC_COARSE || clk == CLOCK_BOOTTIME;
 }
 
-static int64_t sys_clock_gettime(struct lind_call *c)
+int64_t sys_clock_gettime(struct lind_call *c)
 {
     struct timespec ts;
     int clk = arg_int(c, 0);
@@ -149,7 +149,7 @@ static int64_t sys_clock_gettime(struct lind_call *c)
     return timespec_write(c, c->a[1], &ts);
 }
 
-static int64_t sys_clock_getres(struct lind_call *c)
+int64_t sys_clock_getres(struct lind_call *c)
 {
     struct timespec ts;
     int clk = arg_int(c, 0);
@@ -161,7 +161,7 @@ static int64_t sys_clock_getres(struct lind_call *c)
 }
 
 /* struct timeval is {int64, int64} in the guest, as in the kernel. */
-static int64_t sys_gettimeofday(struct lind_call *c)
+int64_t sys_gettimeofday(struct lind_call *c)
 {
     int efault;
     int64_t *tv = guest_ptr_or_null(c, c->a[0], 16, &efault);
@@ -193,9 +193,9 @@ static int64_t do_sleep(struct lind_call *c, int clk, int flags, uint64_t req, u
     return -r;
 }
 
-static int64_t sys_nanosleep(struct lind_call *c) { return do_sleep(c, CLOCK_MONOTONIC, 0, c->a[0], c->a[1]); }
+int64_t sys_nanosleep(struct lind_call *c) { return do_sleep(c, CLOCK_MONOTONIC, 0, c->a[0], c->a[1]); }
 
-static int64_t sys_clock_nanosleep(struct lind_call *c)
+int64_t sys_clock_nanosleep(struct lind_call *c)
 {
     int clk = arg_int(c, 0);
     if (clk == CLOCK_THREAD_CPUTIME_ID)
@@ -205,7 +205,7 @@ static int64_t sys_clock_nanosleep(struct lind_call *c)
     return do_sleep(c, clk, arg_int(c, 1), c->a[2], c->a[3]);
 }
 
-static int64_t sys_getrandom(struct lind_call *c)
+int64_t sys_getrandom(struct lind_call *c)
 {
     uint32_t n = arg_u32(c, 1);
     void *g = n ? guest_ptr(c, c->a[0], n) : c->cage->base;
@@ -215,7 +215,7 @@ static int64_t sys_getrandom(struct lind_call *c)
     return r < 0 ? -errno : r;
 }
 
-static int64_t sys_uname(struct lind_call *c)
+int64_t sys_uname(struct lind_call *c)
 {
     struct utsname *g = guest_ptr(c, c->a[0], sizeof(struct utsname));
     if (!g)
@@ -259,9 +259,9 @@ static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t 
     return 0;
 }
 
-static int64_t sys_getrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), 0, c->a[1]); }
-static int64_t sys_setrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), c->a[1], 0); }
-static int64_t sys_prlimit64(struct lind_call *c)
+int64_t sys_getrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), 0, c->a[1]); }
+int64_t sys_setrlimit(struct lind_call *c) { return do_prlimit(c, arg_int(c, 0), c->a[1], 0); }
+int64_t sys_prlimit64(struct lind_call *c)
 {
     int pid = arg_int(c, 0);
     if (pid != 0 && (uint64_t)pid != c->cage->id)
@@ -270,15 +270,13 @@ static int64_t sys_prlimit64(struct lind_call *c)
 }
 
 /* As on x32, the guest libc converts from the x86-64 kernel's struct sysinfo, which we fill. */
-static int64_t sys_sysinfo(struct lind_call *c)
+int64_t sys_sysinfo(struct lind_call *c)
 {
     struct sysinfo *g = guest_ptr(c, c->a[0], sizeof(struct sysinfo));
     if (!g)
         return -EFAULT;
     return sysinfo(g) < 0 ? -errno : 0;
 }
-
-static int64_t sys_set_tid_address(struct lind_call *c) { return (int64_t)c->cage->id; }
 
 /* getrusage: the x86-64 kernel's struct rusage (18 x int64), which the libc converts. The CPU
  * time (counted as user time) and the peak memory are accounted: of the cage (its threads), of one
@@ -293,7 +291,7 @@ static uint64_t self_cpu_ns(struct lind_call *c)
     return ns;
 }
 
-static int64_t sys_getrusage(struct lind_call *c)
+int64_t sys_getrusage(struct lind_call *c)
 {
     int who = arg_int(c, 0);
     int64_t *g = guest_ptr(c, c->a[1], 18 * 8);
@@ -319,7 +317,7 @@ static int64_t sys_getrusage(struct lind_call *c)
  * struct tms, docs/abi.md): the cage's threads' user time (user and system time are not told
  * apart: all of it is counted as user time), and that of its waited-for children; returns the
  * ticks of a monotonic clock. */
-static int64_t sys_times(struct lind_call *c)
+int64_t sys_times(struct lind_call *c)
 {
     int efault;
     int32_t *g = guest_ptr_or_null(c, c->a[0], 16, &efault);
@@ -334,29 +332,4 @@ static int64_t sys_times(struct lind_call *c)
         g[3] = 0;
     }
     return (int64_t)(uint32_t)(monotonic_ns() / 10000000);
-}
-
-void register_handlers_misc(void)
-{
-    lind_handlers[98] = sys_getrusage;
-    lind_handlers[100] = sys_times;
-    lind_handlers[39] = sys_getpid;
-    lind_handlers[186] = sys_getpid; /* gettid: one thread per cage for now */
-    lind_handlers[110] = sys_getppid;
-    lind_handlers[24] = sys_sched_yield;
-    lind_handlers[204] = sys_sched_getaffinity;
-    lind_handlers[157] = sys_prctl;
-    lind_handlers[309] = sys_getcpu;
-    lind_handlers[228] = sys_clock_gettime;
-    lind_handlers[229] = sys_clock_getres;
-    lind_handlers[96] = sys_gettimeofday;
-    lind_handlers[35] = sys_nanosleep;
-    lind_handlers[230] = sys_clock_nanosleep;
-    lind_handlers[318] = sys_getrandom;
-    lind_handlers[63] = sys_uname;
-    lind_handlers[97] = sys_getrlimit;
-    lind_handlers[160] = sys_setrlimit;
-    lind_handlers[302] = sys_prlimit64;
-    lind_handlers[99] = sys_sysinfo;
-    lind_handlers[218] = sys_set_tid_address;
 }

@@ -385,7 +385,7 @@ static int check_domain_type(int domain, int type)
     return 0;
 }
 
-static int64_t sys_socket(struct lind_call *c)
+int64_t sys_socket(struct lind_call *c)
 {
     int domain = arg_int(c, 0), type = arg_int(c, 1), proto = arg_int(c, 2);
     int r = check_domain_type(domain, type);
@@ -397,7 +397,7 @@ static int64_t sys_socket(struct lind_call *c)
     return fd_install(c->cage, h, !!(type & SOCK_CLOEXEC), 0);
 }
 
-static int64_t sys_socketpair(struct lind_call *c)
+int64_t sys_socketpair(struct lind_call *c)
 {
     int domain = arg_int(c, 0), type = arg_int(c, 1), proto = arg_int(c, 2);
     int r = check_domain_type(domain, type);
@@ -474,7 +474,7 @@ static int ensure_bound(struct lind_call *c, int h, enum net_op op, int v4mapped
     return 0;
 }
 
-static int64_t sys_bind(struct lind_call *c)
+int64_t sys_bind(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     if (h < 0)
@@ -490,7 +490,7 @@ static int64_t sys_bind(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_listen(struct lind_call *c)
+int64_t sys_listen(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     if (h < 0)
@@ -504,7 +504,7 @@ static int64_t sys_listen(struct lind_call *c)
     return listen(h, arg_int(c, 1)) < 0 ? neg_errno() : 0;
 }
 
-static int64_t sys_connect(struct lind_call *c)
+int64_t sys_connect(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     if (h < 0)
@@ -539,8 +539,8 @@ static int64_t do_accept(struct lind_call *c, int flags)
     return fd;
 }
 
-static int64_t sys_accept(struct lind_call *c) { return do_accept(c, 0); }
-static int64_t sys_accept4(struct lind_call *c) { return do_accept(c, arg_int(c, 3)); }
+int64_t sys_accept(struct lind_call *c) { return do_accept(c, 0); }
+int64_t sys_accept4(struct lind_call *c) { return do_accept(c, arg_int(c, 3)); }
 
 static int64_t do_getname(struct lind_call *c, int peer)
 {
@@ -562,10 +562,10 @@ static int64_t do_getname(struct lind_call *c, int peer)
     return 0;
 }
 
-static int64_t sys_getsockname(struct lind_call *c) { return do_getname(c, 0); }
-static int64_t sys_getpeername(struct lind_call *c) { return do_getname(c, 1); }
+int64_t sys_getsockname(struct lind_call *c) { return do_getname(c, 0); }
+int64_t sys_getpeername(struct lind_call *c) { return do_getname(c, 1); }
 
-static int64_t sys_shutdown(struct lind_call *c)
+int64_t sys_shutdown(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     if (h < 0)
@@ -587,7 +587,7 @@ static int prebind_for_send(struct lind_call *c, int h, const struct addr_in *a)
     return ensure_bound(c, h, NET_SENDTO, fam == AF_INET || v4mapped);
 }
 
-static int64_t sys_sendto(struct lind_call *c)
+int64_t sys_sendto(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
@@ -612,7 +612,7 @@ static int64_t sys_sendto(struct lind_call *c)
     return ret;
 }
 
-static int64_t sys_recvfrom(struct lind_call *c)
+int64_t sys_recvfrom(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     uint32_t n = arg_u32(c, 2);
@@ -817,7 +817,7 @@ static int msg_begin(struct lind_call *c, uint8_t **gm, struct iovec *iov, struc
     return h;
 }
 
-static int64_t sys_sendmsg(struct lind_call *c)
+int64_t sys_sendmsg(struct lind_call *c)
 {
     int flags = arg_int(c, 2), r;
     uint8_t *gm;
@@ -867,7 +867,7 @@ static int64_t sys_sendmsg(struct lind_call *c)
     return ret;
 }
 
-static int64_t sys_recvmsg(struct lind_call *c)
+int64_t sys_recvmsg(struct lind_call *c)
 {
     int flags = arg_int(c, 2);
     uint8_t *gm;
@@ -983,7 +983,7 @@ static int opt_allowed(struct lind_cage *cage, int level, int name, int set)
     }
 }
 
-static int64_t sys_setsockopt(struct lind_call *c)
+int64_t sys_setsockopt(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     int level = arg_int(c, 1), name = arg_int(c, 2);
@@ -1008,7 +1008,7 @@ static int64_t sys_setsockopt(struct lind_call *c)
     return setsockopt(h, level, name, val, len) < 0 ? neg_errno() : 0;
 }
 
-static int64_t sys_getsockopt(struct lind_call *c)
+int64_t sys_getsockopt(struct lind_call *c)
 {
     int h = sock_host(c, arg_int(c, 0));
     int level = arg_int(c, 1), name = arg_int(c, 2);
@@ -1045,24 +1045,4 @@ static int64_t sys_getsockopt(struct lind_call *c)
         memcpy(g, buf, hl);
     wr32(lenp, hl);
     return 0;
-}
-
-void register_handlers_net(void)
-{
-    lind_handlers[41] = sys_socket;
-    lind_handlers[42] = sys_connect;
-    lind_handlers[43] = sys_accept;
-    lind_handlers[44] = sys_sendto;
-    lind_handlers[45] = sys_recvfrom;
-    lind_handlers[46] = sys_sendmsg;
-    lind_handlers[47] = sys_recvmsg;
-    lind_handlers[48] = sys_shutdown;
-    lind_handlers[49] = sys_bind;
-    lind_handlers[50] = sys_listen;
-    lind_handlers[51] = sys_getsockname;
-    lind_handlers[52] = sys_getpeername;
-    lind_handlers[53] = sys_socketpair;
-    lind_handlers[54] = sys_setsockopt;
-    lind_handlers[55] = sys_getsockopt;
-    lind_handlers[288] = sys_accept4;
 }

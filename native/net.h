@@ -11,10 +11,6 @@
 #define LIND_NET_LOOPBACK 1 /* 127.0.0.0/8 and ::1 only; binds to the wildcard become loopback */
 #define LIND_NET_HOST 2     /* anything the host process may do */
 
-/* dispatch.c: lind_init calls these */
-void register_handlers_net(void);
-void register_handlers_poll(void);
-
 /* netpolicy.c. The policy lives in a table keyed by the cage (not in struct lind_cage); a cage
  * without an entry has the process-wide default (LIND_NET_LOOPBACK unless changed). */
 void lind_set_net_policy_default(int mode);

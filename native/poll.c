@@ -225,14 +225,14 @@ static int64_t do_poll(struct lind_call *c, uint32_t fdsaddr, uint32_t nfds, int
     return mask_end(c, ret, saved, masked);
 }
 
-static int64_t sys_poll(struct lind_call *c)
+int64_t sys_poll(struct lind_call *c)
 {
     int t = arg_int(c, 2);
     return do_poll(c, arg_u32(c, 0), arg_u32(c, 1), t < 0 ? -1 : (int64_t)t * 1000000, NULL, 0, 0);
 }
 
 /* ppoll(fds, nfds, const struct timespec *tmo, const sigset_t *mask, size_t sigsetsize) */
-static int64_t sys_ppoll(struct lind_call *c)
+int64_t sys_ppoll(struct lind_call *c)
 {
     int64_t t;
     uint8_t *ts;
@@ -347,7 +347,7 @@ static int64_t do_select(struct lind_call *c, int n, uint32_t in_a, uint32_t out
 }
 
 /* select(n, in, out, ex, struct timeval *) with the kernel's 16-byte timeval */
-static int64_t sys_select(struct lind_call *c)
+int64_t sys_select(struct lind_call *c)
 {
     int64_t t;
     uint8_t *tv;
@@ -358,7 +358,7 @@ static int64_t sys_select(struct lind_call *c)
 }
 
 /* pselect6(n, in, out, ex, struct timespec *, {u64 sigmask ptr, u64 size} *) */
-static int64_t sys_pselect6(struct lind_call *c)
+int64_t sys_pselect6(struct lind_call *c)
 {
     int64_t t;
     uint8_t *ts;
@@ -391,14 +391,14 @@ static int64_t new_epoll(struct lind_call *c, int cloexec)
     return fd_install(c->cage, h, cloexec, 0);
 }
 
-static int64_t sys_epoll_create(struct lind_call *c)
+int64_t sys_epoll_create(struct lind_call *c)
 {
     if (arg_int(c, 0) <= 0)
         return -EINVAL;
     return new_epoll(c, 0);
 }
 
-static int64_t sys_epoll_create1(struct lind_call *c)
+int64_t sys_epoll_create1(struct lind_call *c)
 {
     int flags = arg_int(c, 0);
     if (flags & ~EPOLL_CLOEXEC)
@@ -406,7 +406,7 @@ static int64_t sys_epoll_create1(struct lind_call *c)
     return new_epoll(c, !!(flags & EPOLL_CLOEXEC));
 }
 
-static int64_t sys_epoll_ctl(struct lind_call *c)
+int64_t sys_epoll_ctl(struct lind_call *c)
 {
     int ep = fd_host(c, arg_int(c, 0));
     if (ep < 0)
@@ -449,15 +449,15 @@ static int64_t do_epoll_wait(struct lind_call *c, int64_t timeout_ns, uint32_t m
 
 static int64_t ms_to_ns(int ms) { return ms < 0 ? -1 : (int64_t)ms * 1000000; }
 
-static int64_t sys_epoll_wait(struct lind_call *c) { return do_epoll_wait(c, ms_to_ns(arg_int(c, 3)), 0, 0); }
+int64_t sys_epoll_wait(struct lind_call *c) { return do_epoll_wait(c, ms_to_ns(arg_int(c, 3)), 0, 0); }
 
-static int64_t sys_epoll_pwait(struct lind_call *c)
+int64_t sys_epoll_pwait(struct lind_call *c)
 {
     return do_epoll_wait(c, ms_to_ns(arg_int(c, 3)), arg_u32(c, 4), arg_u32(c, 5));
 }
 
 /* epoll_pwait2(epfd, events, maxevents, const struct timespec *, sigmask, sigsetsize) */
-static int64_t sys_epoll_pwait2(struct lind_call *c)
+int64_t sys_epoll_pwait2(struct lind_call *c)
 {
     int64_t t;
     uint8_t *ts;
@@ -479,10 +479,10 @@ static int64_t do_eventfd(struct lind_call *c, unsigned initval, int flags)
     return fd_install(c->cage, h, !!(flags & EFD_CLOEXEC), 0);
 }
 
-static int64_t sys_eventfd(struct lind_call *c) { return do_eventfd(c, arg_u32(c, 0), 0); }
-static int64_t sys_eventfd2(struct lind_call *c) { return do_eventfd(c, arg_u32(c, 0), arg_int(c, 1)); }
+int64_t sys_eventfd(struct lind_call *c) { return do_eventfd(c, arg_u32(c, 0), 0); }
+int64_t sys_eventfd2(struct lind_call *c) { return do_eventfd(c, arg_u32(c, 0), arg_int(c, 1)); }
 
-static int64_t sys_timerfd_create(struct lind_call *c)
+int64_t sys_timerfd_create(struct lind_call *c)
 {
     int clock = arg_int(c, 0), flags = arg_int(c, 1);
     if (flags & ~(TFD_CLOEXEC | TFD_NONBLOCK))
@@ -496,7 +496,7 @@ static int64_t sys_timerfd_create(struct lind_call *c)
 }
 
 /* struct itimerspec is two 16-byte timespecs in the guest, as in the kernel */
-static int64_t sys_timerfd_settime(struct lind_call *c)
+int64_t sys_timerfd_settime(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -517,7 +517,7 @@ static int64_t sys_timerfd_settime(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_timerfd_gettime(struct lind_call *c)
+int64_t sys_timerfd_gettime(struct lind_call *c)
 {
     int h = fd_host(c, arg_int(c, 0));
     if (h < 0)
@@ -530,23 +530,4 @@ static int64_t sys_timerfd_gettime(struct lind_call *c)
         return -errno;
     memcpy(g, &cur, sizeof cur);
     return 0;
-}
-
-void register_handlers_poll(void)
-{
-    lind_handlers[7] = sys_poll;
-    lind_handlers[271] = sys_ppoll;
-    lind_handlers[23] = sys_select;
-    lind_handlers[270] = sys_pselect6;
-    lind_handlers[213] = sys_epoll_create;
-    lind_handlers[291] = sys_epoll_create1;
-    lind_handlers[233] = sys_epoll_ctl;
-    lind_handlers[232] = sys_epoll_wait;
-    lind_handlers[281] = sys_epoll_pwait;
-    lind_handlers[441] = sys_epoll_pwait2;
-    lind_handlers[284] = sys_eventfd;
-    lind_handlers[290] = sys_eventfd2;
-    lind_handlers[283] = sys_timerfd_create;
-    lind_handlers[286] = sys_timerfd_settime;
-    lind_handlers[287] = sys_timerfd_gettime;
 }

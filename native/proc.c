@@ -360,7 +360,7 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
     }
 }
 
-static int64_t sys_wait4(struct lind_call *c)
+int64_t sys_wait4(struct lind_call *c)
 {
     int pid = arg_int(c, 0), options = arg_int(c, 2), efault, st = 0;
     int *gstatus = guest_ptr_or_null(c, c->a[1], 4, &efault);
@@ -388,7 +388,7 @@ static int64_t sys_wait4(struct lind_call *c)
 }
 
 /* waitid(idtype, id, siginfo_t *, options, rusage *) */
-static int64_t sys_waitid(struct lind_call *c)
+int64_t sys_waitid(struct lind_call *c)
 {
     int idtype = arg_int(c, 0), id = arg_int(c, 1), options = arg_int(c, 3), efault, st = 0;
     uint8_t *si = guest_ptr_or_null(c, c->a[2], 128, &efault);
@@ -431,7 +431,7 @@ static int64_t sys_waitid(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_getpgid(struct lind_call *c)
+int64_t sys_getpgid(struct lind_call *c)
 {
     int pid = arg_int(c, 0), r;
     pthread_mutex_lock(&proc_lock);
@@ -441,9 +441,9 @@ static int64_t sys_getpgid(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_getpgrp(struct lind_call *c) { return c->cage->proc->pgid; }
+int64_t sys_getpgrp(struct lind_call *c) { return c->cage->proc->pgid; }
 
-static int64_t sys_getsid(struct lind_call *c)
+int64_t sys_getsid(struct lind_call *c)
 {
     int pid = arg_int(c, 0), r;
     pthread_mutex_lock(&proc_lock);
@@ -453,7 +453,7 @@ static int64_t sys_getsid(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_setpgid(struct lind_call *c)
+int64_t sys_setpgid(struct lind_call *c)
 {
     int pid = arg_int(c, 0), pgid = arg_int(c, 1), r = 0;
     struct lind_proc *me = c->cage->proc;
@@ -486,7 +486,7 @@ static int64_t sys_setpgid(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_setsid(struct lind_call *c)
+int64_t sys_setsid(struct lind_call *c)
 {
     struct lind_proc *me = c->cage->proc;
     int r;
@@ -631,20 +631,7 @@ static int64_t priority(struct lind_call *c, int set)
     return set ? err : 20 - best; /* the kernel's getpriority answers 20 - nice (1..40) */
 }
 
-static int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
-static int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
+int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
+int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
 
 int proc_kill(struct lind_cage *sender, int pid, int sig) { return proc_kill_from(sender, pid, sig, NULL); }
-
-void register_handlers_proc(void)
-{
-    lind_handlers[140] = sys_getpriority;
-    lind_handlers[141] = sys_setpriority;
-    lind_handlers[61] = sys_wait4;
-    lind_handlers[247] = sys_waitid;
-    lind_handlers[121] = sys_getpgid;
-    lind_handlers[111] = sys_getpgrp;
-    lind_handlers[124] = sys_getsid;
-    lind_handlers[109] = sys_setpgid;
-    lind_handlers[112] = sys_setsid;
-}

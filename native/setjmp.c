@@ -14,8 +14,6 @@
 
 #include "lind.h"
 
-#define LIND_SETJMP 1020
-#define LIND_LONGJMP 1021
 #define MAX_JMPS 256
 
 struct jmp_record {
@@ -69,7 +67,7 @@ int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from)
     return 0;
 }
 
-static int64_t sys_setjmp(struct lind_call *c)
+int64_t sys_setjmp(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
     if (th->in_handler || c->acting || !c->caller || !c->can_unwind)
@@ -78,7 +76,7 @@ static int64_t sys_setjmp(struct lind_call *c)
     return start_unwind(c, PENDING_SETJMP);
 }
 
-static int64_t sys_longjmp(struct lind_call *c)
+int64_t sys_longjmp(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
     uint32_t env = arg_u32(c, 0);
@@ -157,10 +155,4 @@ int64_t lind_longjmp_restore(struct lind_thread *th)
     th->rewinding = 1;
     th->fork_result = th->jmp_val;
     return r->sp;
-}
-
-void register_handlers_setjmp(void)
-{
-    lind_handlers[LIND_SETJMP] = sys_setjmp;
-    lind_handlers[LIND_LONGJMP] = sys_longjmp;
 }

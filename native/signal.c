@@ -451,18 +451,18 @@ void signals_after_call(struct lind_call *c)
 static int never_restarted(uint32_t nr)
 {
     switch (nr) {
-    case 34:  /* pause */
-    case 130: /* rt_sigsuspend */
-    case 35:  /* nanosleep */
-    case 230: /* clock_nanosleep */
-    case 7:   /* poll */
-    case 23:  /* select */
-    case 270: /* pselect6 */
-    case 271: /* ppoll */
-    case 232: /* epoll_wait */
-    case 281: /* epoll_pwait */
-    case 128: /* rt_sigtimedwait */
-    case 202: /* futex (musl loops itself) */
+    case LIND_NR_pause:
+    case LIND_NR_rt_sigsuspend:
+    case LIND_NR_nanosleep:
+    case LIND_NR_clock_nanosleep:
+    case LIND_NR_poll:
+    case LIND_NR_select:
+    case LIND_NR_pselect6:
+    case LIND_NR_ppoll:
+    case LIND_NR_epoll_wait:
+    case LIND_NR_epoll_pwait:
+    case LIND_NR_rt_sigtimedwait:
+    case LIND_NR_futex: /* (musl loops itself) */
         return 1;
     default:
         return 0;
@@ -481,7 +481,7 @@ int signals_restart(struct lind_call *c, int64_t ret)
 
 /* rt_sigaction(sig, const struct k_sigaction *act, struct k_sigaction *old, size_t sigsetsize).
  * The guest's k_sigaction: u32 handler, u32 flags, u32 restorer, u32 mask[2]. */
-static int64_t sys_rt_sigaction(struct lind_call *c)
+int64_t sys_rt_sigaction(struct lind_call *c)
 {
     int sig = arg_int(c, 0), efault;
     if (sig < 1 || sig > 64 || arg_u32(c, 3) != 8)
@@ -515,7 +515,7 @@ static int64_t sys_rt_sigaction(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_rt_sigprocmask(struct lind_call *c)
+int64_t sys_rt_sigprocmask(struct lind_call *c)
 {
     int how = arg_int(c, 0), efault;
     if (arg_u32(c, 3) != 8)
@@ -543,7 +543,7 @@ static int64_t sys_rt_sigprocmask(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_rt_sigpending(struct lind_call *c)
+int64_t sys_rt_sigpending(struct lind_call *c)
 {
     uint64_t *g = guest_ptr(c, c->a[0], 8);
     if (!g)
@@ -562,7 +562,7 @@ static void wait_for_signal(struct lind_thread *th)
     }
 }
 
-static int64_t sys_rt_sigsuspend(struct lind_call *c)
+int64_t sys_rt_sigsuspend(struct lind_call *c)
 {
     const uint64_t *set = guest_ptr(c, c->a[0], 8);
     if (!set)
@@ -579,7 +579,7 @@ static int64_t sys_rt_sigsuspend(struct lind_call *c)
 /* rt_sigtimedwait(set, info, timeout, sigsetsize) (sigwait, sigwaitinfo, sigtimedwait): takes a
  * pending signal of set, blocked or not, or waits for one; EAGAIN when the timeout passes, EINTR
  * when another signal's handler runs. info: siginfo_fill. */
-static int64_t sys_rt_sigtimedwait(struct lind_call *c)
+int64_t sys_rt_sigtimedwait(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
     struct lind_cage *cage = c->cage;
@@ -639,7 +639,7 @@ static int64_t sys_rt_sigtimedwait(struct lind_call *c)
 }
 
 /* sigaltstack(ss, old_ss), stack_t being {u32 sp, int flags, u32 size} (ILP32). */
-static int64_t sys_sigaltstack(struct lind_call *c)
+int64_t sys_sigaltstack(struct lind_call *c)
 {
     struct lind_thread *th = c->th;
     int efault;
@@ -674,18 +674,18 @@ static int64_t sys_sigaltstack(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_pause(struct lind_call *c)
+int64_t sys_pause(struct lind_call *c)
 {
     wait_for_signal(c->th);
     return -EINTR;
 }
 
-static int64_t sys_kill(struct lind_call *c) { return proc_kill(c->cage, arg_int(c, 0), arg_int(c, 1)); }
+int64_t sys_kill(struct lind_call *c) { return proc_kill(c->cage, arg_int(c, 0), arg_int(c, 1)); }
 
 /* rt_sigqueueinfo(pid, sig, siginfo *) (sigqueue): the caller's si_code (which must say a user
  * sent it: negative and not SI_TKILL, unless to itself, as Linux demands) and si_value; the
  * sender's pid and uid are its own, whatever the siginfo claims. */
-static int64_t sys_rt_sigqueueinfo(struct lind_call *c)
+int64_t sys_rt_sigqueueinfo(struct lind_call *c)
 {
     int pid = arg_int(c, 0), sig = arg_int(c, 1);
     const int32_t *si = guest_ptr(c, c->a[2], 128);
@@ -725,26 +725,11 @@ static int64_t kill_thread(struct lind_call *c, int tgid, int tid, int sig)
     return proc_kill(cage, tid, sig);
 }
 
-static int64_t sys_tkill(struct lind_call *c) { return kill_thread(c, -1, arg_int(c, 0), arg_int(c, 1)); }
+int64_t sys_tkill(struct lind_call *c) { return kill_thread(c, -1, arg_int(c, 0), arg_int(c, 1)); }
 
-static int64_t sys_tgkill(struct lind_call *c)
+int64_t sys_tgkill(struct lind_call *c)
 {
     if (arg_int(c, 0) <= 0)
         return -EINVAL;
     return kill_thread(c, arg_int(c, 0), arg_int(c, 1), arg_int(c, 2));
-}
-
-void register_handlers_signal(void)
-{
-    lind_handlers[13] = sys_rt_sigaction;
-    lind_handlers[14] = sys_rt_sigprocmask;
-    lind_handlers[127] = sys_rt_sigpending;
-    lind_handlers[130] = sys_rt_sigsuspend;
-    lind_handlers[128] = sys_rt_sigtimedwait;
-    lind_handlers[131] = sys_sigaltstack;
-    lind_handlers[129] = sys_rt_sigqueueinfo;
-    lind_handlers[34] = sys_pause;
-    lind_handlers[62] = sys_kill;
-    lind_handlers[200] = sys_tkill;
-    lind_handlers[234] = sys_tgkill;
 }

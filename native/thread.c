@@ -175,7 +175,7 @@ void lind_cage_wait_threads(struct lind_cage *cage)
 
 /* exit(2) of one thread. The main thread waits for the others and then ends the process with the
  * status of the last one (as Linux does when the last thread exits). */
-static int64_t sys_exit(struct lind_call *c)
+int64_t sys_exit(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int code = arg_int(c, 0) & 0xff;
@@ -205,7 +205,7 @@ static int64_t sys_exit(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_exit_group(struct lind_call *c)
+int64_t sys_exit_group(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     cage_lock(cage);
@@ -218,9 +218,9 @@ static int64_t sys_exit_group(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_gettid(struct lind_call *c) { return c->th->tid; }
+int64_t sys_gettid(struct lind_call *c) { return c->th->tid; }
 
-static int64_t sys_set_tid_address(struct lind_call *c)
+int64_t sys_set_tid_address(struct lind_call *c)
 {
     c->th->clear_tid = arg_u32(c, 0);
     return c->th->tid;
@@ -228,7 +228,7 @@ static int64_t sys_set_tid_address(struct lind_call *c)
 
 /* futex on the cage's shared memory: the host futex works on the host address as is (all threads
  * of a cage are threads of this host process). */
-static int64_t sys_futex(struct lind_call *c)
+int64_t sys_futex(struct lind_call *c)
 {
     uint32_t uaddr = arg_u32(c, 0);
     int op = arg_int(c, 1), cmd = op & FUTEX_CMD_MASK;
@@ -276,18 +276,8 @@ static int64_t sys_futex(struct lind_call *c)
     return r < 0 ? -errno : r;
 }
 
-static int64_t sys_set_robust_list(struct lind_call *c)
+int64_t sys_set_robust_list(struct lind_call *c)
 {
     /* robust mutexes are not recovered when a thread dies; the list is accepted */
     return arg_u32(c, 1) == 12 ? 0 : -EINVAL;
-}
-
-void register_handlers_thread(void)
-{
-    lind_handlers[60] = sys_exit;
-    lind_handlers[231] = sys_exit_group;
-    lind_handlers[186] = sys_gettid;
-    lind_handlers[218] = sys_set_tid_address;
-    lind_handlers[202] = sys_futex;
-    lind_handlers[273] = sys_set_robust_list;
 }

@@ -201,8 +201,8 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
                 wt.trap_message(trap, &m);
             else
                 wt.error_message(err, &m);
-            fprintf(stderr, "lind: grate %d handler %llu failed: %.*s\n", pool->grate_id,
-                    (unsigned long long)e.fnptr, (int)m.n, m.d);
+            fprintf(stderr, "lind: grate %d handler %llu (%s) failed: %.*s\n", pool->grate_id,
+                    (unsigned long long)e.fnptr, lind_call_name(c->nr), (int)m.n, m.d);
             wt.byte_vec_delete(&m);
         }
         if (err)
@@ -277,7 +277,7 @@ static int may_act_on(struct lind_cage *me, uint64_t target)
 
 /* register_handler(targetcage, callnum[a1_cage], _, grateid[a2_cage], fnptr[a3]) as the
  * reference packs it. */
-static int64_t sys_register_handler(struct lind_call *c)
+int64_t sys_register_handler(struct lind_call *c)
 {
     uint64_t target = c->a[0], callnum = c->ac[0], grateid = c->ac[1], fnptr = c->a[2];
     if (callnum >= LIND_NCALLS)
@@ -317,7 +317,7 @@ static int64_t sys_register_handler(struct lind_call *c)
 }
 
 /* copy_handler_table_to_cage(srccage, targetcage) */
-static int64_t sys_copy_handler_table(struct lind_call *c)
+int64_t sys_copy_handler_table_to_cage(struct lind_call *c)
 {
     uint64_t src = c->a[0], dst = c->a[1];
     if (!may_act_on(c->cage, dst))
@@ -421,7 +421,7 @@ static int copy_fast(struct lind_call *c, uint64_t srcaddr, uint64_t srccage, ui
     return 1;
 }
 
-static int64_t sys_copy_data(struct lind_call *c)
+int64_t sys_copy_data_between_cages(struct lind_call *c)
 {
     uint64_t srcaddr = c->a[1], srccage = c->ac[1] & ~GRATE_MEMORY_FLAG;
     uint64_t dstaddr = c->a[2], dstcage = c->ac[2] & ~GRATE_MEMORY_FLAG;
@@ -472,11 +472,4 @@ out:
     if (d && d != c->cage)
         cage_put(d);
     return r;
-}
-
-void register_handlers_threei(void)
-{
-    lind_handlers[LIND_REGISTER_HANDLER] = sys_register_handler;
-    lind_handlers[LIND_COPY_DATA] = sys_copy_data;
-    lind_handlers[LIND_COPY_HANDLER_TABLE] = sys_copy_handler_table;
 }

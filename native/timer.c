@@ -193,7 +193,7 @@ void timer_cancel(struct lind_cage *cage) { timers_drop(cage, 0); }
 void timers_exec(struct lind_cage *cage) { timers_drop(cage, 1); }
 
 /* struct itimerval as the x86-64 kernel has it: 4 x int64 (interval sec, usec, value sec, usec) */
-static int64_t sys_setitimer(struct lind_call *c)
+int64_t sys_setitimer(struct lind_call *c)
 {
     int which = arg_int(c, 0), efault;
     if (which != 0)
@@ -219,7 +219,7 @@ static int64_t sys_setitimer(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_getitimer(struct lind_call *c)
+int64_t sys_getitimer(struct lind_call *c)
 {
     int which = arg_int(c, 0);
     if (which != 0)
@@ -236,7 +236,7 @@ static int64_t sys_getitimer(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_alarm(struct lind_call *c)
+int64_t sys_alarm(struct lind_call *c)
 {
     int64_t oval, oint;
     int r = timer_set(c->cage, (int64_t)arg_u32(c, 0) * NS, 0, &oval, &oint);
@@ -250,7 +250,7 @@ static int64_t sys_alarm(struct lind_call *c)
 /* timer_create(clock, struct sigevent *, int *id): sigevent is {u32 value, int signo, int notify,
  * int tid} (docs/abi.md); CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME (the CPU-time clocks:
  * EINVAL, not supported); no sigevent: SIGALRM with the timer's id as value. */
-static int64_t sys_timer_create(struct lind_call *c)
+int64_t sys_timer_create(struct lind_call *c)
 {
     struct lind_cage *cage = c->cage;
     int clock = arg_int(c, 0), efault;
@@ -339,7 +339,7 @@ static struct timer **posix_timer_locked(struct lind_call *c)
 }
 
 /* timer_settime(id, flags, new, old) */
-static int64_t sys_timer_settime(struct lind_call *c)
+int64_t sys_timer_settime(struct lind_call *c)
 {
     int flags = arg_int(c, 1), efault;
     const uint8_t *nv = guest_ptr(c, c->a[2], 32);
@@ -375,7 +375,7 @@ static int64_t sys_timer_settime(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_timer_gettime(struct lind_call *c)
+int64_t sys_timer_gettime(struct lind_call *c)
 {
     uint8_t *g = guest_ptr(c, c->a[1], 32);
     if (!g)
@@ -392,7 +392,7 @@ static int64_t sys_timer_gettime(struct lind_call *c)
     return 0;
 }
 
-static int64_t sys_timer_getoverrun(struct lind_call *c)
+int64_t sys_timer_getoverrun(struct lind_call *c)
 {
     pthread_mutex_lock(&timer_lock);
     struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
@@ -401,7 +401,7 @@ static int64_t sys_timer_getoverrun(struct lind_call *c)
     return r;
 }
 
-static int64_t sys_timer_delete(struct lind_call *c)
+int64_t sys_timer_delete(struct lind_call *c)
 {
     pthread_mutex_lock(&timer_lock);
     struct timer **pp = posix_timer_locked(c), *t = pp ? *pp : NULL;
@@ -410,16 +410,4 @@ static int64_t sys_timer_delete(struct lind_call *c)
     pthread_mutex_unlock(&timer_lock);
     free(t);
     return t ? 0 : -EINVAL;
-}
-
-void register_handlers_timer(void)
-{
-    lind_handlers[222] = sys_timer_create;
-    lind_handlers[223] = sys_timer_settime;
-    lind_handlers[224] = sys_timer_gettime;
-    lind_handlers[225] = sys_timer_getoverrun;
-    lind_handlers[226] = sys_timer_delete;
-    lind_handlers[38] = sys_setitimer;
-    lind_handlers[36] = sys_getitimer;
-    lind_handlers[37] = sys_alarm;
 }

@@ -40,7 +40,7 @@ class NativeBuildError(RuntimeError):
 
 
 def _sources() -> list[Path]:
-    return sorted(p for p in NATIVE_SRC.iterdir() if p.suffix in (".c", ".h"))
+    return sorted(p for p in NATIVE_SRC.iterdir() if p.suffix in (".c", ".h", ".def"))
 
 
 def sanitizer() -> str | None:
