@@ -18,9 +18,9 @@ _DEFINED = re.compile(r"^(?:static\s+)?int64_t\s+(sys_\w+)\s*\(\s*struct lind_ca
 
 def _defined_handlers() -> dict[str, str]:
     found = {}
-    for src in sorted(NATIVE_SRC.glob("*.c")):
+    for src in sorted(NATIVE_SRC.rglob("*.c")):
         for m in _DEFINED.finditer(src.read_text()):
-            found[m[1] or m[2]] = src.name
+            found[m[1] or m[2]] = src.relative_to(NATIVE_SRC).as_posix()
     return found
 
 
@@ -41,7 +41,7 @@ def test_every_handler_is_in_the_table_and_every_table_handler_exists():
 
 def test_only_the_table_fills_the_handler_table():
     """No registration at run time: lind_handlers is the const array syscall_table.c expands."""
-    for src in NATIVE_SRC.glob("*.[ch]"):
+    for src in NATIVE_SRC.rglob("*.[ch]"):
         text = src.read_text()
         assert not re.search(r"lind_handlers\s*\[[^]]*\]\s*=\s*[^={\s]", text), src.name
         assert "register_handlers_" not in text, src.name

@@ -1,4 +1,4 @@
-"""Builds (on demand) and loads the C data plane, native/*.c, as a shared library."""
+"""Builds (on demand) and loads the C data plane, native/**/*.c, as a shared library."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ class NativeBuildError(RuntimeError):
 
 
 def _sources() -> list[Path]:
-    return sorted(p for p in NATIVE_SRC.iterdir() if p.suffix in (".c", ".h", ".def"))
+    """Every source of the data plane, in native/ and its folders (native/README.md)."""
+    return sorted(p for p in NATIVE_SRC.rglob("*") if p.suffix in (".c", ".h", ".def") and p.is_file())
 
 
 def sanitizer() -> str | None:
@@ -82,7 +83,7 @@ def library_path(san: str | None = None) -> Path:
     san = san if san is not None else sanitizer()
     h = hashlib.sha256(" ".join(cflags(san)).encode())
     for src in _sources():
-        h.update(src.name.encode())
+        h.update(src.relative_to(NATIVE_SRC).as_posix().encode())
         h.update(src.read_bytes())
     return cache_home() / "native" / f"{_variant(san)}-{h.hexdigest()[:16]}.so"
 
@@ -99,7 +100,8 @@ def build(force: bool = False, san: str | None = None) -> Path:
     cfiles = [str(p) for p in _sources() if p.suffix == ".c"]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
     os.close(fd)
-    cmd = ["gcc", *cflags(san), "-shared", "-o", tmp, *cfiles, "-ldl"]
+    # (-I: files include each other by their path under native/, e.g. "kern/cage.h")
+    cmd = ["gcc", *cflags(san), f"-I{NATIVE_SRC}", "-shared", "-o", tmp, *cfiles, "-ldl"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         os.unlink(tmp)
