@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "syscalls.h"
-#include "wt_api.h"
+#include "sys/syscalls.h"
+#include "base/wt_api.h"
 
 #define LIND_NCALLS 1100       /* 3i table size: Linux x86-64 numbers < 1000, lind calls 1001.. */
 #define LIND_NGROUPS 64         /* supplementary groups a cage can have */

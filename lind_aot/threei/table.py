@@ -1,4 +1,4 @@
-"""The system-call table, native/syscalls.def, as typed entries, and docs/syscalls.md rendered from it.
+"""The system-call table, native/sys/syscalls.def, as typed entries, and docs/syscalls.md rendered from it.
 
 Each entry line of the .def is `X(nr, name, handler, family, status, note)` (the file's header says
 what the fields mean); this module reads it with one regular expression per line and checks the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lind_aot.paths import NATIVE_SRC, REPO_ROOT
 
-DEF_FILE = NATIVE_SRC / "syscalls.def"
+DEF_FILE = NATIVE_SRC / "sys" / "syscalls.def"
 DOC_FILE = REPO_ROOT / "docs" / "syscalls.md"
 
 
@@ -93,7 +93,7 @@ def problems(entries: list[Entry]) -> list[str]:
 _INTRO = """\
 # System calls
 
-The system calls a cage can make, generated from [`native/syscalls.def`](../native/syscalls.def) by
+The system calls a cage can make, generated from [`native/sys/syscalls.def`](../native/sys/syscalls.def) by
 `python -m lind_aot.threei.table --write` (do not edit by hand; `tests/test_syscall_table.py` fails
 when this file is stale). Numbers and names are Linux x86-64's (`syscall_64.tbl`); the lind calls
 from 1001 on are described in [abi.md](abi.md).

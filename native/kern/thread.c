@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 
 #define L_CLONE_VM 0x100
 #define L_CLONE_SETTLS 0x80000

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net.h"
+#include "kern/netpolicy.h"
 
 struct policy_entry {
     struct lind_cage *cage;

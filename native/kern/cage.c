@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "instance.h"
-#include "net.h"
+#include "rt/instance.h"
+#include "kern/netpolicy.h"
 
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
 struct lind_cage *lind_cage_new(const char *root)

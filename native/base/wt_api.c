@@ -1,4 +1,4 @@
-#include "wt_api.h"
+#include "base/wt_api.h"
 
 #include <dlfcn.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "kern/netpolicy.h"
 
 #define KICK_SIGNAL (SIGRTMIN + 3) /* signal.c */
 #define NS 1000000000ll

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 
 typedef struct { size_t size; char *data; } byte_vec_t;
 typedef struct wasm_config_t wasm_config_t;

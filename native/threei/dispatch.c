@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "lind.h"
-#include "net.h"
+#include "kern/netpolicy.h"
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";

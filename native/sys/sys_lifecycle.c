@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "instance.h"
-#include "net.h"
+#include "rt/instance.h"
+#include "kern/netpolicy.h"
 
 #define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
 #define L_CLONE_VM 0x100

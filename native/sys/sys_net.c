@@ -27,7 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "kern/netpolicy.h"
 
 #define L_SIGPIPE 13
 #define SUN_PATH_MAX 108

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 
 #define THREEI_DEREGISTER 500 /* the reference's handler cage id that removes an entry */
 #define GRATE_MEMORY_FLAG (1ull << 63)

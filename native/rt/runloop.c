@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 static int call0(struct run_ctx *r, const wasmtime_func_t *f, int nargs, int32_t arg)
 {
     if (!f->store_id)

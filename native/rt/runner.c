@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 
 #define RUNNER_IDLE_MS 30000 /* an idle runner thread ends after this */
 

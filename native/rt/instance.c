@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "instance.h"
+#include "rt/instance.h"
 
 #define POOL_MAX 8
 #define POOL_MAX_BYTES (64ull << 20) /* larger memories are not kept */
