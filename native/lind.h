@@ -11,14 +11,13 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "sys/syscalls.h"
+#include "base/guest_abi.h"
+#include "base/pagemap.h"
+#include "base/util.h"
 #include "base/wt_api.h"
+#include "sys/syscalls.h"
 
-#define LIND_NCALLS 1100       /* 3i table size: Linux x86-64 numbers < 1000, lind calls 1001.. */
 #define LIND_NGROUPS 64         /* supplementary groups a cage can have */
-#define LIND_PAGE 4096u        /* guest page size (AT_PAGESZ) */
-#define LIND_WASM_PAGE 65536u  /* memory.grow unit */
-#define LIND_MAX_MEM (1ull << 32)
 #define LIND_NRLIMITS 16
 
 /* A grate's pool of worker instances (threei.c); never freed, marked dead when the grate ends. */
@@ -261,6 +260,10 @@ struct lind_call {
 
 typedef int64_t (*lind_handler_t)(struct lind_call *c);
 
+/* The cage's lock (struct lind_cage: lock). */
+static inline void cage_lock(struct lind_cage *cage) { pthread_mutex_lock(&cage->lock); }
+static inline void cage_unlock(struct lind_cage *cage) { pthread_mutex_unlock(&cage->lock); }
+
 /* argument decoding, as the x86-64 kernel reads them */
 static inline int arg_int(const struct lind_call *c, int i) { return (int)(uint32_t)c->a[i]; }
 static inline uint32_t arg_u32(const struct lind_call *c, int i) { return (uint32_t)c->a[i]; }
@@ -272,32 +275,13 @@ static inline wasmtime_context_t *call_ctx(const struct lind_call *c)
     return c->caller ? wt.caller_context(c->caller) : c->ctx;
 }
 
-/* CLOCK_MONOTONIC in nanoseconds (deadlines of timers, waits, wall-time limits). */
-static inline int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* memory.c: guest pointers. NULL means EFAULT. */
 void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len);
 void *guest_ptr_or_null(struct lind_call *c, uint64_t addr, uint64_t len, int *efault);
 /* Copies a NUL-terminated guest string into out (cap bytes); 0, -EFAULT or -ENAMETOOLONG. */
 int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap);
-#define LIND_IOV_MAX 1024
 struct iovec;
 int guest_iovec(struct lind_call *c, uint64_t addr, uint32_t cnt, struct iovec *out);
-/* Guest timespec at g (16 bytes): {int64 sec; int32 nsec; 4 bytes padding}; the padding is not read. */
-static inline void guest_timespec(const uint8_t *g, struct timespec *ts)
-{
-    int64_t sec;
-    int32_t nsec;
-    memcpy(&sec, g, 8);
-    memcpy(&nsec, g + 8, 4);
-    ts->tv_sec = sec;
-    ts->tv_nsec = nsec;
-}
 int memory_attach(struct lind_cage *cage, uint32_t heap_base);
 void memory_release(struct lind_cage *cage);
 void shared_maps_flush(struct lind_cage *cage);
@@ -385,20 +369,7 @@ void signal_init(void);
 int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
-uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *n);
-int memory_scrub(uint8_t *base, uint64_t size); /* zeroes what was written, keeps pages resident */
 
-/* The next run of selected pages at or after *h (moved to its start); returns its end, == *h when
- * there is none:  for (size_t h = 0, e; (e = page_run(sel, n, &h)) > h; h = e) ... */
-static inline size_t page_run(const uint8_t *sel, size_t n, size_t *h)
-{
-    while (*h < n && !sel[*h])
-        (*h)++;
-    size_t e = *h;
-    while (e < n && sel[e])
-        e++;
-    return e;
-}
 int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child); /* 1 done, 0 not applicable, <0 */
 void cow_release(struct lind_cage *cage);
 
@@ -421,16 +392,7 @@ struct lind_thread *thread_new(struct lind_cage *cage, int tid);
 int64_t thread_clone(struct lind_call *c);
 void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
-void cage_lock(struct lind_cage *cage);
-void deadline_after_ms(struct timespec *ts, long ms);
-/* pthread_cond_wait, or pthread_cond_timedwait until *deadline (deadline_after_ms) when given. */
-static inline int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *deadline)
-{
-    return deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
-}
-void start_service_thread(void *(*fn)(void *), int own_fds);
 int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this cage thread */
-void cage_unlock(struct lind_cage *cage);
 
 /* threei.c */
 int64_t threei_call_grate(struct lind_call *c, struct threei_entry e);

@@ -172,10 +172,9 @@ int func_fits(wasmtime_context_t *ctx, const wasmtime_func_t *f, size_t slots);
 
 extern struct wt_api wt;
 
-/* Resolve the API from the already-loaded _libwasmtime.so; 0 on success. */
-int wt_api_load(const char *libwasmtime_path);
-/* engine.c: the rest of the API it uses, from the same library handle. */
-int engine_api_load(void *handle);
+/* Resolve the API from the already-loaded _libwasmtime.so; 0 on success, with the library's handle
+ * in *handle (rt/engine.c resolves the rest of the API it uses from it: engine_api_load). */
+int wt_api_load(const char *libwasmtime_path, void **handle);
 /* *slot = the symbol, or a message on stderr and -1. */
 int wt_resolve(void *handle, void **slot, const char *sym);
 #define WT_RESOLVE(h, ptr, sym)                           \

@@ -41,6 +41,8 @@ struct lind_instance {
 };
 
 void instances_init(wasm_engine_t *engine, const wasm_functype_t *syscall_type);
+/* engine.c: the part of the wasmtime API the engine uses, from the library wt_api_load opened. */
+int engine_api_load(void *handle);
 struct lind_module *lind_module_new(wasmtime_module_t *module, const wasm_memorytype_t *memtype);
 struct lind_module *module_get(struct lind_module *m);
 void module_put(struct lind_module *m);

@@ -5,6 +5,7 @@
 
 #include "lind.h"
 #include "kern/netpolicy.h"
+#include "rt/instance.h"
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
@@ -125,7 +126,8 @@ wasm_trap_t *lind_syscall_unwind_entry(void *env, wasmtime_caller_t *caller, was
 
 int lind_init(const char *libwasmtime_path)
 {
-    if (wt_api_load(libwasmtime_path) != 0)
+    void *wasmtime;
+    if (wt_api_load(libwasmtime_path, &wasmtime) != 0 || engine_api_load(wasmtime) != 0)
         return -1;
     path_init(); /* (the host's umask is the embedder's: read, never changed) */
     signal_init();

@@ -1,0 +1,31 @@
+/* base/util.h: small helpers every layer uses: clocks and deadlines, waits with a deadline, and the
+ * microvisor's own service threads (epoch ticker, timers, capture hub).
+ * Calls: libc only.        Called by: every folder. */
+#ifndef LIND_BASE_UTIL_H
+#define LIND_BASE_UTIL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds (deadlines of timers, waits, wall-time limits). */
+static inline int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+void deadline_after_ms(struct timespec *ts, long ms);
+
+/* pthread_cond_wait, or pthread_cond_timedwait until *deadline (deadline_after_ms) when given. */
+static inline int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *deadline)
+{
+    return deadline ? pthread_cond_timedwait(c, m, deadline) : pthread_cond_wait(c, m);
+}
+
+/* A detached host thread with a small stack running fn(NULL); own_fds: with an empty fd table. */
+void start_service_thread(void *(*fn)(void *), int own_fds);
+
+#endif
