@@ -4,13 +4,8 @@
 #define LIND_INSTANCE_H
 
 #include "lind.h"
+#include "kern/module.h"
 
-/* A compiled program: a clone of the wasmtime module and the type of the memory it imports. */
-struct lind_module {
-    wasmtime_module_t *module;
-    wasm_memorytype_t *memtype;
-    int refs; /* atomic */
-};
 
 /* What the run loop needs to run an instance. */
 struct run_ctx {
@@ -43,9 +38,6 @@ struct lind_instance {
 void instances_init(wasm_engine_t *engine, const wasm_functype_t *syscall_type);
 /* engine.c: the part of the wasmtime API the engine uses, from the library wt_api_load opened. */
 int engine_api_load(void *handle);
-struct lind_module *lind_module_new(wasmtime_module_t *module, const wasm_memorytype_t *memtype);
-struct lind_module *module_get(struct lind_module *m);
-void module_put(struct lind_module *m);
 
 /* A new instance of m for thread th, over mem (a new handle is taken) or, when mem is NULL, over a
  * memory from the pool or a fresh one. entry is the outermost function (_start, or
