@@ -384,7 +384,7 @@ int start_unwind(struct lind_call *c, enum cage_pending then);
 
 /* lifecycle.c */
 int64_t lifecycle_resume_fork(struct lind_call *c);
-void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th);
+void cage_exec_reset(struct lind_cage *cage, struct lind_thread *th); /* kern/cage.c */
 int64_t lifecycle_deferred_fork(struct lind_call *c, int64_t grate_result);
 
 /* thread.c */

@@ -301,3 +301,114 @@ int64_t sys_lind_args_get(struct lind_call *c)
     memcpy(vec + k, aux, sizeof aux);
     return 0;
 }
+
+/* What exec clears: close-on-exec fds, handlers, the memory map, th's own state. */
+void cage_exec_reset(struct lind_cage *cage, struct lind_thread *th)
+{
+    timers_exec(cage); /* POSIX timers do not survive exec (alarm and setitimer's do) */
+    fd_close_on_exec(cage);
+    for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
+        if (cage->sigact[s].handler > 1) {
+            cage->sigact[s].handler = 0;
+            cage->sigact[s].flags = 0;
+            cage->sigact[s].mask = 0;
+        }
+    shared_maps_flush(cage);
+    memory_release(cage);
+    cage->base = NULL;
+    cage->size = 0;
+    cage->mem = NULL;
+    tree_account_memory(cage, 0);
+    th->async_buf = th->siginfo_buf = 0;
+    th->has_table = th->has_sp = 0;
+    th->altstack_sp = th->altstack_size = 0; /* exec: no alternate stack (the memory is gone) */
+    jmp_records_free(th);
+}
+
+/* The bookkeeping half of fork by thread th: a new cage sharing the parent's open files, whose
+ * only thread is a copy of th. */
+struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
+{
+    /* (--max-cages and a dying tree: proc_new refuses the child, and the fork gets EAGAIN) */
+    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
+        return NULL;
+    struct lind_cage *child = calloc(1, sizeof *child);
+    if (!child)
+        return NULL;
+    cage_lock(parent);
+    memcpy(child, parent, sizeof *child);
+    cage_unlock(parent);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&child->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_cond_init(&child->threads_cond, NULL);
+    child->pages = NULL;
+    child->fds = NULL;
+    child->nfds = 0;
+    child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
+    child->module = NULL;      /* set by the run loop with the child's instance */
+    child->mem_accounted = 0;
+    child->cow_fd = -1;
+    child->cow_len = 0;
+    child->args = NULL;
+    child->sig_pending = 0;
+    child->others = NULL;
+    child->nthreads = 1;
+    child->main = NULL;
+    child->proc = NULL;
+    child->root_fd = fcntl(parent->root_fd, F_DUPFD_CLOEXEC, 3);
+    child->cwd_fd = parent->cwd_fd >= 0 ? fcntl(parent->cwd_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    if (child->root_fd < 0 || memory_clone_state(child, parent) < 0)
+        goto fail;
+    if (parent->args_len) {
+        child->args = malloc(parent->args_len);
+        if (!child->args)
+            goto fail;
+        memcpy(child->args, parent->args, parent->args_len);
+    }
+    if (fd_table_clone(child, parent) < 0)
+        goto fail;
+    child->pool = NULL;
+    child->refs = 0;
+    child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
+    if (!child->proc)
+        goto fail;
+    child->id = (uint64_t)child->proc->pid;
+    child->parent = parent->id;
+    net_policy_fork(parent, child);
+    child->main = thread_new(child, (int)child->id);
+    if (!child->main)
+        goto fail;
+    child->main->sig_mask = th->sig_mask;
+    memcpy(child->main->name, th->name, sizeof th->name);
+    child->main->altstack_sp = th->altstack_sp; /* fork keeps the alternate signal stack */
+    child->main->altstack_size = th->altstack_size;
+    child->main->async_buf = th->async_buf;
+    child->main->async_len = th->async_len;
+    child->main->siginfo_buf = th->siginfo_buf;
+    if (jmp_records_clone(child->main, th) < 0)
+        goto fail;
+    return child;
+fail:
+    if (child->proc) {
+        child->proc->cage = NULL;
+        proc_exit(child->proc, 0);
+        proc_detach(child->proc);
+    }
+    if (child->main) {
+        jmp_records_free(child->main);
+        free(child->main);
+    }
+    net_policy_release(child);
+    fd_close_all(child);
+    free(child->pages);
+    free(child->args);
+    if (child->root_fd >= 0)
+        close(child->root_fd);
+    if (child->cwd_fd >= 0)
+        close(child->cwd_fd);
+    free(child);
+    return NULL;
+}

@@ -638,3 +638,28 @@ int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent)
     child->mem_limit = parent->mem_limit;
     return 0;
 }
+
+/* Copies the parent's memory into the child's (already at least as large). */
+int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem)
+{
+    uint8_t *base = wt.sharedmemory_data(mem);
+    uint64_t size = wt.sharedmemory_data_size(mem);
+    child->mem = mem;
+    child->base = base;
+    child->size = size;
+    tree_account_memory(child, size);
+    if (size > parent->size) {
+        /* the child instance may start larger than the parent grew: those pages are free */
+        uint32_t np = (uint32_t)(size / LIND_PAGE);
+        uint8_t *p = realloc(child->pages, np);
+        if (!p)
+            return -ENOMEM;
+        memset(p + child->npages, PAGE_FREE, np - child->npages);
+        child->pages = p;
+        child->npages = np;
+    }
+    int r = cow_fork_memory(parent, child);
+    if (r != 0)
+        return r < 0 ? r : 0;
+    return memory_copy_to(parent, base, size);
+}

@@ -79,10 +79,9 @@ struct lind_cage_setup {
     char error[256];           /* why it failed */
 };
 
-/* lifecycle.c: the bookkeeping of a fork */
+/* kern/cage.c, kern/mm.c: the bookkeeping of a fork */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th);
 int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem);
-void lind_thread_set_rewind(struct lind_thread *th, int64_t result);
 
 /* cage.c (with epoch.c's wall-time limit and netpolicy.c's policy: a root cage's settings) */
 struct lind_cage *lind_cage_new(const char *root);

@@ -35,6 +35,18 @@ struct lind_result {
     char trap[512];      /* the trap's message, if one ended it */
 };
 
+/* The run loop's half of fork: th's instance is rewound into its fork call, which returns result. */
+static void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
+{
+    if (th->has_visible && result > 0)
+        result = th->visible; /* the grate that forwarded the fork chose the parent's value */
+    th->has_visible = 0;
+    th->reserved_pid = 0;
+    th->pending = PENDING_NONE;
+    th->rewinding = 1;
+    th->fork_result = result;
+}
+
 /* ---- the pool of runner threads ---- */
 
 struct task {
@@ -179,7 +191,7 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
             th->pending = PENDING_NONE;
             if (th->exec_takeover) { /* another thread called exec: what it could not reset */
                 th->exec_takeover = 0;
-                lifecycle_exec_reset(cage, th);
+                cage_exec_reset(cage, th);
             }
             struct lind_instance *next = m ? instance_new(m, th, NULL, "_start", 0, 0, msg, cap) : NULL;
             module_put(m);

@@ -16,7 +16,6 @@
 #include "rt/instance.h"
 #include "kern/netpolicy.h"
 
-#define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
 #define L_CLONE_VM 0x100
 #define L_CLONE_VFORK 0x4000
 #define L_CLONE_THREAD 0x10000
@@ -29,35 +28,6 @@ typedef int (*exec_load_fn)(uint64_t pid, int host_fd, struct lind_module **out)
 static exec_load_fn py_exec_load;
 
 void lind_set_callbacks(exec_load_fn exec_load) { py_exec_load = exec_load; }
-
-int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
-{
-    wasmtime_extern_t ext;
-    if (!c->caller || !wt.caller_export_get(c->caller, name, strlen(name), &ext) || ext.kind != WASMTIME_EXTERN_FUNC ||
-        !func_fits(wt.caller_context(c->caller), &ext.of.func, 1))
-        return -ENOSYS;
-    wasmtime_val_raw_t v[1];
-    v[0].i32 = arg;
-    wasm_trap_t *trap = NULL;
-    wasmtime_error_t *err = wt.func_call_unchecked(wt.caller_context(c->caller), &ext.of.func, v, (size_t)nargs, &trap);
-    if (err) {
-        wt.error_delete(err);
-        return -EFAULT;
-    }
-    if (trap) {
-        wt.trap_delete(trap);
-        return -EFAULT;
-    }
-    return 0;
-}
-
-int64_t lifecycle_resume_fork(struct lind_call *c)
-{
-    struct lind_thread *th = c->th;
-    th->rewinding = 0;
-    call_export(c, "asyncify_stop_rewind", 0, 0);
-    return th->fork_result;
-}
 
 static int64_t do_fork(struct lind_call *c)
 {
@@ -77,29 +47,6 @@ static int64_t do_fork(struct lind_call *c)
     if (!c->can_unwind)
         return -ENOSYS; /* a fork through the plain gateway: its callers are not instrumented */
     return start_unwind(c, PENDING_FORK);
-}
-
-/* Starts an asyncify unwind of the calling thread's instance into its buffer (made on first use,
- * inside the cage's memory, away from the stack); the run loop does `then` when it has unwound. */
-int start_unwind(struct lind_call *c, enum cage_pending then)
-{
-    struct lind_thread *th = c->th;
-    if (!th->async_buf) {
-        cage_lock(c->cage);
-        int64_t a = memory_alloc_pages(c, ASYNC_PAGES);
-        cage_unlock(c->cage);
-        if (a < 0)
-            return -ENOMEM;
-        th->async_buf = (uint32_t)a;
-        th->async_len = ASYNC_PAGES * LIND_PAGE;
-    }
-    uint32_t *d = (uint32_t *)(c->cage->base + th->async_buf);
-    d[0] = th->async_buf + 8;
-    d[1] = th->async_buf + th->async_len;
-    if (call_export(c, "asyncify_start_unwind", 1, (int32_t)th->async_buf) < 0)
-        return -ENOSYS; /* not built with asyncify */
-    th->pending = then;
-    return 0;
 }
 
 int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
@@ -208,29 +155,6 @@ static void exec_end_other_threads(struct lind_cage *cage)
         cage_kick_threads(cage, cage->main);
     }
     cage_unlock(cage);
-}
-
-/* What exec clears: close-on-exec fds, handlers, the memory map, th's own state. */
-void lifecycle_exec_reset(struct lind_cage *cage, struct lind_thread *th)
-{
-    timers_exec(cage); /* POSIX timers do not survive exec (alarm and setitimer's do) */
-    fd_close_on_exec(cage);
-    for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
-        if (cage->sigact[s].handler > 1) {
-            cage->sigact[s].handler = 0;
-            cage->sigact[s].flags = 0;
-            cage->sigact[s].mask = 0;
-        }
-    shared_maps_flush(cage);
-    memory_release(cage);
-    cage->base = NULL;
-    cage->size = 0;
-    cage->mem = NULL;
-    tree_account_memory(cage, 0);
-    th->async_buf = th->siginfo_buf = 0;
-    th->has_table = th->has_sp = 0;
-    th->altstack_sp = th->altstack_size = 0; /* exec: no alternate stack (the memory is gone) */
-    jmp_records_free(th);
 }
 
 /* exec from a thread other than the main one: the other threads end, the main thread's run loop
@@ -436,7 +360,7 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
     thread_name_from_path(cage->main, comm);
     if (c->th == cage->main) {
         exec_end_other_threads(cage);
-        lifecycle_exec_reset(cage, c->th);
+        cage_exec_reset(cage, c->th);
         c->th->pending = PENDING_EXEC;
         c->th->exec_module = loaded;
     } else {
@@ -457,130 +381,4 @@ int64_t sys_execve(struct lind_call *c) { return do_exec(c, L_AT_FDCWD, c->a[0],
 int64_t sys_execveat(struct lind_call *c)
 {
     return do_exec(c, arg_int(c, 0), c->a[1], c->a[2], c->a[3], arg_int(c, 4));
-}
-
-/* ---- the run loop's half of fork (runner.c) ---- */
-
-void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
-{
-    if (th->has_visible && result > 0)
-        result = th->visible; /* the grate that forwarded the fork chose the parent's value */
-    th->has_visible = 0;
-    th->reserved_pid = 0;
-    th->pending = PENDING_NONE;
-    th->rewinding = 1;
-    th->fork_result = result;
-}
-
-/* The bookkeeping half of fork by thread th: a new cage sharing the parent's open files, whose
- * only thread is a copy of th. */
-struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
-{
-    /* (--max-cages and a dying tree: proc_new refuses the child, and the fork gets EAGAIN) */
-    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
-        return NULL;
-    struct lind_cage *child = calloc(1, sizeof *child);
-    if (!child)
-        return NULL;
-    cage_lock(parent);
-    memcpy(child, parent, sizeof *child);
-    cage_unlock(parent);
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&child->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
-    pthread_cond_init(&child->threads_cond, NULL);
-    child->pages = NULL;
-    child->fds = NULL;
-    child->nfds = 0;
-    child->shared_maps = NULL; /* the parent keeps writing its MAP_SHARED files back */
-    child->module = NULL;      /* set by the run loop with the child's instance */
-    child->mem_accounted = 0;
-    child->cow_fd = -1;
-    child->cow_len = 0;
-    child->args = NULL;
-    child->sig_pending = 0;
-    child->others = NULL;
-    child->nthreads = 1;
-    child->main = NULL;
-    child->proc = NULL;
-    child->root_fd = fcntl(parent->root_fd, F_DUPFD_CLOEXEC, 3);
-    child->cwd_fd = parent->cwd_fd >= 0 ? fcntl(parent->cwd_fd, F_DUPFD_CLOEXEC, 3) : -1;
-    if (child->root_fd < 0 || memory_clone_state(child, parent) < 0)
-        goto fail;
-    if (parent->args_len) {
-        child->args = malloc(parent->args_len);
-        if (!child->args)
-            goto fail;
-        memcpy(child->args, parent->args, parent->args_len);
-    }
-    if (fd_table_clone(child, parent) < 0)
-        goto fail;
-    child->pool = NULL;
-    child->refs = 0;
-    child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
-    if (!child->proc)
-        goto fail;
-    child->id = (uint64_t)child->proc->pid;
-    child->parent = parent->id;
-    net_policy_fork(parent, child);
-    child->main = thread_new(child, (int)child->id);
-    if (!child->main)
-        goto fail;
-    child->main->sig_mask = th->sig_mask;
-    memcpy(child->main->name, th->name, sizeof th->name);
-    child->main->altstack_sp = th->altstack_sp; /* fork keeps the alternate signal stack */
-    child->main->altstack_size = th->altstack_size;
-    child->main->async_buf = th->async_buf;
-    child->main->async_len = th->async_len;
-    child->main->siginfo_buf = th->siginfo_buf;
-    if (jmp_records_clone(child->main, th) < 0)
-        goto fail;
-    return child;
-fail:
-    if (child->proc) {
-        child->proc->cage = NULL;
-        proc_exit(child->proc, 0);
-        proc_detach(child->proc);
-    }
-    if (child->main) {
-        jmp_records_free(child->main);
-        free(child->main);
-    }
-    net_policy_release(child);
-    fd_close_all(child);
-    free(child->pages);
-    free(child->args);
-    if (child->root_fd >= 0)
-        close(child->root_fd);
-    if (child->cwd_fd >= 0)
-        close(child->cwd_fd);
-    free(child);
-    return NULL;
-}
-
-/* Copies the parent's memory into the child's (already at least as large). */
-int lind_cage_fork_memory(struct lind_cage *parent, struct lind_cage *child, const wasmtime_sharedmemory_t *mem)
-{
-    uint8_t *base = wt.sharedmemory_data(mem);
-    uint64_t size = wt.sharedmemory_data_size(mem);
-    child->mem = mem;
-    child->base = base;
-    child->size = size;
-    tree_account_memory(child, size);
-    if (size > parent->size) {
-        /* the child instance may start larger than the parent grew: those pages are free */
-        uint32_t np = (uint32_t)(size / LIND_PAGE);
-        uint8_t *p = realloc(child->pages, np);
-        if (!p)
-            return -ENOMEM;
-        memset(p + child->npages, PAGE_FREE, np - child->npages);
-        child->pages = p;
-        child->npages = np;
-    }
-    int r = cow_fork_memory(parent, child);
-    if (r != 0)
-        return r < 0 ? r : 0;
-    return memory_copy_to(parent, base, size);
 }
