@@ -84,39 +84,6 @@ struct lind_cage *lind_cage_new(const char *root)
 
 uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
 
-/* Called on the OS thread that runs a cage thread, before running it. */
-void lind_thread_bind(struct lind_thread *th)
-{
-    struct timespec ts;
-    th->os_thread = (unsigned long)pthread_self();
-    th->os_thread_set = 1;
-    /* OS threads are reused for many cages: CPU time counts from here */
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    th->cpu_base_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t thread_cpu_ns(const struct lind_thread *th)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
-}
-
-void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
-
-/* (On th's own OS thread. Grate workers are never bound: their time is their caller's thread's.) */
-void thread_charge_cpu(struct lind_thread *th)
-{
-    if (!th->os_thread_set)
-        return;
-    uint64_t now = (uint64_t)thread_cpu_ns(th);
-    if (now > th->cpu_charged) {
-        tree_charge_cpu(th->cage->tree, now - th->cpu_charged);
-        th->cpu_charged = now;
-    }
-}
-
 /* The cage's program has ended (exit, a fatal signal or a trap): it becomes a zombie for its
  * parent, its fds are closed now (so pipe readers see EOF), its parent gets SIGCHLD.
  * Returns the Linux wait status. */
@@ -135,21 +102,6 @@ int lind_cage_finish(struct lind_cage *cage)
     cage->main->os_thread_set = 0;
     proc_exit(cage->proc, wstatus);
     return wstatus;
-}
-
-/* Sends sig to a process group (from outside, e.g. Ctrl-C on `lind run`). */
-int lind_kill_group(int pgid, int sig) { return proc_kill_group(pgid, sig); }
-
-/* Sends sig to the cage (as kill() from outside, e.g. Ctrl-C on `lind run`). */
-int lind_kill(int pid, int sig)
-{
-    struct lind_cage dummy;
-    struct lind_proc me = {0};
-    memset(&dummy, 0, sizeof dummy);
-    me.pid = -1;
-    me.tree_root = -1;
-    dummy.proc = &me;
-    return proc_kill(&dummy, pid, sig);
 }
 
 /* The cage's starting directory (cage-visible absolute path); -errno if it is not a directory. */
@@ -252,54 +204,6 @@ void lind_cage_free(struct lind_cage *cage)
     pthread_mutex_destroy(&cage->lock);
     pthread_cond_destroy(&cage->threads_cond);
     free(cage);
-}
-
-/* lind_args_sizes(uint32_t out[4]): argc, envc, string bytes, vector entries */
-#define AUXV_PAIRS 8
-int64_t sys_lind_args_sizes(struct lind_call *c)
-{
-    uint32_t *out = guest_ptr(c, c->a[0], 16);
-    if (!out)
-        return -EFAULT;
-    out[0] = c->cage->argc;
-    out[1] = c->cage->envc;
-    out[2] = c->cage->args_len + 16; /* + AT_RANDOM bytes */
-    out[3] = c->cage->argc + 1 + c->cage->envc + 1 + 2 * AUXV_PAIRS;
-    return 0;
-}
-
-/* lind_args_get(uint32_t *vec, char *strings) */
-int64_t sys_lind_args_get(struct lind_call *c)
-{
-    struct lind_cage *cage = c->cage;
-    uint32_t nvec = cage->argc + 1 + cage->envc + 1 + 2 * AUXV_PAIRS;
-    uint32_t *vec = guest_ptr(c, c->a[0], (uint64_t)nvec * 4);
-    char *str = guest_ptr(c, c->a[1], (uint64_t)cage->args_len + 16);
-    uint32_t gstr = arg_u32(c, 1), off = 0, k = 0;
-    if (!vec || !str)
-        return -EFAULT;
-    memcpy(str, cage->args, cage->args_len);
-    for (uint32_t i = 0; i < cage->argc + cage->envc; i++) {
-        if (i == cage->argc)
-            vec[k++] = 0;
-        vec[k++] = gstr + off;
-        off += (uint32_t)strnlen(cage->args + off, cage->args_len - off) + 1;
-    }
-    if (cage->argc == cage->argc + cage->envc)
-        vec[k++] = 0;
-    vec[k++] = 0;
-    if (getentropy(str + cage->args_len, 16) != 0)
-        return -EIO;
-    uint32_t aux[2 * AUXV_PAIRS] = {
-        6, LIND_PAGE,                      /* AT_PAGESZ */
-        25, gstr + cage->args_len,         /* AT_RANDOM */
-        11, cage->uid, 12, cage->euid,     /* AT_UID, AT_EUID */
-        13, cage->gid, 14, cage->egid,     /* AT_GID, AT_EGID */
-        23, 0,                             /* AT_SECURE */
-        0, 0,                              /* AT_NULL */
-    };
-    memcpy(vec + k, aux, sizeof aux);
-    return 0;
 }
 
 /* What exec clears: close-on-exec fds, handlers, the memory map, th's own state. */

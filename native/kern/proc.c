@@ -635,3 +635,18 @@ int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
 int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
 
 int proc_kill(struct lind_cage *sender, int pid, int sig) { return proc_kill_from(sender, pid, sig, NULL); }
+
+/* Sends sig to a process group (from outside, e.g. Ctrl-C on `lind run`). */
+int lind_kill_group(int pgid, int sig) { return proc_kill_group(pgid, sig); }
+
+/* Sends sig to the cage (as kill() from outside, e.g. Ctrl-C on `lind run`). */
+int lind_kill(int pid, int sig)
+{
+    struct lind_cage dummy;
+    struct lind_proc me = {0};
+    memset(&dummy, 0, sizeof dummy);
+    me.pid = -1;
+    me.tree_root = -1;
+    dummy.proc = &me;
+    return proc_kill(&dummy, pid, sig);
+}

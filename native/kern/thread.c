@@ -21,6 +21,27 @@
 #define L_CLONE_CHILD_SETTID 0x1000000
 #define L_CLONE_THREAD 0x10000
 
+/* Called on the OS thread that runs a cage thread, before running it. */
+void lind_thread_bind(struct lind_thread *th)
+{
+    struct timespec ts;
+    th->os_thread = (unsigned long)pthread_self();
+    th->os_thread_set = 1;
+    /* OS threads are reused for many cages: CPU time counts from here */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    th->cpu_base_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t thread_cpu_ns(const struct lind_thread *th)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
+}
+
+void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
+
 /* Its name as Linux sets it at exec (prctl PR_GET_NAME): the file name, cut to 15 bytes. */
 void thread_name_from_path(struct lind_thread *th, const char *path)
 {

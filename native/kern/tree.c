@@ -195,3 +195,30 @@ int tree_wait_empty(struct lind_tree *t, int timeout_ms)
     pthread_mutex_unlock(&proc_lock);
     return r;
 }
+
+/* (On th's own OS thread. Grate workers are never bound: their time is their caller's thread's.) */
+void thread_charge_cpu(struct lind_thread *th)
+{
+    if (!th->os_thread_set)
+        return;
+    uint64_t now = (uint64_t)thread_cpu_ns(th);
+    if (now > th->cpu_charged) {
+        tree_charge_cpu(th->cage->tree, now - th->cpu_charged);
+        th->cpu_charged = now;
+    }
+}
+
+/* Python: the cage's tree is killed once it has run for ms milliseconds (to within a tick of the
+ * ticker, rt/epoch.c: it calls trees_tick), counted from the start of its root. */
+int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
+{
+    cage->tree->wall_ms = ms > 0 ? (int64_t)ms : 1;
+    return 0;
+}
+
+/* Python: the cage's tree is killed once its threads, every cage's, have used ms milliseconds of
+ * CPU time (charged every epoch tick of a running thread and when a thread ends). */
+void lind_cage_set_cpu_limit(struct lind_cage *cage, uint64_t ms)
+{
+    cage->tree->cpu_limit_ns = (ms > 0 ? ms : 1) * 1000000ull;
+}

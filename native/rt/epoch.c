@@ -23,23 +23,6 @@ static pthread_once_t ticker_once = PTHREAD_ONCE_INIT;
 static void *ticker(void *arg);
 static void start_ticker_once(void) { start_service_thread(ticker, 1); }
 
-/* ---- limits of a tree (tree.c does the rest: the ticker calls trees_tick) ---- */
-
-/* Python: the cage's tree is killed once it has run for ms milliseconds (to within EPOCH_MS),
- * counted from the start of its root. */
-int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms)
-{
-    cage->tree->wall_ms = ms > 0 ? (int64_t)ms : 1;
-    return 0;
-}
-
-/* Python: the cage's tree is killed once its threads, every cage's, have used ms milliseconds of
- * CPU time (charged every epoch tick of a running thread and when a thread ends). */
-void lind_cage_set_cpu_limit(struct lind_cage *cage, uint64_t ms)
-{
-    cage->tree->cpu_limit_ns = (ms > 0 ? ms : 1) * 1000000ull;
-}
-
 /* ---- `lind run`: signals sent to the host process go to the cage tree ---- */
 
 static const int FORWARDED[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
