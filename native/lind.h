@@ -324,6 +324,7 @@ void proc_detach(struct lind_proc *proc);
 int proc_kill(struct lind_cage *sender, int pid, int sig);
 int proc_kill_group(int pgid, int sig);
 int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_origin *origin);
+void proc_signal_continue(struct lind_cage *cage, int sig);
 int proc_getppid(struct lind_cage *cage);
 void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
@@ -362,6 +363,7 @@ int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the ca
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
 void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */
+int signals_deliver(struct lind_call *c, int *restart); /* rt/sigdeliver.c: 1 if a handler ran */
 int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call that failed with EINTR */
 void signal_init(void);
 

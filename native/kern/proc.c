@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lind.h"
+#include "kern/signal.h"
 
 #define NBUCKETS 4096
 
@@ -524,6 +525,34 @@ int proc_kill_group(int pgid, int sig)
             }
     pthread_mutex_unlock(&proc_lock);
     return found ? 0 : -ESRCH;
+}
+
+/* Signals to cages, with what they mean for the process table: a SIGCONT continues a stopped cage,
+ * whatever its disposition, and its parent's waits hear of it (proc_note_stop). That takes
+ * proc_lock, which comes before any cage's lock: so it is done first, with no cage lock held; the
+ * rest is posted under the cage's lock (kern/signal.c). */
+void proc_signal_continue(struct lind_cage *cage, int sig)
+{
+    if (sig == 18 && signal_continue(cage))
+        proc_note_stop(cage, 0);
+}
+
+/* A process-directed signal (no cage lock held). */
+void cage_post_signal(struct lind_cage *cage, int sig)
+{
+    proc_signal_continue(cage, sig);
+    signal_post(cage, sig);
+}
+
+/* Sends sig to the cage (tid 0) or its thread tid (a thread that is gone: to the cage) with the
+ * siginfo its receiver will get. Returns 1 if sig was pending already: then nothing changes (a
+ * pending signal keeps its first siginfo, as on Linux; for a timer, an overrun). */
+int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o)
+{
+    if (sig <= 0 || sig > 64)
+        return 0;
+    proc_signal_continue(cage, sig);
+    return signal_post_origin(cage, tid, sig, o);
 }
 
 /* A cage stopped (sig) or continued (0): reported to its parent's waits, with SIGCHLD unless the

@@ -72,20 +72,6 @@ struct lind_tree *tree_find(int root)
     return t;
 }
 
-/* Ends the cage as SIGKILL does: it is marked ended and every thread is interrupted, wherever it
- * waits (a host call, the end of its other threads). */
-void cage_doom(struct lind_cage *cage)
-{
-    cage_lock(cage);
-    if (!cage->exited) {
-        cage->exited = 1;
-        cage->term_signal = 9;
-    }
-    cage_kick_threads(cage, NULL);
-    pthread_cond_broadcast(&cage->threads_cond);
-    cage_unlock(cage);
-}
-
 static void doom_members_locked(struct lind_tree *t)
 {
     for (struct lind_proc *p = t->members; p; p = p->tree_next)

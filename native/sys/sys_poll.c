@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "kern/netpolicy.h"
+#include "kern/signal.h"
 
-#define KICK_SIGNAL (SIGRTMIN + 3) /* signal.c */
 #define NS 1000000000ll
 #define POLL_STACK 64
 #define FDSET_BITS 1024
