@@ -329,6 +329,25 @@ int proc_getppid(struct lind_cage *cage);
 void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
 int proc_count(void);
+#define L_WNOHANG 1
+#define L_WUNTRACED 2
+#define L_WCONTINUED 8
+#define L_WNOWAIT 0x1000000
+#define L_WEXITED 4
+#define L_WSTOPPED 2
+/* The usage of the child a wait reaped (its own and its reaped descendants'). */
+struct child_usage {
+    uint64_t cpu_ns, maxrss_kb;
+};
+int proc_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait, struct child_usage *u);
+int proc_getpgid(struct lind_cage *cage, int pid);
+int proc_getsid(struct lind_cage *cage, int pid);
+int proc_setpgid(struct lind_cage *cage, int pid, int pgid);
+int proc_setsid(struct lind_cage *cage);
+#define L_PRIO_PROCESS 0
+#define L_PRIO_PGRP 1
+#define L_PRIO_USER 2
+int64_t proc_priority(struct lind_cage *me, int which, int who, int value, int set);
 
 /* tree.c */
 struct lind_tree *tree_new(void);

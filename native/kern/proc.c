@@ -19,9 +19,6 @@
 
 #define NBUCKETS 4096
 
-/* recursive: signals posted under it (kill) can note a stop/continue, which takes it again */
-pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
 static struct lind_proc *buckets[NBUCKETS];
 static int next_pid = 1;
 static int nprocs;
@@ -270,21 +267,9 @@ static int matches(const struct lind_proc *child, const struct lind_proc *me, in
     return child->pgid == -pid;
 }
 
-#define L_WNOHANG 1
-#define L_WUNTRACED 2
-#define L_WCONTINUED 8
-#define L_WNOWAIT 0x1000000
-#define L_WEXITED 4
-#define L_WSTOPPED 2
-
 /* Waits for a child; returns its pid (0 with WNOHANG when none is ready) or -errno.
  * *wstatus receives the status. With nowait the zombie stays. */
-/* The usage of the child a wait reaped (its own and its reaped descendants'). */
-struct child_usage {
-    uint64_t cpu_ns, maxrss_kb;
-};
-
-static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait, struct child_usage *u)
+int proc_wait(struct lind_call *c, int pid, int options, int *wstatus, int nowait, struct child_usage *u)
 {
     struct lind_cage *cage = c->cage;
     pthread_mutex_lock(&proc_lock);
@@ -361,103 +346,33 @@ static int do_wait(struct lind_call *c, int pid, int options, int *wstatus, int 
     }
 }
 
-int64_t sys_wait4(struct lind_call *c)
+/* getpgid(pid): the process group of pid (0: the caller's). */
+int proc_getpgid(struct lind_cage *cage, int pid)
 {
-    int pid = arg_int(c, 0), options = arg_int(c, 2), efault, st = 0;
-    int *gstatus = guest_ptr_or_null(c, c->a[1], 4, &efault);
-    if (efault)
-        return -EFAULT;
-    if (options & ~(L_WNOHANG | L_WUNTRACED | L_WCONTINUED | 0x40000000 | 0x80000000 | 0x20000000))
-        return -EINVAL;
-    if (pid == INT32_MIN)
-        return -ESRCH;
-    void *ru = guest_ptr_or_null(c, c->a[3], 144, &efault);
-    if (efault)
-        return -EFAULT;
-    struct child_usage u = {0, 0};
-    int r = do_wait(c, pid, options, &st, 0, &u);
-    if (r > 0 && gstatus)
-        *gstatus = st;
-    if (r >= 0 && ru) {
-        int64_t *k = ru; /* struct rusage of the x86-64 kernel: 18 x int64 */
-        memset(ru, 0, 144);
-        k[0] = (int64_t)(u.cpu_ns / 1000000000);
-        k[1] = (int64_t)(u.cpu_ns % 1000000000) / 1000;
-        k[4] = (int64_t)u.maxrss_kb;
-    }
-    return r;
-}
-
-/* waitid(idtype, id, siginfo_t *, options, rusage *) */
-int64_t sys_waitid(struct lind_call *c)
-{
-    int idtype = arg_int(c, 0), id = arg_int(c, 1), options = arg_int(c, 3), efault, st = 0;
-    uint8_t *si = guest_ptr_or_null(c, c->a[2], 128, &efault);
-    if (efault)
-        return -EFAULT;
-    int pid;
-    if (idtype == 0) /* P_ALL */
-        pid = -1;
-    else if (idtype == 1) /* P_PID */
-        pid = id > 0 ? id : INT32_MIN;
-    else if (idtype == 2) /* P_PGID */
-        pid = id > 0 ? -id : 0;
-    else
-        return -EINVAL;
-    if (!(options & (L_WEXITED | L_WSTOPPED | L_WCONTINUED)))
-        return -EINVAL;
-    if (pid == INT32_MIN)
-        return -EINVAL;
-    int r = do_wait(c, pid, options, &st, !!(options & L_WNOWAIT), NULL);
-    if (r < 0)
-        return r;
-    if (si) {
-        memset(si, 0, 128);
-        if (r > 0) {
-            int32_t f[6] = {17 /* SIGCHLD */, 0, 0, r, (int32_t)c->cage->uid, 0};
-            int exited = (st & 0x7f) == 0;
-            f[2] = exited ? 1 /* CLD_EXITED */ : ((st & 0x80) ? 3 /* CLD_DUMPED */ : 2 /* CLD_KILLED */);
-            f[5] = exited ? (st >> 8) & 0xff : st & 0x7f;
-            if (st == 0xffff) {
-                f[2] = 6; /* CLD_CONTINUED */
-                f[5] = 18;
-            } else if ((st & 0xff) == 0x7f) {
-                f[2] = 5; /* CLD_STOPPED */
-                f[5] = (st >> 8) & 0xff;
-            }
-            /* the guest's (ILP32) siginfo_t: signo, errno, code, then pid at 12, uid at 16, status at 20 */
-            memcpy(si, f, sizeof f);
-        }
-    }
-    return 0;
-}
-
-int64_t sys_getpgid(struct lind_call *c)
-{
-    int pid = arg_int(c, 0), r;
+    int r;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid == 0 ? c->cage->proc : find_locked(pid);
+    struct lind_proc *p = pid == 0 ? cage->proc : find_locked(pid);
     r = (p && !p->zombie) ? p->pgid : -ESRCH;
     pthread_mutex_unlock(&proc_lock);
     return r;
 }
 
-int64_t sys_getpgrp(struct lind_call *c) { return c->cage->proc->pgid; }
-
-int64_t sys_getsid(struct lind_call *c)
+/* getsid(pid): the session of pid (0: the caller's). */
+int proc_getsid(struct lind_cage *cage, int pid)
 {
-    int pid = arg_int(c, 0), r;
+    int r;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid == 0 ? c->cage->proc : find_locked(pid);
+    struct lind_proc *p = pid == 0 ? cage->proc : find_locked(pid);
     r = (p && !p->zombie) ? p->sid : -ESRCH;
     pthread_mutex_unlock(&proc_lock);
     return r;
 }
 
-int64_t sys_setpgid(struct lind_call *c)
+/* setpgid(pid, pgid), by cage: pid is the caller or a child of its session. */
+int proc_setpgid(struct lind_cage *cage, int pid, int pgid)
 {
-    int pid = arg_int(c, 0), pgid = arg_int(c, 1), r = 0;
-    struct lind_proc *me = c->cage->proc;
+    int r = 0;
+    struct lind_proc *me = cage->proc;
     if (pgid < 0)
         return -EINVAL;
     pthread_mutex_lock(&proc_lock);
@@ -487,9 +402,10 @@ int64_t sys_setpgid(struct lind_call *c)
     return r;
 }
 
-int64_t sys_setsid(struct lind_call *c)
+/* setsid() by cage: its new session's id, or -EPERM for a process group leader. */
+int proc_setsid(struct lind_cage *cage)
 {
-    struct lind_proc *me = c->cage->proc;
+    struct lind_proc *me = cage->proc;
     int r;
     pthread_mutex_lock(&proc_lock);
     int leader = 0;
@@ -621,13 +537,8 @@ int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_
  * only those of the caller's own tree); 0 for who means the caller's. Raising another cage's nice
  * value needs the same effective uid (or 0); lowering any needs 0 (EACCES otherwise). The value is
  * the cage's: it does not change how the host schedules its threads. */
-#define L_PRIO_PROCESS 0
-#define L_PRIO_PGRP 1
-#define L_PRIO_USER 2
-static int64_t priority(struct lind_call *c, int set)
+int64_t proc_priority(struct lind_cage *me, int which, int who, int value, int set)
 {
-    int which = arg_int(c, 0), who = arg_int(c, 1), value = set ? arg_int(c, 2) : 0;
-    struct lind_cage *me = c->cage;
     if (which < L_PRIO_PROCESS || which > L_PRIO_USER || who < 0)
         return -EINVAL;
     value = value < -20 ? -20 : value > 19 ? 19 : value;
@@ -659,9 +570,6 @@ static int64_t priority(struct lind_call *c, int set)
         return -ESRCH;
     return set ? err : 20 - best; /* the kernel's getpriority answers 20 - nice (1..40) */
 }
-
-int64_t sys_getpriority(struct lind_call *c) { return priority(c, 0); }
-int64_t sys_setpriority(struct lind_call *c) { return priority(c, 1); }
 
 int proc_kill(struct lind_cage *sender, int pid, int sig) { return proc_kill_from(sender, pid, sig, NULL); }
 

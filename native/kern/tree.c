@@ -19,6 +19,12 @@
 
 #define DOOM_RETRY_MS 50
 
+/* The lock of the process table (kern/proc.c) and of the trees, defined here, in the lower of the
+ * two files. Recursive: signals posted under it (kill) can note a stop/continue, which takes it
+ * again (kern/proc.c: proc_signal_continue). */
+pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER; /* broadcast when a cage ends or stops */
+
 static struct lind_tree *trees; /* every tree (proc_lock) */
 
 /* A new tree (its root is enrolled by proc_new); NULL without memory. */
