@@ -378,6 +378,14 @@ int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_
 int cage_has_thread(struct lind_cage *cage, int tid);
 void timers_exec(struct lind_cage *cage); /* exec deletes the cage's POSIX timers */
 int timer_take_overrun(struct lind_cage *cage, int id); /* as its signal is taken: for the siginfo */
+int timer_real_set(struct lind_cage *cage, int64_t value, int64_t interval, int64_t *old_value, int64_t *old_interval);
+void timer_real_get(struct lind_cage *cage, int64_t *value, int64_t *interval);
+int timer_posix_create(struct lind_cage *cage, int clock, int signo, int tid, uint32_t value, int has_value);
+int timer_posix_settime(struct lind_cage *cage, int64_t id, int flags, int64_t value, int64_t interval,
+                        int64_t *oval, int64_t *oint);
+int timer_posix_gettime(struct lind_cage *cage, int64_t id, int64_t *value, int64_t *interval);
+int timer_posix_getoverrun(struct lind_cage *cage, int64_t id);
+int timer_posix_delete(struct lind_cage *cage, int64_t id);
 int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
