@@ -395,7 +395,15 @@ int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call tha
 void signal_init(void);
 
 /* memory.c: a region of fresh pages inside the cage (for the host's own use); guest address */
-int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages);
+int64_t memory_alloc_pages(struct lind_cage *cage, uint32_t npages); /* cage lock held */
+/* the memory calls (sys/sys_mm.c), cage lock held */
+int64_t mm_brk(struct lind_cage *cage, uint32_t want);
+int64_t mm_mmap(struct lind_call *c, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off);
+int64_t mm_munmap(struct lind_cage *cage, uint64_t addr, uint64_t len);
+int64_t mm_mprotect(struct lind_cage *cage, uint64_t addr, uint64_t len);
+int64_t mm_madvise(struct lind_cage *cage, uint64_t addr, uint64_t len, int advice);
+int64_t mm_msync(struct lind_cage *cage, uint64_t addr, uint64_t len);
+int64_t mm_mremap(struct lind_cage *cage, uint64_t old, uint64_t olen, uint64_t nlen, int flags);
 int memory_copy_to(struct lind_cage *from, uint8_t *to_base, uint64_t to_size);
 int memory_clone_state(struct lind_cage *child, const struct lind_cage *parent);
 

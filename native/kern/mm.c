@@ -1,4 +1,5 @@
-/* Guest memory: pointer translation and bounds checks, brk, and mmap & co over a page map.
+/* Guest memory: pointer translation and bounds checks, brk, and mmap & co over a page map (their
+ * calls decode their arguments in sys/sys_mm.c).
  *
  * A cage's linear memory is [0, size). The stack and static data sit below brk_start; the heap
  * (brk) grows up from there and mmap takes the first free run of pages, growing the memory when
@@ -40,8 +41,6 @@ static void memory_refresh_cage(struct lind_cage *cage)
         cage->npages = np;
     }
 }
-
-static void memory_refresh(struct lind_call *c) { memory_refresh_cage(c->cage); }
 
 /* Whose memory a guest address is in: the cage's, unless a grate acting on it passed this very
  * value as an argument flagged as pointing into the grate's own memory. */
@@ -153,9 +152,8 @@ void memory_release(struct lind_cage *cage)
 }
 
 /* Grows linear memory so that [0, end) is accessible. */
-static int memory_grow_to(struct lind_call *c, uint64_t end)
+static int memory_grow_to(struct lind_cage *cage, uint64_t end)
 {
-    struct lind_cage *cage = c->cage;
     if (end <= cage->size)
         return 0;
     if (!cage->mem)
@@ -173,8 +171,8 @@ static int memory_grow_to(struct lind_call *c, uint64_t end)
         return -ENOMEM;
     }
     uint32_t old_np = cage->npages;
-    memory_refresh(c);
-    /* memory_refresh marks new pages STATIC (guest-grown); these are ours: free */
+    memory_refresh_cage(cage);
+    /* memory_refresh_cage marks new pages STATIC (guest-grown); these are ours: free */
     memset(cage->pages + old_np, PAGE_FREE, cage->npages - old_np);
     return 0;
 }
@@ -209,9 +207,8 @@ static void pages_set(struct lind_cage *cage, uint32_t first, uint32_t n, uint8_
 }
 
 /* First run of n free pages; grows memory at the end if needed. Returns the page index or -ENOMEM. */
-static int64_t pages_find(struct lind_call *c, uint32_t n)
+static int64_t pages_find(struct lind_cage *cage, uint32_t n)
 {
-    struct lind_cage *cage = c->cage;
     uint32_t run = 0, i;
     while (cage->free_hint < cage->npages && cage->pages[cage->free_hint] != PAGE_FREE)
         cage->free_hint++;
@@ -221,7 +218,7 @@ static int64_t pages_find(struct lind_call *c, uint32_t n)
             return i + 1 - n;
     }
     uint64_t start = (uint64_t)(cage->npages - run);
-    int r = memory_grow_to(c, (start + n) * LIND_PAGE);
+    int r = memory_grow_to(cage, (start + n) * LIND_PAGE);
     if (r < 0)
         return r;
     return (int64_t)start;
@@ -308,12 +305,10 @@ void shared_maps_flush(struct lind_cage *cage)
     }
 }
 
-/* ---- system calls ---- */
+/* ---- the memory calls (sys/sys_mm.c; the cage lock is held) ---- */
 
-static int64_t do_brk(struct lind_call *c)
+int64_t mm_brk(struct lind_cage *cage, uint32_t want)
 {
-    struct lind_cage *cage = c->cage;
-    uint64_t want = arg_u32(c, 0);
     uint64_t old_end = PAGE_UP(cage->brk), new_end = PAGE_UP(want);
     if (want < cage->brk_start)
         return cage->brk;
@@ -323,7 +318,7 @@ static int64_t do_brk(struct lind_call *c)
         for (uint32_t p = first; p < last && p < cage->npages; p++)
             if (cage->pages[p] != PAGE_FREE)
                 return cage->brk;
-        if (memory_grow_to(c, new_end) < 0)
+        if (memory_grow_to(cage, new_end) < 0)
             return cage->brk;
         pages_set(cage, first, last - first, PAGE_STATIC);
     } else if (new_end < old_end) {
@@ -343,9 +338,8 @@ static int64_t do_brk(struct lind_call *c)
 #define L_MAP_ANONYMOUS 0x20
 #define L_MAP_FIXED_NOREPLACE 0x100000
 
-static int64_t do_munmap(struct lind_call *c, uint64_t addr, uint64_t len)
+int64_t mm_munmap(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
-    struct lind_cage *cage = c->cage;
     len = PAGE_UP(len);
     if (addr % LIND_PAGE || len == 0 || addr + len > LIND_MAX_MEM)
         return -EINVAL;
@@ -371,12 +365,10 @@ static int64_t do_munmap(struct lind_call *c, uint64_t addr, uint64_t len)
     return 0;
 }
 
-static int64_t do_mmap(struct lind_call *c)
+/* (c: for the fd of a file mapping) */
+int64_t mm_mmap(struct lind_call *c, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
 {
     struct lind_cage *cage = c->cage;
-    uint64_t addr = arg_u32(c, 0), len = arg_u32(c, 1);
-    int prot = arg_int(c, 2), flags = arg_int(c, 3), fd = arg_int(c, 4);
-    int64_t off = arg_i64(c, 5);
     int type = flags & 0xf;
     int host = -1;
 
@@ -409,7 +401,7 @@ static int64_t do_mmap(struct lind_call *c)
             return -EINVAL;
         if (addr < cage->brk_start)
             return -EPERM; /* never over the stack or static data */
-        if (memory_grow_to(c, addr + len) < 0)
+        if (memory_grow_to(cage, addr + len) < 0)
             return -ENOMEM;
         uint32_t first = (uint32_t)(addr / LIND_PAGE), n = (uint32_t)(len / LIND_PAGE);
         for (uint32_t p = first; p < first + n; p++) {
@@ -420,12 +412,12 @@ static int64_t do_mmap(struct lind_call *c)
             if (cage->pages[p] == PAGE_STATIC)
                 return -EPERM; /* over the brk heap */
         }
-        int64_t r = do_munmap(c, addr, len);
+        int64_t r = mm_munmap(cage, addr, len);
         if (r < 0)
             return r;
         start = addr;
     } else {
-        int64_t pg = pages_find(c, (uint32_t)(len / LIND_PAGE));
+        int64_t pg = pages_find(cage, (uint32_t)(len / LIND_PAGE));
         if (pg < 0)
             return pg;
         start = (uint64_t)pg * LIND_PAGE;
@@ -440,7 +432,7 @@ static int64_t do_mmap(struct lind_call *c)
                 continue;
             if (n < 0) {
                 int e = errno;
-                do_munmap(c, start, len);
+                mm_munmap(cage, start, len);
                 return -e;
             }
             if (n == 0)
@@ -451,7 +443,7 @@ static int64_t do_mmap(struct lind_call *c)
             struct shared_map *m = malloc(sizeof *m);
             if (!m || (m->host_fd = dup(host)) < 0) {
                 free(m);
-                do_munmap(c, start, len);
+                mm_munmap(cage, start, len);
                 return -ENOMEM;
             }
             m->start = (uint32_t)start;
@@ -464,11 +456,6 @@ static int64_t do_mmap(struct lind_call *c)
     return (int64_t)start;
 }
 
-static int64_t do_munmap_call(struct lind_call *c)
-{
-    return do_munmap(c, arg_u32(c, 0), arg_u32(c, 1));
-}
-
 static int all_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
     for (uint64_t p = addr / LIND_PAGE; p < (addr + len) / LIND_PAGE; p++)
@@ -477,55 +464,53 @@ static int all_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
     return 1;
 }
 
-static int64_t do_mprotect(struct lind_call *c)
+int64_t mm_mprotect(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
-    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
+    len = PAGE_UP(len);
     if (addr % LIND_PAGE)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len))
+    if (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len))
         return -ENOMEM;
     return 0;
 }
 
-static int64_t do_madvise(struct lind_call *c)
+int64_t mm_madvise(struct lind_cage *cage, uint64_t addr, uint64_t len, int advice)
 {
-    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
-    int advice = arg_int(c, 2);
+    len = PAGE_UP(len);
     if (addr % LIND_PAGE)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len))
+    if (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len))
         return -ENOMEM;
     if (advice == 4 /* MADV_DONTNEED */) {
         for (uint64_t p = addr / LIND_PAGE; p < (addr + len) / LIND_PAGE; p++)
-            if (c->cage->pages[p] != PAGE_MMAP)
+            if (cage->pages[p] != PAGE_MMAP)
                 return -EINVAL;
-        pages_zero(c->cage, addr, len);
+        pages_zero(cage, addr, len);
     }
     return 0;
 }
 
-static int64_t do_msync(struct lind_call *c)
+int64_t mm_msync(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
-    uint64_t addr = arg_u32(c, 0), len = PAGE_UP(arg_u32(c, 1));
+    len = PAGE_UP(len);
     if (addr % LIND_PAGE)
         return -EINVAL;
-    if (len && (!range_ok(c->cage, addr, len) || !all_mapped(c->cage, addr, len)))
+    if (len && (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len)))
         return -ENOMEM;
-    for (struct shared_map *m = c->cage->shared_maps; m; m = m->next)
-        shared_write_back(c->cage, m, addr, addr + len);
+    for (struct shared_map *m = cage->shared_maps; m; m = m->next)
+        shared_write_back(cage, m, addr, addr + len);
     return 0;
 }
 
 #define L_MREMAP_MAYMOVE 1
-static int64_t do_mremap(struct lind_call *c)
+int64_t mm_mremap(struct lind_cage *cage, uint64_t old, uint64_t olen, uint64_t nlen, int flags)
 {
-    struct lind_cage *cage = c->cage;
-    uint64_t old = arg_u32(c, 0), olen = PAGE_UP(arg_u32(c, 1)), nlen = PAGE_UP(arg_u32(c, 2));
-    int flags = arg_int(c, 3);
+    olen = PAGE_UP(olen);
+    nlen = PAGE_UP(nlen);
     if (old % LIND_PAGE || nlen == 0 || (flags & ~L_MREMAP_MAYMOVE))
         return -EINVAL;
     if (!range_ok(cage, old, olen))
@@ -535,7 +520,7 @@ static int64_t do_mremap(struct lind_call *c)
             return -EFAULT;
     if (nlen <= olen) {
         if (nlen < olen)
-            do_munmap(c, old + nlen, olen - nlen);
+            mm_munmap(cage, old + nlen, olen - nlen);
         return (int64_t)old;
     }
     /* grow in place if the following pages are free (or past the end of memory) */
@@ -544,46 +529,29 @@ static int64_t do_mremap(struct lind_call *c)
     for (uint32_t p = first; in_place && p < last && p < cage->npages; p++)
         if (cage->pages[p] != PAGE_FREE)
             in_place = 0;
-    if (in_place && memory_grow_to(c, old + nlen) == 0) {
+    if (in_place && memory_grow_to(cage, old + nlen) == 0) {
         pages_set(cage, first, last - first, PAGE_MMAP);
         return (int64_t)old;
     }
     if (!(flags & L_MREMAP_MAYMOVE))
         return -ENOMEM;
-    int64_t pg = pages_find(c, (uint32_t)(nlen / LIND_PAGE));
+    int64_t pg = pages_find(cage, (uint32_t)(nlen / LIND_PAGE));
     if (pg < 0)
         return pg;
     uint64_t start = (uint64_t)pg * LIND_PAGE;
     pages_set(cage, (uint32_t)pg, (uint32_t)(nlen / LIND_PAGE), PAGE_MMAP);
     memcpy(cage->base + start, cage->base + old, olen);
-    do_munmap(c, old, olen);
+    mm_munmap(cage, old, olen);
     return (int64_t)start;
 }
 
-/* The page map is shared by the cage's threads: memory calls hold the cage lock. */
-#define LOCKED(name, fn)                                  \
-    int64_t name(struct lind_call *c)                     \
-    {                                                     \
-        cage_lock(c->cage);                               \
-        int64_t r = fn(c);                                \
-        cage_unlock(c->cage);                             \
-        return r;                                         \
-    }
-LOCKED(sys_brk, do_brk)
-LOCKED(sys_mmap, do_mmap)
-LOCKED(sys_munmap, do_munmap_call)
-LOCKED(sys_mprotect, do_mprotect)
-LOCKED(sys_madvise, do_madvise)
-LOCKED(sys_msync, do_msync)
-LOCKED(sys_mremap, do_mremap)
-
 /* Fresh zeroed pages inside the cage for the host's own use (asyncify buffer, siginfo). */
-int64_t memory_alloc_pages(struct lind_call *c, uint32_t npages)
+int64_t memory_alloc_pages(struct lind_cage *cage, uint32_t npages)
 {
-    int64_t pg = pages_find(c, npages);
+    int64_t pg = pages_find(cage, npages);
     if (pg < 0)
         return pg;
-    pages_set(c->cage, (uint32_t)pg, npages, PAGE_MMAP);
+    pages_set(cage, (uint32_t)pg, npages, PAGE_MMAP);
     return pg * LIND_PAGE;
 }
 

@@ -85,7 +85,7 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
     if (siginfo) {
         if (!th->siginfo_buf) {
             cage_lock(c->cage);
-            int64_t a = memory_alloc_pages(c, SIGFRAME_PAGES);
+            int64_t a = memory_alloc_pages(c->cage, SIGFRAME_PAGES);
             cage_unlock(c->cage);
             if (a < 0)
                 return -1;

@@ -38,7 +38,7 @@ int start_unwind(struct lind_call *c, enum cage_pending then)
     struct lind_thread *th = c->th;
     if (!th->async_buf) {
         cage_lock(c->cage);
-        int64_t a = memory_alloc_pages(c, ASYNC_PAGES);
+        int64_t a = memory_alloc_pages(c->cage, ASYNC_PAGES);
         cage_unlock(c->cage);
         if (a < 0)
             return -ENOMEM;

@@ -45,12 +45,8 @@ struct grate_pool {
 /* Guest memory for a worker's stack and TLS block: [addr, addr + bytes) in the grate. */
 static int64_t grate_region(struct lind_cage *grate, uint32_t bytes)
 {
-    struct lind_call c;
-    memset(&c, 0, sizeof c);
-    c.cage = grate;
-    c.th = grate->main;
     cage_lock(grate);
-    int64_t r = memory_alloc_pages(&c, (bytes + LIND_PAGE - 1) / LIND_PAGE);
+    int64_t r = memory_alloc_pages(grate, (bytes + LIND_PAGE - 1) / LIND_PAGE);
     cage_unlock(grate);
     return r;
 }
