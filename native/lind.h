@@ -312,6 +312,13 @@ int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
 int cage_cwd(struct lind_cage *cage, char *out);              /* current cwd path, or -ENOENT */
 int cage_chdir_fd(struct lind_cage *cage, int host_fd);       /* takes ownership of an O_PATH fd */
 
+/* creds.c: the rules for changing a cage's ids (ids: {real, effective, saved} of its uids or gids) */
+int creds_privileged(struct lind_cage *cage);
+int64_t creds_set_res(struct lind_cage *cage, uint32_t *ids, uint32_t r, uint32_t e, uint32_t s);
+int64_t creds_set_re(struct lind_cage *cage, uint32_t *ids, uint32_t r, uint32_t e);
+int64_t creds_set_one(struct lind_cage *cage, uint32_t *ids, uint32_t v);
+void creds_set_groups(struct lind_cage *cage, int n, const uint32_t *list);
+
 /* proc.c: the process table; its lock also guards the trees (tree.c) */
 extern pthread_mutex_t proc_lock;
 extern pthread_cond_t proc_cond; /* broadcast when a cage ends or stops */
