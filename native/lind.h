@@ -418,7 +418,7 @@ int cow_fork_memory(struct lind_cage *parent, struct lind_cage *child); /* 1 don
 void cow_release(struct lind_cage *cage);
 
 /* setjmp.c */
-void setjmp_deferred_longjmp(struct lind_call *c);
+struct jmp_record *jmp_records_find(struct lind_thread *th, uint32_t env);
 int lind_setjmp_save(struct lind_thread *th, uint32_t sp);
 int64_t lind_longjmp_restore(struct lind_thread *th);
 void jmp_records_free(struct lind_thread *th);

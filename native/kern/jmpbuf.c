@@ -1,4 +1,4 @@
-/* setjmp/longjmp with Asyncify.
+/* setjmp/longjmp with Asyncify: the saved stacks of a thread's jmp_bufs.
  *
  * setjmp unwinds the calling thread's wasm stack into its asyncify buffer; the run loop
  * (runloop.c) keeps a copy of the unwound data for that jmp_buf (lind_setjmp_save) and rewinds:
@@ -7,7 +7,8 @@
  * again, with val. Where the stack cannot be unwound (a longjmp through the plain gateway, or out
  * of a signal handler, which is ended with a trap first) the wasm stack is abandoned instead (a
  * trap; slower) and the run loop rewinds all the same: when the interrupted system call returns,
- * or at once when the handler interrupted computation (epoch.c). */
+ * or at once when the handler interrupted computation (rt/epoch.c). The calls are
+ * sys/sys_setjmp.c; this file keeps the records and is the run loop's half (rt/runloop.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ struct jmp_record {
     struct jmp_record *next;
 };
 
-static struct jmp_record *find(struct lind_thread *th, uint32_t env)
+/* The record of jmp_buf env of thread th, or NULL (setjmp never filled it). */
+struct jmp_record *jmp_records_find(struct lind_thread *th, uint32_t env)
 {
     for (struct jmp_record *r = th->jmps; r; r = r->next)
         if (r->env == env)
@@ -67,38 +69,6 @@ int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from)
     return 0;
 }
 
-int64_t sys_setjmp(struct lind_call *c)
-{
-    struct lind_thread *th = c->th;
-    if (th->in_handler || c->acting || !c->caller || !c->can_unwind)
-        return 0; /* no unwinding through a host frame or uninstrumented code: this jmp_buf cannot be jumped to */
-    th->jmp_env = arg_u32(c, 0);
-    return start_unwind(c, PENDING_SETJMP);
-}
-
-int64_t sys_longjmp(struct lind_call *c)
-{
-    struct lind_thread *th = c->th;
-    uint32_t env = arg_u32(c, 0);
-    int val = arg_int(c, 1);
-    if (c->acting || !find(th, env))
-        return -EINVAL; /* the libc traps: a jump to a jmp_buf setjmp never filled */
-    th->jmp_env = env;
-    th->jmp_val = val ? val : 1;
-    if (th->in_handler)
-        th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
-    else if (!c->can_unwind || !c->caller || start_unwind(c, PENDING_LONGJMP) < 0)
-        th->abandon_for_longjmp = 1; /* the dispatcher ends the wasm stack with a trap */
-    return 0;
-}
-
-/* The jump a signal handler asked for, made when the system call it interrupted returns. */
-void setjmp_deferred_longjmp(struct lind_call *c)
-{
-    c->th->deferred_longjmp = 0;
-    c->th->abandon_for_longjmp = 1;
-}
-
 /* ---- the run loop's half ---- */
 
 /* After the unwind of a setjmp: keep the unwound data for the jmp_buf, then rewind (returns 0). */
@@ -107,7 +77,7 @@ int lind_setjmp_save(struct lind_thread *th, uint32_t sp)
     struct lind_cage *cage = th->cage;
     uint32_t *d = (uint32_t *)(cage->base + th->async_buf);
     uint32_t len = d[0] - (th->async_buf + 8);
-    struct jmp_record *r = find(th, th->jmp_env);
+    struct jmp_record *r = jmp_records_find(th, th->jmp_env);
     if (!r) {
         if (th->njmps >= MAX_JMPS) { /* forget the oldest (the list's tail) */
             struct jmp_record **pp = &th->jmps;
@@ -144,7 +114,7 @@ int lind_setjmp_save(struct lind_thread *th, uint32_t sp)
 int64_t lind_longjmp_restore(struct lind_thread *th)
 {
     struct lind_cage *cage = th->cage;
-    struct jmp_record *r = find(th, th->jmp_env);
+    struct jmp_record *r = jmp_records_find(th, th->jmp_env);
     if (!r || r->len + 8 > th->async_len)
         return -1;
     uint32_t *d = (uint32_t *)(cage->base + th->async_buf);

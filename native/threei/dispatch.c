@@ -45,6 +45,13 @@ static int64_t call_on_behalf(struct lind_call *c, uint64_t target)
     return ret;
 }
 
+/* The jump a signal handler asked for, made when the system call it interrupted returns. */
+static void setjmp_deferred_longjmp(struct lind_call *c)
+{
+    c->th->deferred_longjmp = 0;
+    c->th->abandon_for_longjmp = 1;
+}
+
 /* Import signature: (i32 nr, i64 self, i64 target, 6 x (i64 value, i64 cage)) -> i64.
  * The calling cage is the import's own (env): ids passed by the guest grant nothing.
  * A program has the gateway under two names (docs/abi.md): lind.syscall_unwind for the calls that
