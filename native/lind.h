@@ -20,8 +20,7 @@
 #define LIND_NGROUPS 64         /* supplementary groups a cage can have */
 #define LIND_NRLIMITS 16
 
-/* A grate's pool of worker instances (threei.c); never freed, marked dead when the grate ends. */
-struct grate_pool;
+struct grate_pool; /* kern/grate.h */
 
 /* One entry of a cage's 3i table: pool NULL means the microvisor answers. */
 struct threei_entry {
@@ -440,11 +439,9 @@ int64_t thread_cpu_ns(const struct lind_thread *th); /* CPU time used by this ca
 
 /* threei.c */
 int64_t threei_call_grate(struct lind_call *c, struct threei_entry e);
-void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent);
 struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
 void cage_put(struct lind_cage *cage);
-void threei_grate_ending(struct lind_cage *grate);
-void threei_free_workers(struct lind_cage *grate); /* after threei_grate_ending */
+void threei_free_workers(struct lind_cage *grate); /* after grate_ending */
 void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 
 /* syscall_table.c (from syscalls.def) */

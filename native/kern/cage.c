@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rt/instance.h"
+#include "kern/grate.h"
 #include "kern/netpolicy.h"
 
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
@@ -90,7 +91,7 @@ uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
 int lind_cage_finish(struct lind_cage *cage)
 {
     int wstatus = cage->term_signal ? (cage->term_signal & 0x7f) : (cage->exit_code & 0xff) << 8;
-    threei_grate_ending(cage); /* if it served as a grate: its cages fall back to the microvisor */
+    grate_ending(cage); /* if it served as a grate: its cages fall back to the microvisor */
     timer_cancel(cage);
     shared_maps_flush(cage);
     fd_close_all(cage);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "rt/instance.h"
+#include "kern/grate.h"
 
 #define RUNNER_IDLE_MS 30000 /* an idle runner thread ends after this */
 
@@ -202,7 +203,7 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
             if (cage->pool) {
                 /* it served as a grate: its handlers and workers belong to the old program and
                  * memory (which goes back to the pool): its cages fall back to the microvisor */
-                threei_grate_ending(cage);
+                grate_ending(cage);
                 threei_free_workers(cage);
                 cage->pool = NULL; /* (pools are never freed; a new one is made if it registers again) */
             }

@@ -6,13 +6,12 @@
 #include "lind.h"
 #include "kern/netpolicy.h"
 #include "rt/instance.h"
+#include "kern/grate.h"
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";
 static const char HANDLER_LONGJMP_TRAP[] = "lind: longjmp out of a signal handler";
 static const char LONGJMP_TRAP[] = "lind: longjmp";
-
-#define GRATE_MEMORY_FLAG (1ull << 63)
 
 /* A call a grate makes on behalf of `target` (make_threei_call with a target cage): it applies to
  * the target (its fds, memory map, cwd...), pointer arguments point into the target's memory or,
