@@ -423,7 +423,7 @@ int64_t lind_longjmp_restore(struct lind_thread *th);
 void jmp_records_free(struct lind_thread *th);
 int jmp_records_clone(struct lind_thread *to, const struct lind_thread *from);
 int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg);
-int start_unwind(struct lind_call *c, enum cage_pending then);
+int start_unwind(struct lind_call *c, int then);
 
 /* lifecycle.c */
 int64_t lifecycle_resume_fork(struct lind_call *c);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt/instance.h"
+#include "kern/upcalls.h"
 
 #define POOL_MAX 8
 #define POOL_MAX_BYTES (64ull << 20) /* larger memories are not kept */
@@ -21,8 +22,6 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static wasmtime_sharedmemory_t *pool[POOL_MAX];
 static int npool;
 
-wasm_trap_t *lind_syscall_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs);
-wasm_trap_t *lind_syscall_unwind_entry(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *args, size_t nargs);
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                       wasmtime_update_deadline_kind_t *kind);
 
@@ -142,11 +141,11 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
     ext.of.sharedmemory = inst->mem;
     wasmtime_error_t *e = wt.linker_define(linker, ctx, "env", 3, "memory", 6, &ext);
     if (!e)
-        e = wt.linker_define_func_unchecked(linker, "lind", 4, "syscall", 7, syscall_type, lind_syscall_entry, th,
+        e = wt.linker_define_func_unchecked(linker, "lind", 4, "syscall", 7, syscall_type, upcalls.syscall_entry, th,
                                             NULL);
     if (!e)
         e = wt.linker_define_func_unchecked(linker, "lind", 4, "syscall_unwind", 14, syscall_type,
-                                            lind_syscall_unwind_entry, th, NULL);
+                                            upcalls.syscall_unwind_entry, th, NULL);
     wasm_trap_t *trap = NULL;
     if (!e)
         e = wt.linker_instantiate(linker, ctx, m->module, &inst->instance, &trap);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "rt/instance.h"
+#include "kern/upcalls.h"
 #include "kern/grate.h"
 
 #define RUNNER_IDLE_MS 30000 /* an idle runner thread ends after this */
@@ -204,7 +205,7 @@ static struct lind_instance *run_thread(struct lind_thread *th, struct lind_inst
                 /* it served as a grate: its handlers and workers belong to the old program and
                  * memory (which goes back to the pool): its cages fall back to the microvisor */
                 grate_ending(cage);
-                threei_free_workers(cage);
+                upcalls.grate_free_workers(cage);
                 cage->pool = NULL; /* (pools are never freed; a new one is made if it registers again) */
             }
             int r = instance_attach(cage, next);
@@ -260,7 +261,7 @@ static void cage_main(struct lind_cage *cage, struct lind_instance *inst, struct
         snprintf(out->trap, sizeof out->trap, "%s", sig ? msg : "");
     }
     lind_cage_finish(cage);
-    threei_free_workers(cage);
+    upcalls.grate_free_workers(cage);
     lind_cage_free(cage);
     instance_free(inst, 1);
 }

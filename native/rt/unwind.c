@@ -33,7 +33,7 @@ int call_export(struct lind_call *c, const char *name, int nargs, int32_t arg)
 
 /* Starts an asyncify unwind of the calling thread's instance into its buffer (made on first use,
  * inside the cage's memory, away from the stack); the run loop does `then` when it has unwound. */
-int start_unwind(struct lind_call *c, enum cage_pending then)
+int start_unwind(struct lind_call *c, int then)
 {
     struct lind_thread *th = c->th;
     if (!th->async_buf) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rt/instance.h"
+#include "kern/upcalls.h"
 #include "kern/netpolicy.h"
 
 #define L_CLONE_VM 0x100
@@ -46,7 +47,7 @@ static int64_t do_fork(struct lind_call *c)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */
     if (!c->can_unwind)
         return -ENOSYS; /* a fork through the plain gateway: its callers are not instrumented */
-    return start_unwind(c, PENDING_FORK);
+    return upcalls.start_unwind(c, PENDING_FORK);
 }
 
 int64_t sys_fork(struct lind_call *c) { return do_fork(c); }
@@ -73,7 +74,7 @@ int64_t sys_clone(struct lind_call *c)
     if (flags & L_CLONE_THREAD)
         return thread_clone(c);
     if ((flags & L_CLONE_VM) && (flags & L_CLONE_VFORK))
-        return spawn_start(c, arg_u32(c, 1), arg_u32(c, 5)); /* posix_spawn's child */
+        return upcalls.spawn_start(c, arg_u32(c, 1), arg_u32(c, 5)); /* posix_spawn's child */
     if (flags & L_CLONE_VM)
         return -ENOSYS; /* a process sharing memory without being a thread: not supported */
     return do_fork(c);

@@ -24,6 +24,7 @@
 
 #include "kern/netpolicy.h"
 #include "kern/signal.h"
+#include "kern/upcalls.h"
 
 #define NS 1000000000ll
 #define POLL_STACK 64
@@ -146,7 +147,7 @@ static int mask_begin(struct lind_call *c, uint32_t maskaddr, uint32_t size, uin
 static int64_t mask_end(struct lind_call *c, int64_t ret, uint64_t saved, int masked)
 {
     if (ret == -EINTR && c->th->in_handler <= 8)
-        signals_after_call(c);
+        upcalls.signals_after_call(c);
     if (masked)
         c->th->sig_mask = saved;
     return ret;

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "lind.h"
+#include "kern/upcalls.h"
 
 int64_t sys_setjmp(struct lind_call *c)
 {
@@ -12,7 +13,7 @@ int64_t sys_setjmp(struct lind_call *c)
     if (th->in_handler || c->acting || !c->caller || !c->can_unwind)
         return 0; /* no unwinding through a host frame or uninstrumented code: this jmp_buf cannot be jumped to */
     th->jmp_env = arg_u32(c, 0);
-    return start_unwind(c, PENDING_SETJMP);
+    return upcalls.start_unwind(c, PENDING_SETJMP);
 }
 
 int64_t sys_longjmp(struct lind_call *c)
@@ -26,7 +27,7 @@ int64_t sys_longjmp(struct lind_call *c)
     th->jmp_val = val ? val : 1;
     if (th->in_handler)
         th->deferred_longjmp = 1; /* the dispatcher ends the handler with a trap */
-    else if (!c->can_unwind || !c->caller || start_unwind(c, PENDING_LONGJMP) < 0)
+    else if (!c->can_unwind || !c->caller || upcalls.start_unwind(c, PENDING_LONGJMP) < 0)
         th->abandon_for_longjmp = 1; /* the dispatcher ends the wasm stack with a trap */
     return 0;
 }

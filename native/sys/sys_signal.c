@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lind.h"
+#include "kern/upcalls.h"
 #include "kern/signal.h"
 
 /* rt_sigaction(sig, const struct k_sigaction *act, struct k_sigaction *old, size_t sigsetsize).
@@ -102,7 +103,7 @@ int64_t sys_rt_sigsuspend(struct lind_call *c)
     c->th->sig_mask = *set & ~SIG_UNBLOCKABLE;
     wait_for_signal(c->th);
     int restart;
-    signals_deliver(c, &restart);
+    upcalls.signals_deliver(c, &restart);
     c->th->sig_mask = saved;
     return -EINTR;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rt/instance.h"
+#include "kern/upcalls.h"
 
 #define L_CLONE_VM 0x100
 #define L_CLONE_SETTLS 0x80000
@@ -55,7 +56,7 @@ int64_t thread_clone(struct lind_call *c)
     cage->others = th;
     cage->nthreads++;
     cage_unlock(cage);
-    if (thread_start(cage, th, stack, start) < 0) {
+    if (upcalls.thread_start(cage, th, stack, start) < 0) {
         lind_thread_finish(th);
         return -EAGAIN;
     }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "lind.h"
+#include "kern/upcalls.h"
 #include "kern/netpolicy.h"
 #include "rt/instance.h"
 #include "kern/grate.h"
@@ -136,6 +137,15 @@ int lind_init(const char *libwasmtime_path)
     if (wt_api_load(libwasmtime_path, &wasmtime) != 0 || engine_api_load(wasmtime) != 0)
         return -1;
     path_init(); /* (the host's umask is the embedder's: read, never changed) */
+    /* what kern/ and sys/ need done by the layers above them (kern/upcalls.h) */
+    upcalls.thread_start = thread_start;
+    upcalls.spawn_start = spawn_start;
+    upcalls.start_unwind = start_unwind;
+    upcalls.signals_deliver = signals_deliver;
+    upcalls.signals_after_call = signals_after_call;
+    upcalls.grate_free_workers = threei_free_workers;
+    upcalls.syscall_entry = lind_syscall_entry;
+    upcalls.syscall_unwind_entry = lind_syscall_unwind_entry;
     signal_init();
     return 0;
 }
