@@ -8,9 +8,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt/instance.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/fdtable.h"
 #include "kern/grate.h"
+#include "kern/jmpbuf.h"
+#include "kern/mm.h"
+#include "kern/module.h"
 #include "kern/netpolicy.h"
+#include "kern/path.h"
+#include "kern/proc.h"
+#include "kern/thread.h"
+#include "kern/timer.h"
+#include "kern/tree.h"
 
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
 struct lind_cage *lind_cage_new(const char *root)

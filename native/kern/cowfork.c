@@ -17,7 +17,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "base/pagemap.h"
+#include "kern/cage.h"
+#include "kern/mm.h"
 
 static int cow_enabled(void)
 {

@@ -5,7 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/creds.h"
 
 #define KEEP 0xffffffffu /* -1: leave this id as it is */
 

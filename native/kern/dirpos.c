@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/fdtable.h"
 
 struct dir_positions {
     int64_t *real;   /* guest position k (1..n) is real[k - 1] */

@@ -7,7 +7,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
 
 static void file_put(struct fd_file *f)
 {

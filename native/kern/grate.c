@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/util.h"
+#include "kern/cage.h"
 #include "kern/grate.h"
+#include "kern/proc.h"
+#include "kern/tree.h"
 
 struct grate_pool *grate_pool_of(struct lind_cage *grate)
 {

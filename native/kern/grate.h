@@ -1,5 +1,6 @@
-/* kern/grate.h: a grate as the 3i tables see it: the pool its cages' table entries point to (the
- * worker instances that run its handlers are threei/grate.c's), and its end. */
+/* kern/grate.h: a grate as the 3i tables see it: a table entry, the pool its cages' entries point
+ * to (the worker instances that run its handlers are threei/grate.c's), and its end.
+ * Calls: base/, kern/.        Called by: kern/, sys/sys_threei, rt/runner, threei/. */
 #ifndef LIND_KERN_GRATE_H
 #define LIND_KERN_GRATE_H
 
@@ -10,6 +11,12 @@
 
 struct lind_cage;
 struct grate_worker; /* threei/grate.c */
+
+/* One entry of a cage's 3i table: pool NULL means the microvisor answers. */
+struct threei_entry {
+    struct grate_pool *pool;
+    uint64_t fnptr;
+};
 
 /* A grate's pool of worker instances; never freed, marked dead when the grate ends. */
 struct grate_pool {

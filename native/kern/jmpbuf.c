@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/jmpbuf.h"
+#include "kern/thread.h"
 
 #define MAX_JMPS 256
 

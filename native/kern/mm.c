@@ -16,7 +16,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "base/pagemap.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/tree.h"
 
 #define PAGE_UP(x) (((uint64_t)(x) + LIND_PAGE - 1) & ~(uint64_t)(LIND_PAGE - 1))
 

@@ -2,6 +2,7 @@
  * Calls: base/wt_api.        Called by: kern/cage, sys/ (exec), rt/ (engine, instances), Python. */
 #include <stdlib.h>
 
+#include "base/wt_api.h"
 #include "kern/module.h"
 
 /* A module loaded from the AOT cache (engine.c), with the type of its imported memory (both are

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern/cage.h"
 #include "kern/netpolicy.h"
 
 struct policy_entry {

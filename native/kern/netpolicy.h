@@ -1,10 +1,11 @@
-/* Networking and I/O multiplexing (net.c, poll.c) and the network policy (netpolicy.c). */
-#ifndef LIND_NET_H
-#define LIND_NET_H
+/* kern/netpolicy.h: the network policy: which IP addresses a cage may bind, connect and send to.
+ * Calls: base/, kern/.        Called by: kern/cage, sys/sys_net, rt/runner. */
+#ifndef LIND_KERN_NETPOLICY_H
+#define LIND_KERN_NETPOLICY_H
 
 #include <sys/socket.h>
 
-#include "lind.h"
+struct lind_cage;
 
 /* Network policy modes. */
 #define LIND_NET_NONE 0     /* AF_INET/AF_INET6 sockets exist but may not bind/connect/send */
@@ -18,11 +19,6 @@ void lind_set_net_policy(struct lind_cage *cage, int mode); /* -1: back to the d
 int lind_get_net_policy(struct lind_cage *cage);
 void net_policy_fork(struct lind_cage *parent, struct lind_cage *child); /* child inherits */
 void net_policy_release(struct lind_cage *cage);                        /* cage is being freed */
-
-/* A host fd for cage fd `fd` that stays open until the call returns: borrowed with fd_host, or,
- * when the call's borrow slots are used up (a cage with threads), a dup made under the cage lock
- * (*dup set to 1: the caller closes it). -EBADF if fd is not open. */
-int net_hold_fd(struct lind_call *c, int fd, int *dup);
 
 enum net_op { NET_BIND, NET_CONNECT, NET_SENDTO, NET_LISTEN };
 /* Checks an AF_INET/AF_INET6/AF_UNSPEC address for op; may rewrite it (a wildcard bind becomes

@@ -15,7 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/path.h"
 
 /* Host devices every cage sees at the usual paths, whatever its root holds. */
 static const char *const virtual_devices[] = {

@@ -14,8 +14,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/grate.h"
+#include "kern/proc.h"
 #include "kern/signal.h"
+#include "kern/tree.h"
 
 #define NBUCKETS 4096
 

@@ -4,8 +4,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/siginfo.h"
 #include "kern/signal.h"
+#include "kern/timer.h"
 
 /* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: its sender's (SI_USER with
  * pid 0 when it is not known). */

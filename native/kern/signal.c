@@ -13,8 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "kern/cage.h"
 #include "kern/signal.h"
+#include "kern/thread.h"
 
 static void kick_handler(int sig) { (void)sig; }
 

@@ -1,5 +1,7 @@
-/* kern/signal.h: signal state: dispositions' defaults, pending sets and masks, posting, and kicking
- * a thread out of a blocking host call. */
+/* kern/signal.h: signal state: dispositions and their defaults, pending sets and masks, who sent a
+ * pending signal, posting (its second half: kern/proc.c posts with the continue of a stopped cage
+ * first), and kicking a thread out of a blocking host call.
+ * Calls: base/, kern/.        Called by: kern/, sys/, rt/, threei/. */
 #ifndef LIND_KERN_SIGNAL_H
 #define LIND_KERN_SIGNAL_H
 
@@ -8,7 +10,22 @@
 
 struct lind_cage;
 struct lind_thread;
-struct sig_origin;
+
+/* Who sent a pending signal, for its siginfo (si_code and what goes with it: kern/siginfo.c). */
+struct sig_origin {
+    int32_t code;            /* SI_USER, SI_TKILL, SI_QUEUE, SI_TIMER, CLD_* */
+    int32_t pid;             /* sender (CLD_*: the child) */
+    uint32_t uid;
+    int32_t timerid;         /* SI_TIMER */
+    int32_t status;          /* CLD_*: exit code or signal */
+    uint32_t value;          /* SI_QUEUE, SI_TIMER: sigval */
+};
+
+struct lind_sigaction {
+    uint32_t handler;        /* 0 SIG_DFL, 1 SIG_IGN, else a function-table index */
+    uint32_t flags;
+    uint64_t mask;
+};
 
 #define KICK_SIGNAL (SIGRTMIN + 3) /* the host signal that interrupts a thread's blocking host call */
 #define L_SIG_DFL 0
@@ -38,7 +55,15 @@ void signal_post(struct lind_cage *cage, int sig);
 int signal_post_origin(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o);
 int signal_post_from_locked(struct lind_cage *cage, struct lind_thread *th, int sig, const struct sig_origin *o);
 struct lind_thread *thread_by_tid_locked(struct lind_cage *cage, int tid);
-/* kern/siginfo.c: the siginfo_t (128 bytes) of signal sig as it is taken */
-void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si);
+
+
+void signal_init(void); /* the host side: the kick signal's handler, SIGPIPE ignored */
+void thread_post_signal(struct lind_thread *th, int sig); /* thread-directed (cage lock held) */
+int cage_has_thread(struct lind_cage *cage, int tid);
+int thread_interrupted(struct lind_thread *th);  /* a signal is pending that should end a wait */
+int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
+void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except); /* cage lock held */
+void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
+void cage_doom(struct lind_cage *cage);    /* ends it as SIGKILL does */
 
 #endif

@@ -11,7 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt/instance.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/jmpbuf.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
 
 /* Called on the OS thread that runs a cage thread, before running it. */
 void lind_thread_bind(struct lind_thread *th)

@@ -7,7 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/timer.h"
 
 #define L_SIGALRM 14
 #define NS 1000000000ll

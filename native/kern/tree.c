@@ -15,7 +15,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "lind.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
+#include "kern/tree.h"
 
 #define DOOM_RETRY_MS 50
 

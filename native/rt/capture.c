@@ -17,7 +17,8 @@
 
 #define REGISTER_DELAY_NS 1000000
 
-#include "lind.h"
+#include "base/util.h"
+#include "rt/capture.h"
 
 struct capture;
 

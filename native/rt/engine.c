@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/wt_api.h"
+#include "kern/module.h"
+#include "rt/engine.h"
+#include "rt/epoch.h"
 #include "rt/instance.h"
 
 typedef struct { size_t size; char *data; } byte_vec_t;

@@ -12,7 +12,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/util.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
+#include "kern/tree.h"
+#include "rt/epoch.h"
+#include "rt/sigdeliver.h"
 
 #define EPOCH_MS 10
 

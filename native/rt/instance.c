@@ -10,8 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt/instance.h"
+#include "base/guest_abi.h"
+#include "base/pagemap.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/mm.h"
+#include "kern/module.h"
+#include "kern/thread.h"
+#include "kern/tree.h"
 #include "kern/upcalls.h"
+#include "rt/epoch.h"
+#include "rt/instance.h"
 
 #define POOL_MAX 8
 #define POOL_MAX_BYTES (64ull << 20) /* larger memories are not kept */

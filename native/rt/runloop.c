@@ -4,7 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/wt_api.h"
+#include "kern/jmpbuf.h"
+#include "kern/thread.h"
 #include "rt/instance.h"
+#include "rt/runloop.h"
 static int call0(struct run_ctx *r, const wasmtime_func_t *f, int nargs, int32_t arg)
 {
     if (!f->store_id)

@@ -12,9 +12,21 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "rt/instance.h"
-#include "kern/upcalls.h"
+#include "base/util.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
 #include "kern/grate.h"
+#include "kern/mm.h"
+#include "kern/module.h"
+#include "kern/netpolicy.h"
+#include "kern/thread.h"
+#include "kern/tree.h"
+#include "kern/upcalls.h"
+#include "rt/capture.h"
+#include "rt/instance.h"
+#include "rt/runloop.h"
+#include "rt/runner.h"
 
 #define RUNNER_IDLE_MS 30000 /* an idle runner thread ends after this */
 

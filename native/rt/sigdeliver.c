@@ -10,8 +10,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "kern/siginfo.h"
 #include "kern/signal.h"
+#include "kern/thread.h"
+#include "sys/syscalls.h"
+#include "rt/sigdeliver.h"
 
 /* A stopped cage's threads sleep here until SIGCONT, SIGKILL or the end of the cage. */
 static void wait_while_stopped(struct lind_thread *th)

@@ -6,7 +6,13 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/thread.h"
+#include "rt/unwind.h"
 
 #define ASYNC_PAGES 64 /* 256 KiB for the unwound wasm stack (touched only as deep as it goes) */
 

@@ -5,7 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "sys/syscalls.h"
 
 #define AUXV_PAIRS 8
 

@@ -4,7 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/creds.h"
+#include "kern/mm.h"
+#include "sys/syscalls.h"
 
 
 int64_t sys_getuid(struct lind_call *c) { return c->cage->uid; }

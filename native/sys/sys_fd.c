@@ -12,7 +12,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/path.h"
+#include "sys/syscalls.h"
 
 int64_t sys_close(struct lind_call *c) { return fd_close(c->cage, arg_int(c, 0)); }
 

@@ -1,6 +1,7 @@
 /* File system calls that take paths. All resolution goes through path.c (inside the root). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -10,7 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/path.h"
+#include "sys/syscalls.h"
 
 #define L_AT_FDCWD (-100)
 

@@ -5,7 +5,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "sys/syscalls.h"
 
 #define L_SIGPIPE 13
 

@@ -13,9 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt/instance.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
+#include "kern/module.h"
+#include "kern/path.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
 #include "kern/upcalls.h"
-#include "kern/netpolicy.h"
+#include "sys/lifecycle.h"
+#include "sys/syscalls.h"
+#include "sys/thread.h"
 
 #define L_CLONE_VM 0x100
 #define L_CLONE_VFORK 0x4000

@@ -10,7 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "kern/thread.h"
+#include "sys/syscalls.h"
 
 int64_t sys_getpid(struct lind_call *c) { return (int64_t)c->cage->id; }
 /* the parent in the process table: an orphan is re-parented to its tree's root (or 0) */

@@ -1,7 +1,10 @@
 /* sys/sys_mm.c: the memory calls: brk, mmap, munmap, mprotect, madvise, msync, mremap. The page map
  * (kern/mm.c) is shared by the cage's threads: each call holds the cage lock around its operation.
  * Calls: base/, kern/.        Called by: sys/syscall_table.c. */
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "sys/syscalls.h"
 
 #define LOCKED(c, op)                     \
     ({                                    \

@@ -27,7 +27,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
 #include "kern/netpolicy.h"
+#include "kern/path.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "sys/net.h"
+#include "sys/syscalls.h"
 
 #define L_SIGPIPE 13
 #define SUN_PATH_MAX 108

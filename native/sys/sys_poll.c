@@ -22,9 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kern/netpolicy.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
+#include "kern/mm.h"
 #include "kern/signal.h"
+#include "kern/thread.h"
 #include "kern/upcalls.h"
+#include "sys/net.h"
+#include "sys/syscalls.h"
 
 #define NS 1000000000ll
 #define POLL_STACK 64

@@ -5,7 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lind.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "sys/syscalls.h"
 
 int64_t sys_wait4(struct lind_call *c)
 {

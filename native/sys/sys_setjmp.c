@@ -4,8 +4,11 @@
  * Calls: base/, kern/, rt/ through kern/hooks.h.        Called by: sys/syscall_table.c. */
 #include <errno.h>
 
-#include "lind.h"
+#include "kern/call.h"
+#include "kern/jmpbuf.h"
+#include "kern/thread.h"
 #include "kern/upcalls.h"
+#include "sys/syscalls.h"
 
 int64_t sys_setjmp(struct lind_call *c)
 {

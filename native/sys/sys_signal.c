@@ -7,9 +7,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
-#include "kern/upcalls.h"
+#include "base/guest_abi.h"
+#include "base/util.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "kern/siginfo.h"
 #include "kern/signal.h"
+#include "kern/thread.h"
+#include "kern/upcalls.h"
+#include "sys/syscalls.h"
 
 /* rt_sigaction(sig, const struct k_sigaction *act, struct k_sigaction *old, size_t sigsetsize).
  * The guest's k_sigaction: u32 handler, u32 flags, u32 restorer, u32 mask[2]. */

@@ -13,8 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt/instance.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
 #include "kern/upcalls.h"
+#include "sys/syscalls.h"
+#include "sys/thread.h"
 
 #define L_CLONE_VM 0x100
 #define L_CLONE_SETTLS 0x80000

@@ -8,8 +8,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
 #include "kern/grate.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
+#include "sys/syscalls.h"
 
 #define THREEI_DEREGISTER 500 /* the reference's handler cage id that removes an entry */
 

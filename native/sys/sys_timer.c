@@ -7,7 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "lind.h"
+#include "base/guest_abi.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/mm.h"
+#include "kern/signal.h"
+#include "kern/timer.h"
+#include "sys/syscalls.h"
 
 #define L_SIGALRM 14
 #define NS 1000000000ll

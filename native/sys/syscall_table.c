@@ -3,7 +3,7 @@
  * messages, and a build-time check that no number is listed twice. Nothing writes these tables. */
 #include <stddef.h>
 
-#include "lind.h"
+#include "sys/syscalls.h"
 
 /* Indexed by the call number on every system call (dispatch.c): NULL answers ENOSYS. */
 const lind_handler_t lind_handlers[LIND_NCALLS] = {

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "base/guest_abi.h"
+
 struct lind_call;
 
 enum lind_nr {
@@ -23,5 +25,10 @@ enum lind_nr {
 #define X(nr, name, handler, family, status, note) LIND_PROTO_##status(handler)
 #include "syscalls.def"
 #undef X
+
+/* sys/syscall_table.c: the microvisor's handler for each call number (NULL: ENOSYS), the names */
+typedef int64_t (*lind_handler_t)(struct lind_call *c);
+extern const lind_handler_t lind_handlers[LIND_NCALLS];
+const char *lind_call_name(uint64_t nr); /* "?" for a number syscalls.def does not list */
 
 #endif

@@ -3,11 +3,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lind.h"
-#include "kern/upcalls.h"
-#include "kern/netpolicy.h"
-#include "rt/instance.h"
+#include "base/guest_abi.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
+#include "kern/fdtable.h"
 #include "kern/grate.h"
+#include "kern/path.h"
+#include "kern/proc.h"
+#include "kern/signal.h"
+#include "kern/thread.h"
+#include "kern/upcalls.h"
+#include "sys/lifecycle.h"
+#include "sys/syscalls.h"
+#include "rt/engine.h"
+#include "rt/runner.h"
+#include "rt/sigdeliver.h"
+#include "rt/unwind.h"
+#include "threei/grate.h"
 
 static const char EXIT_TRAP[] = "lind: cage exited";
 static const char EXEC_TRAP[] = "lind: cage exec";

@@ -13,8 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "rt/instance.h"
+#include "base/guest_abi.h"
+#include "base/wt_api.h"
+#include "kern/cage.h"
+#include "kern/call.h"
 #include "kern/grate.h"
+#include "kern/mm.h"
+#include "kern/proc.h"
+#include "kern/thread.h"
+#include "sys/syscalls.h"
+#include "rt/instance.h"
+#include "threei/grate.h"
 
 #define WORKER_STACK (256 * 1024) /* each worker's own stack, inside the grate's memory */
 

@@ -1,0 +1,21 @@
+/* kern/path.h: path resolution inside a cage's root, and its working directory.
+ * Calls: base/, kern/.        Called by: kern/, sys/. */
+#ifndef LIND_KERN_PATH_H
+#define LIND_KERN_PATH_H
+
+#include <stdint.h>
+
+struct lind_cage;
+struct lind_call;
+
+#define RES_NOFOLLOW 1
+int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
+int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
+void path_init(void);
+void path_mode_fixup(int dirfd, const char *base, uint32_t perm, int always);
+int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
+int path_of_fd(struct lind_cage *cage, int host_fd, char *out);
+int cage_cwd(struct lind_cage *cage, char *out);              /* current cwd path, or -ENOENT */
+int cage_chdir_fd(struct lind_cage *cage, int host_fd);       /* takes ownership of an O_PATH fd */
+
+#endif
