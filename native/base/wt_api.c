@@ -1,7 +1,11 @@
-#include "base/wt_api.h"
-
+/* base/wt_api.c: the engine binding: the wasmtime C API the data plane uses, resolved with dlsym
+ * from the _libwasmtime.so wasmtime-py already loaded (its layouts: wt_api.h), and func_fits, the
+ * check that a guest function may be called through func_call_unchecked.
+ * Calls:  libc only.  Called by: kern/ (mm, module), rt/, threei/ (dispatch, grate). */
 #include <dlfcn.h>
 #include <stdio.h>
+
+#include "base/wt_api.h"
 
 struct wt_api wt;
 

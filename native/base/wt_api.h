@@ -1,6 +1,7 @@
 /* The few wasmtime C API declarations the data plane needs, for the pinned wasmtime 50.0.1.
  * The wheel ships _libwasmtime.so without headers; these layouts are copied from that version's
- * wasmtime/{val,extern,func}.h (mirrored by wasmtime-py's _bindings.py). Resolved with dlsym. */
+ * wasmtime/{val,extern,func}.h (mirrored by wasmtime-py's _bindings.py). Resolved with dlsym.
+ * Calls:  libc only.  Called by: every folder (rt/engine.c declares the engine's own part). */
 #ifndef LIND_WT_API_H
 #define LIND_WT_API_H
 

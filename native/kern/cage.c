@@ -1,4 +1,7 @@
-/* Cage lifecycle as seen from Python: create, set up (root, cwd, fds, argv/env, limits), free. */
+/* Cage lifecycle as seen from Python: create, set up (root, cwd, fds, argv/env, limits), free.
+ * Calls:  base/ (guest_abi), kern/ (fdtable, grate, jmpbuf, mm, module, netpolicy, path, proc,
+ *         thread, timer, tree).
+ * Called by: sys/ (sys_lifecycle), rt/ (runner), Python. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

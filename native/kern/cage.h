@@ -73,7 +73,7 @@ struct lind_cage {
     char cwd[PATH_MAX];      /* cage-visible, absolute: the last value cage_cwd computed */
     int cwd_fd;              /* O_PATH fd of the working directory (follows renames) */
     uint32_t umask;
-    uint32_t uid, euid, suid;   /* real, effective, saved: in this order (creds.c) */
+    uint32_t uid, euid, suid;   /* real, effective, saved: in this order (kern/creds.c) */
     uint32_t gid, egid, sgid;
     uint32_t groups[LIND_NGROUPS];
     int ngroups;

@@ -28,7 +28,7 @@ struct lind_call {
      * points into (NULL: the cage acted on) */
     int acting;
     struct lind_cage *argmem[6];
-    /* the call came through an import whose call sites are instrumented by Asyncify (dispatch.c):
+    /* the call came through an import whose call sites are instrumented by Asyncify (threei/dispatch.c):
      * only such a call may unwind the wasm stack (fork, setjmp) */
     int can_unwind;
 };

@@ -9,7 +9,8 @@
  *
  * Invariants kept elsewhere: pages_zero writes zeros over the base file range (MADV_DONTNEED would
  * bring the file's bytes back), and a memory leaving a cage is remapped anonymous (cow_release)
- * before it is reused. LIND_FORK_COW=0 turns this off (plain copies, memory.c). */
+ * before it is reused. LIND_FORK_COW=0 turns this off (plain copies, kern/mm.c).
+ * Calls:  base/ (guest_abi, pagemap), kern/ (cage, mm).  Called by: kern/ (mm). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

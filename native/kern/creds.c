@@ -1,7 +1,8 @@
 /* A cage's credentials: real, effective and saved user and group ids and supplementary groups, with
  * Linux's rules for changing them (an effective uid of 0 may set anything; otherwise only to ids
  * the cage already has). They are the cage's own view (getuid, AT_UID, si_uid, fork and exec keep
- * them): files are still opened with the host process's rights. The calls are sys/sys_cred.c. */
+ * them): files are still opened with the host process's rights. The calls are sys/sys_cred.c.
+ * Calls:  kern/ (cage).  Called by: sys/ (sys_cred). */
 #include <errno.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /* Directory positions. A 64-bit host reads ext4 directories with 64-bit hashed positions (d_off,
  * lseek), which do not fit the guest's 32-bit long of telldir/seekdir. The guest sees small
  * positive numbers instead (1, 2, 3, ... in the order the host positions were first seen), kept per
- * open directory (struct fd_file, shared by dup and fork like the position itself); 0 is 0. */
+ * open directory (struct fd_file, shared by dup and fork like the position itself); 0 is 0.
+ * Calls:  kern/ (fdtable).  Called by: kern/ (fdtable), sys/ (sys_fd, sys_io). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* Per-cage fd tables: virtual fd -> reference-counted host fd + close-on-exec flag.
  * With one thread nothing can race and no lock is taken; with several, the table is changed under
- * the cage lock and a call borrows the host fds it uses (fd_host) until it returns (fd_release). */
+ * the cage lock and a call borrows the host fds it uses (fd_host) until it returns (fd_release).
+ * Calls:  kern/ (cage, call).  Called by: kern/ (cage, mm, path), sys/, threei/ (dispatch). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

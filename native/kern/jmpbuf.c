@@ -8,7 +8,9 @@
  * of a signal handler, which is ended with a trap first) the wasm stack is abandoned instead (a
  * trap; slower) and the run loop rewinds all the same: when the interrupted system call returns,
  * or at once when the handler interrupted computation (rt/epoch.c). The calls are
- * sys/sys_setjmp.c; this file keeps the records and is the run loop's half (rt/runloop.c). */
+ * sys/sys_setjmp.c; this file keeps the records and is the run loop's half (rt/runloop.c).
+ * Calls:  kern/ (cage, thread).
+ * Called by: kern/ (cage, thread), sys/ (sys_setjmp), rt/ (runloop). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

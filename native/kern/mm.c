@@ -5,7 +5,9 @@
  * (brk) grows up from there and mmap takes the first free run of pages, growing the memory when
  * none is free. Invariant: a PAGE_FREE page holds zeros (munmap and brk shrink give the pages
  * back to the host kernel with MADV_DONTNEED, which zeroes them), so a new anonymous mapping
- * needs no memset. mprotect is bookkeeping only: wasm has no page protection. */
+ * needs no memset. mprotect is bookkeeping only: wasm has no page protection.
+ * Calls:  base/ (guest_abi, pagemap, wt_api), kern/ (cage, call, fdtable, tree).
+ * Called by: kern/ (cage, path), sys/, rt/ (instance, runner, sigdeliver, unwind), threei/ (grate). */
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>

@@ -8,7 +8,8 @@
  *   host (2)     no restriction beyond the host process's own.
  *
  * The mode of each cage is kept here, in a small table keyed by the cage pointer (and its id, so a
- * stale entry of a freed cage is never matched by a new cage at the same address). */
+ * stale entry of a freed cage is never matched by a new cage at the same address).
+ * Calls:  kern/ (cage).  Called by: kern/ (cage), sys/ (sys_net), rt/ (runner), Python. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

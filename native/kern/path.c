@@ -4,7 +4,8 @@
  * resolved by the host kernel with openat2(root_fd, path, RESOLVE_IN_ROOT): "..", absolute and
  * relative symlinks all stay inside the root, so no lexical cleaning is needed and races with
  * renames cannot escape either. Operations that act on a name (mkdir, unlink, rename, ...) resolve
- * the parent directory that way and then act on the last component, which holds no '/'. */
+ * the parent directory that way and then act on the last component, which holds no '/'.
+ * Calls:  kern/ (cage, call, fdtable, mm).  Called by: kern/ (cage), sys/, threei/ (dispatch). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

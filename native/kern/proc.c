@@ -4,10 +4,12 @@
  * reaps it; its children are re-parented to the root cage of its tree. Blocking waits sleep on a
  * condition variable (never a busy loop).
  *
- * Lock order (outermost first): timer_lock (timer.c: a timer fires under it), proc_lock (this
- * table and the trees, tree.c), a cage's lock, then the leaf locks (pools, capture, ...). So
- * nothing that holds a cage's lock may take proc_lock: a SIGCONT's report to the parent
- * (proc_note_stop) is made before the cage's lock is taken (signal.c: sig_continue). */
+ * Lock order (native/README.md): timer_lock, proc_lock (this table and the trees, kern/tree.c), a
+ * cage's lock, then the leaf locks. So nothing that holds a cage's lock may take proc_lock: a
+ * SIGCONT's report to the parent (proc_note_stop) is made before the cage's lock is taken
+ * (proc_signal_continue).
+ * Calls:  base/ (guest_abi, util), kern/ (cage, call, grate, signal, tree).
+ * Called by: kern/ (cage, grate, timer), sys/, rt/ (epoch, sigdeliver), threei/, Python. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

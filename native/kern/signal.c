@@ -5,7 +5,9 @@
  * EINTR). Pending signals are acted on when a system call returns (rt/sigdeliver.c: default actions
  * end or ignore, handlers are called through the guest's function table on the guest's own stack,
  * then the interrupted call returns EINTR or is restarted, SA_RESTART). CPU-bound code is
- * interrupted by the epoch callback (rt/epoch.c). */
+ * interrupted by the epoch callback (rt/epoch.c).
+ * Calls:  kern/ (cage, thread).
+ * Called by: kern/ (proc, thread, tree), sys/, rt/ (epoch, sigdeliver), threei/ (dispatch). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -1,6 +1,8 @@
 /* Threads of a cage: a thread's record (its tid, signal mask, name, fork and setjmp state), its end
  * (the tid word cleared and woken, its figures added to its cage's), its OS thread and CPU time, and
- * the wait of a cage's main thread for the others. The calls of threads are sys/sys_thread.c. */
+ * the wait of a cage's main thread for the others. The calls of threads are sys/sys_thread.c.
+ * Calls:  base/ (util), kern/ (cage, jmpbuf, signal).
+ * Called by: kern/ (cage, tree), sys/ (sys_lifecycle, sys_misc, sys_thread), rt/ (epoch, runner), threei/ (grate). */
 #include <errno.h>
 #include <sched.h>
 #include <limits.h>

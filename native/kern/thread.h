@@ -46,7 +46,7 @@ struct lind_thread {
     int reserved_pid;        /* the pid the child of that fork will get */
     int has_visible;         /* the grate chose what the parent's fork returns */
     int64_t visible;
-    struct jmp_record *jmps; /* saved stacks of this thread's jmp_bufs (setjmp.c) */
+    struct jmp_record *jmps; /* saved stacks of this thread's jmp_bufs (kern/jmpbuf.c) */
     int njmps;
     uint32_t jmp_env;        /* the jmp_buf of the setjmp/longjmp in progress */
     int jmp_val;
@@ -60,7 +60,7 @@ struct lind_thread {
     int exited;              /* this thread called exit */
     int exiting;             /* the main thread called exit and waits for the others */
     struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
-    int exec_takeover;       /* another thread of the cage called that exec (lifecycle.c) */
+    int exec_takeover;       /* another thread of the cage called that exec (sys/sys_lifecycle.c) */
     struct lind_thread *next;
 };
 

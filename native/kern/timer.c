@@ -1,5 +1,7 @@
 /* Timers: ITIMER_REAL (alarm, setitimer, getitimer) and POSIX timers (timer_create & co.), one
- * timer thread for all cages. Their calls (the guest structs) are sys/sys_timer.c. */
+ * timer thread for all cages. Their calls (the guest structs) are sys/sys_timer.c.
+ * Calls:  base/ (util), kern/ (cage, proc, signal).
+ * Called by: kern/ (cage, siginfo), sys/ (sys_timer). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>

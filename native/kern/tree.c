@@ -11,7 +11,9 @@
  * sleep through the kill.
  *
  * Locks: proc_lock (proc.c) protects the list of trees, each tree's members, live, refs, dying and
- * end_reason; cpu_ns and the memory counters are atomic. proc_lock is taken before a cage's lock. */
+ * end_reason; cpu_ns and the memory counters are atomic. proc_lock is taken before a cage's lock.
+ * Calls:  base/ (util), kern/ (cage, proc, signal, thread).
+ * Called by: kern/ (cage, mm, proc), rt/ (epoch, instance, runner), Python. */
 #include <errno.h>
 #include <stdlib.h>
 

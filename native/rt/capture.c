@@ -6,7 +6,8 @@
  * A job's pipes are handed to the hub only after REGISTER_DELAY_NS: a short job has ended by then
  * and its caller drains the pipes itself (lind_capture_wait), without waking the hub thread for
  * each write (those wake-ups cost a short job a fifth of its time). A job that writes more than a
- * pipe holds waits at most that long for the hub. */
+ * pipe holds waits at most that long for the hub.
+ * Calls:  base/ (util).  Called by: rt/ (runner), Python. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /* The engine cages run on, and compiled programs loaded into it, made in C: running a cached
  * program needs no wasmtime-py (importing it costs `lind run` half of its start-up). Python still
  * compiles with wasmtime-py on a cache miss; both engines get the same settings
- * (lind_aot/vmm/engine.py: ENGINE_SETTINGS), so artifacts of one load in the other. */
+ * (lind_aot/vmm/engine.py: ENGINE_SETTINGS), so artifacts of one load in the other.
+ * Calls:  base/ (wt_api), kern/ (module), rt/ (epoch, instance).
+ * Called by: threei/ (dispatch), Python. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

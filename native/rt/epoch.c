@@ -2,7 +2,9 @@
  * advances the epoch every EPOCH_MS and each store's deadline callback (this file) runs the
  * pending signals of its cage: default actions end it (the callback returns an error, which traps
  * the instance), handlers run right there on the cage's stack. The ticker also enforces wall-time
- * limits. */
+ * limits.
+ * Calls:  base/ (util, wt_api), kern/, rt/ (sigdeliver).
+ * Called by: rt/ (engine, instance), Python. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -4,7 +4,9 @@
  * a hundred microseconds of Python under its global lock.
  *
  * Memories of ended cages are kept in a small pool and reused, scrubbed, because faulting in
- * fresh pages costs more than zeroing used ones. */
+ * fresh pages costs more than zeroing used ones.
+ * Calls:  base/ (guest_abi, pagemap, wt_api), kern/, rt/ (epoch).
+ * Called by: rt/ (engine, runner), threei/ (grate). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

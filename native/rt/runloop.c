@@ -1,6 +1,7 @@
 /* The run loop of one cage thread's instance, in C: calls its entry function (_start or
  * __lind_thread_start) and does the unwind/rewind rounds of setjmp and longjmp itself, so that
- * they cost microseconds. It returns to runner.c for a fork, an exec or the end of the program. */
+ * they cost microseconds. It returns to runner.c for a fork, an exec or the end of the program.
+ * Calls:  base/ (wt_api), kern/ (jmpbuf, thread), rt/ (instance).  Called by: rt/ (runner). */
 #include <errno.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ int lind_run_entry(struct lind_thread *th, struct run_ctx *r, int *code, char *m
         wasm_trap_t *trap = NULL;
         wasmtime_error_t *err = wt.func_call_unchecked(r->ctx, &r->entry, args, (size_t)r->nargs, &trap);
         if ((err || trap) && th->abandon_for_longjmp) {
-            /* a longjmp that could not unwind (setjmp.c), e.g. out of a signal handler: the wasm
+            /* a longjmp that could not unwind (sys/sys_setjmp.c), e.g. out of a signal handler: the wasm
              * stack is gone; rewind into the setjmp */
             if (err)
                 wt.error_delete(err);

@@ -2,7 +2,9 @@
  * pool of OS threads that run fork children and cage threads. Python starts a tree (a cage and
  * its first instance) and calls lind_cage_run_many on a thread of its choice; everything after that,
  * forks and threads included, stays in C. Only exec calls back into Python, to load the new
- * program from the AOT cache. */
+ * program from the AOT cache.
+ * Calls:  base/ (util, wt_api), kern/, rt/ (capture, instance, runloop).
+ * Called by: threei/ (dispatch), Python. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

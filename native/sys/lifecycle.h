@@ -1,5 +1,6 @@
 /* sys/lifecycle.h: what the gateway (threei/dispatch.c) needs of the fork call: a fork a grate
- * forwarded is made when the grate has returned. */
+ * forwarded is made when the grate has returned.
+ * Calls:  nothing.  Called by: threei/dispatch. */
 #ifndef LIND_SYS_LIFECYCLE_H
 #define LIND_SYS_LIFECYCLE_H
 

@@ -1,4 +1,5 @@
-/* sys/net.h: what sys/sys_poll.c needs of sys/sys_net.c. */
+/* sys/net.h: what sys/sys_poll.c needs of sys/sys_net.c.
+ * Calls:  nothing.  Called by: sys/sys_poll. */
 #ifndef LIND_SYS_NET_H
 #define LIND_SYS_NET_H
 

@@ -1,4 +1,6 @@
-/* System calls on fds themselves: close, dup*, fcntl, ioctl, and the f* metadata calls. */
+/* System calls on fds themselves: close, dup*, fcntl, ioctl, and the f* metadata calls.
+ * Calls:  kern/ (cage, call, fdtable, mm, path), sys/ (syscalls).
+ * Called by: sys/ (syscall_table). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

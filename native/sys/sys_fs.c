@@ -1,4 +1,6 @@
-/* File system calls that take paths. All resolution goes through path.c (inside the root). */
+/* File system calls that take paths. All resolution goes through path.c (inside the root).
+ * Calls:  base/ (guest_abi), kern/ (cage, call, fdtable, mm, path), sys/ (syscalls).
+ * Called by: sys/ (syscall_table). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

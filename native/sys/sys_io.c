@@ -1,4 +1,6 @@
-/* Data movement on fds: read/write and their vector and positional forms, lseek. */
+/* Data movement on fds: read/write and their vector and positional forms, lseek.
+ * Calls:  base/ (guest_abi), kern/ (cage, call, fdtable, mm, proc), sys/ (syscalls).
+ * Called by: sys/ (syscall_table). */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/syscall.h>

@@ -3,7 +3,9 @@
  *
  * fork: the first entry starts an asyncify unwind into a buffer inside the cage and asks the run
  * loop for a fork; the loop makes the child (lind_cage_fork + a copy of the memory), then rewinds
- * both; the second entry stops the rewind and returns the child's pid, or 0 in the child. */
+ * both; the second entry stops the rewind and returns the child's pid, or 0 in the child.
+ * Calls:  kern/, sys/ (lifecycle, syscalls, thread).
+ * Called by: sys/ (syscall_table), threei/ (dispatch), Python. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

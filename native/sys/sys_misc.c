@@ -1,4 +1,6 @@
-/* Process identity, time, limits, system information, exit. */
+/* Process identity, time, limits, system information, exit.
+ * Calls:  base/ (guest_abi, util), kern/ (cage, call, mm, proc, thread), sys/ (syscalls).
+ * Called by: sys/ (syscall_table). */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>

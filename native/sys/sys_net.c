@@ -11,7 +11,9 @@
  *
  * The guest's struct msghdr and cmsghdr are ILP32 (docs/abi.md) and translated field by field;
  * SCM_RIGHTS carries cage fds, translated to host fds on send and installed in the receiver's fd
- * table on receive. */
+ * table on receive.
+ * Calls:  base/ (guest_abi), kern/, sys/ (net, syscalls).
+ * Called by: sys/ (sys_poll, syscall_table). */
 #include <errno.h>
 #include <sys/random.h>
 #include <fcntl.h>
@@ -108,7 +110,7 @@ static int64_t send_result(struct lind_call *c, ssize_t r, int flags)
     return neg_errno();
 }
 
-/* Guest iovecs, as io.c reads them; sendmsg/recvmsg say EMSGSIZE for too many. */
+/* Guest iovecs, as sys_io.c reads them; sendmsg/recvmsg say EMSGSIZE for too many. */
 static int iov_from_guest(struct lind_call *c, uint32_t addr, uint32_t cnt, struct iovec *out)
 {
     return cnt > LIND_IOV_MAX ? -EMSGSIZE : guest_iovec(c, addr, cnt, out);

@@ -9,7 +9,8 @@
  * thread with a host signal. To close the window between checking for a pending signal and
  * entering the host wait, the kick signal is blocked while we check and unblocked atomically by the
  * host call (ppoll/epoll_pwait with a signal mask). A kick for a signal the cage blocks resumes the
- * wait with the time left. Like Linux, these calls are never restarted after a handler. */
+ * wait with the time left. Like Linux, these calls are never restarted after a handler.
+ * Calls:  base/ (util), kern/, sys/ (net, syscalls).  Called by: sys/ (syscall_table). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

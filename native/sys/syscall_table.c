@@ -1,11 +1,12 @@
 /* syscall_table.c: the tables expanded from syscalls.def: the microvisor's handler for each call
- * number (what a cage gets when no grate interposes: cage->table, threei.c), the calls' names for
- * messages, and a build-time check that no number is listed twice. Nothing writes these tables. */
+ * number (what a cage gets when no grate interposes: cage->table, threei/grate.c), the calls' names for
+ * messages, and a build-time check that no number is listed twice. Nothing writes these tables.
+ * Calls:  sys/ (syscalls).  Called by: threei/ (dispatch, grate). */
 #include <stddef.h>
 
 #include "sys/syscalls.h"
 
-/* Indexed by the call number on every system call (dispatch.c): NULL answers ENOSYS. */
+/* Indexed by the call number on every system call (threei/dispatch.c): NULL answers ENOSYS. */
 const lind_handler_t lind_handlers[LIND_NCALLS] = {
 #define X(nr, name, handler, family, status, note) [nr] = handler,
 #include "syscalls.def"

@@ -1,6 +1,7 @@
 /* syscalls.h: what every file needs from syscalls.def: the call numbers by name (LIND_NR_<name>:
  * no bare numbers in code) and the handlers' prototypes (a handler is defined in its family's file
- * and reached only through lind_handlers, syscall_table.c). */
+ * and reached only through lind_handlers, syscall_table.c).
+ * Calls:  base/ (guest_abi).  Called by: sys/, rt/ (sigdeliver), threei/. */
 #ifndef LIND_SYSCALLS_H
 #define LIND_SYSCALLS_H
 

@@ -1,4 +1,5 @@
-/* sys/thread.h: what sys/sys_lifecycle.c (clone) needs of sys/sys_thread.c. */
+/* sys/thread.h: what sys/sys_lifecycle.c (clone) needs of sys/sys_thread.c.
+ * Calls:  nothing.  Called by: sys/sys_lifecycle. */
 #ifndef LIND_SYS_THREAD_H
 #define LIND_SYS_THREAD_H
 

@@ -1,4 +1,7 @@
-/* The system call entry point (the wasm import lind.syscall) and 3i dispatch. */
+/* The system call entry point (the wasm import lind.syscall) and 3i dispatch.
+ * Calls:  base/ (guest_abi, wt_api), kern/, sys/ (lifecycle, syscalls), rt/ (engine, runner,
+ *         sigdeliver, unwind), threei/ (grate).
+ * Called by: Python. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -6,7 +6,10 @@
  * Store and instance over the grate's shared memory, its own stack), through the grate's exported
  * dispatcher pass_fptr_to_wt(fn, grateid, a1, a1cage, ..., a6, a6cage). Workers are made on demand
  * and kept for reuse, so a pool is as big as the number of concurrent callers. The pools
- * themselves are kern/grate.c, the 3i calls (register_handler & co.) sys/sys_threei.c. */
+ * themselves are kern/grate.c, the 3i calls (register_handler & co.) sys/sys_threei.c.
+ * Calls:  base/ (guest_abi, wt_api), kern/ (cage, call, mm, proc, thread), sys/ (syscalls),
+ *         rt/ (instance).
+ * Called by: threei/ (dispatch). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
