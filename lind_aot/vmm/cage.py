@@ -135,7 +135,8 @@ class CageSpec:
 
     def __init__(self, program: Path | str, argv: list[str], env: dict[str, str] | None = None,
                  root: Path | str | None = None, cwd: str = "/", stdio: tuple[int, int, int] = (0, 1, 2),
-                 mem_limit: int | None = None, limits: Limits | None = None, net: int | None = None) -> None:
+                 mem_limit: int | None = None, limits: Limits | None = None, net: int | None = None,
+                 programs: dict[str, Program] | None = None) -> None:
         self.program = program  # (kept as given: making Path objects costs a short job several us)
         self.argv = argv
         self.env = env if env is not None else {}
@@ -145,6 +146,9 @@ class CageSpec:
         self.mem_limit = mem_limit
         self.limits = limits or Limits()
         self.net = net  # network policy: 0 none, 1 loopback, 2 host (None: the process default)
+        # programs the tree is given by name: an exec of that very name runs it (a stack of grates:
+        # lind_aot/threei/grates.py)
+        self.programs = programs or {}
 
 
 def wait_in_slices(wait_ms: Callable[[int], object], timeout: float | None) -> bool:
@@ -184,7 +188,7 @@ class CageHandle:
 
 
 class _Setup(ctypes.Structure):
-    """How to make a tree's root cage (native/instance.h: struct lind_cage_setup)."""
+    """How to make a tree's root cage (native/rt/runner.h: struct lind_cage_setup)."""
 
     _fields_ = [
         ("root", ctypes.c_char_p),
@@ -201,12 +205,15 @@ class _Setup(ctypes.Structure):
         ("max_fds", ctypes.c_int64),
         ("wall_ms", ctypes.c_int64),
         ("module", ctypes.c_void_p),
+        ("nprograms", ctypes.c_uint32),
+        ("program_names", ctypes.POINTER(ctypes.c_char_p)),
+        ("program_modules", ctypes.POINTER(ctypes.c_void_p)),
         ("error", ctypes.c_char * 256),
     ]
 
 
 class _Result(ctypes.Structure):
-    """How a cage ended (native/runner.c: struct lind_result)."""
+    """How a cage ended (native/rt/runner.c: struct lind_result)."""
 
     _fields_ = [
         ("exited", ctypes.c_int32),
@@ -279,6 +286,12 @@ class Microvisor:
                    max_fds=-1 if lim.max_fds is None else lim.max_fds,
                    wall_ms=-1 if lim.wall_time is None else max(0, int(lim.wall_time * 1000)), module=program.handle)
         s.program = program  # (alive as long as the set-up)
+        if spec.programs:
+            names = [n.encode() for n in spec.programs]
+            s.program_names = (ctypes.c_char_p * len(names))(*names)
+            s.program_modules = (ctypes.c_void_p * len(names))(*(p.handle for p in spec.programs.values()))
+            s.nprograms = len(names)
+            s.programs = list(spec.programs.values())  # (alive as long as the set-up, like program)
         return s
 
     def prepare(self, spec: CageSpec, module: Program | None = None) -> tuple[int, int, int]:

@@ -121,6 +121,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "lind_forward_signals": (i32, [i32]),
         "lind_tree_wait": (i32, [i32, i32]),
         "lind_tree_kill": (i32, [i32]),
+        "lind_tree_cages": (i32, [i32, ctypes.POINTER(ctypes.c_int32), i32]),
+        "lind_cage_table": (i32, [i32, vp, i32]),
         "lind_set_net_policy_default": (None, [i32]),
         "lind_set_callbacks": (None, [vp]),
         "lind_engine_init": (i32, [ctypes.POINTER(u64), i32, ctypes.c_char_p, ctypes.c_size_t]),

@@ -3,6 +3,7 @@
  * fall back to the microvisor, docs/abi.md). Its workers and the calls into them are threei/grate.c.
  * Calls: base/, kern/ (proc).        Called by: kern/cage (a cage's end), sys/sys_threei, rt/runner,
  * threei/grate. */
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -29,6 +30,32 @@ struct grate_pool *grate_pool_of(struct lind_cage *grate)
     }
     cage_unlock(grate);
     return grate->pool;
+}
+
+/* Python, for debugging: the entries of the live cage pid's 3i table that a grate answers (the
+ * others go to the microvisor), at most cap of them into out, by call number; their number, or
+ * -ESRCH when there is no such live cage. */
+int lind_cage_table(int pid, struct lind_route *out, int cap)
+{
+    struct lind_cage *cage = cage_get(pid);
+    if (!cage)
+        return -ESRCH;
+    int n = 0;
+    cage_lock(cage);
+    for (uint32_t nr = 0; nr < LIND_NCALLS; nr++) {
+        struct threei_entry e = cage->table[nr];
+        if (!e.pool)
+            continue;
+        if (n < cap) {
+            out[n].nr = nr;
+            out[n].grate = e.pool->grate_id;
+            out[n].handler = e.fnptr;
+        }
+        n++;
+    }
+    cage_unlock(cage);
+    cage_put(cage);
+    return n;
 }
 
 void grate_ending(struct lind_cage *grate)

@@ -34,4 +34,12 @@ struct grate_pool *grate_pool_of(struct lind_cage *grate); /* made on first use;
  * and calls in flight finish before its memory goes; threei_free_workers frees the workers. */
 void grate_ending(struct lind_cage *grate);
 
+/* One routed entry of a cage's 3i table, for the embedder (lind_cage_table). */
+struct lind_route {
+    uint32_t nr;      /* the call number */
+    int32_t grate;    /* the pid of the grate that answers it */
+    uint64_t handler; /* the handler: a function-table index in the grate */
+};
+int lind_cage_table(int pid, struct lind_route *out, int cap);
+
 #endif

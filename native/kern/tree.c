@@ -12,13 +12,15 @@
  *
  * Locks: proc_lock (proc.c) protects the list of trees, each tree's members, live, refs, dying and
  * end_reason; cpu_ns and the memory counters are atomic. proc_lock is taken before a cage's lock.
- * Calls:  base/ (util), kern/ (cage, proc, signal, thread).
+ * Calls:  base/ (util), kern/ (cage, module, proc, signal, thread).
  * Called by: kern/ (cage, mm, proc), rt/ (epoch, instance, runner), Python. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 #include "kern/cage.h"
+#include "kern/module.h"
 #include "kern/proc.h"
 #include "kern/signal.h"
 #include "kern/thread.h"
@@ -62,6 +64,13 @@ void tree_put_locked(struct lind_tree *t)
         trees = t->next;
     if (t->next)
         t->next->prev = t->prev;
+    while (t->programs) {
+        struct tree_program *p = t->programs;
+        t->programs = p->next;
+        module_put(p->module);
+        free(p->name);
+        free(p);
+    }
     free(t);
 }
 
@@ -123,6 +132,49 @@ int lind_tree_kill(int root)
         }
     pthread_mutex_unlock(&proc_lock);
     return r;
+}
+
+/* Python, for debugging: the pids of the live cages of the tree whose root has pid `root`, at most
+ * cap of them in pids; their number, or -ESRCH when the tree has ended. */
+int lind_tree_cages(int root, int32_t *pids, int cap)
+{
+    struct lind_tree *t = tree_find(root);
+    if (!t)
+        return -ESRCH;
+    int n = 0;
+    pthread_mutex_lock(&proc_lock);
+    for (struct lind_proc *p = t->members; p; p = p->tree_next)
+        if (p->cage) {
+            if (n < cap)
+                pids[n] = p->pid;
+            n++;
+        }
+    tree_put_locked(t);
+    pthread_mutex_unlock(&proc_lock);
+    return n;
+}
+
+/* Gives the tree program m under name (before the tree runs): 0 or -ENOMEM. */
+int tree_add_program(struct lind_tree *t, const char *name, struct lind_module *m)
+{
+    struct tree_program *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->module = module_get(m);
+    p->next = t->programs;
+    t->programs = p;
+    return 0;
+}
+
+/* The program the tree was given under exactly this name, referenced; NULL if none. */
+struct lind_module *tree_program(struct lind_tree *t, const char *name)
+{
+    for (struct tree_program *p = t->programs; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return module_get(p->module);
+    return NULL;
 }
 
 /* The root starts running: its wall time counts from now. */

@@ -10,6 +10,15 @@
 struct lind_cage;
 struct lind_thread;
 struct lind_proc;
+struct lind_module;
+
+/* A program the embedder gave a tree by name (the grates and program of a stack, lind_aot/threei):
+ * an exec of exactly that name by a cage of the tree runs it (sys/sys_lifecycle.c). */
+struct tree_program {
+    char *name;
+    struct lind_module *module; /* referenced */
+    struct tree_program *next;
+};
 
 /* A tree of cages: a root the embedder started and every cage forked from it (tree.c). */
 enum tree_end { TREE_RUNNING = 0, TREE_ROOT_ENDED, TREE_KILLED, TREE_WALL_LIMIT, TREE_CPU_LIMIT };
@@ -29,6 +38,7 @@ struct lind_tree {
     uint64_t cpu_ns;         /* CPU time its threads used (atomic) */
     uint64_t mem_now, mem_peak; /* linear memory of its live cages, now and at most (atomic) */
     struct lind_proc *members; /* its proc entries, zombies included (proc_lock) */
+    struct tree_program *programs; /* given by the embedder before it runs; then read only */
     struct lind_tree *next, *prev; /* every tree (proc_lock) */
 };
 
@@ -50,6 +60,9 @@ void tree_charge_cpu(struct lind_tree *t, uint64_t ns);
 void tree_account_memory(struct lind_cage *cage, uint64_t size);
 int tree_wait_empty(struct lind_tree *t, int timeout_ms);
 int lind_tree_kill(int root);
+int lind_tree_cages(int root, int32_t *pids, int cap);
+int tree_add_program(struct lind_tree *t, const char *name, struct lind_module *m);
+struct lind_module *tree_program(struct lind_tree *t, const char *name); /* referenced, or NULL */
 void thread_charge_cpu(struct lind_thread *th); /* its CPU time since the last charge, to its tree */
 int lind_cage_set_wall_limit(struct lind_cage *cage, uint64_t ms);
 void lind_cage_set_cpu_limit(struct lind_cage *cage, uint64_t ms);

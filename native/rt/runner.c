@@ -341,6 +341,11 @@ struct lind_cage *lind_cage_create(struct lind_cage_setup *s, struct lind_instan
         snprintf(s->error, sizeof s->error, "out of memory");
         goto fail;
     }
+    for (uint32_t i = 0; i < s->nprograms; i++)
+        if (tree_add_program(cage->tree, s->program_names[i], s->program_modules[i]) < 0) {
+            snprintf(s->error, sizeof s->error, "out of memory");
+            goto fail;
+        }
     if (cage_load(cage, s->module, inst, s->error, sizeof s->error) < 0)
         goto fail;
     return cage;

@@ -25,6 +25,10 @@ struct lind_cage_setup {
     int64_t max_fds;           /* RLIMIT_NOFILE; -1: the default */
     int64_t wall_ms;           /* -1: none */
     struct lind_module *module;
+    /* programs the tree is given by name (a stack of grates: kern/tree.c, tree_add_program) */
+    uint32_t nprograms;
+    const char *const *program_names;
+    struct lind_module *const *program_modules;
     char error[256];           /* why it failed */
 };
 

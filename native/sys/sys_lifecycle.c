@@ -24,6 +24,7 @@
 #include "kern/proc.h"
 #include "kern/signal.h"
 #include "kern/thread.h"
+#include "kern/tree.h"
 #include "kern/upcalls.h"
 #include "sys/lifecycle.h"
 #include "sys/syscalls.h"
@@ -228,7 +229,11 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
             strcpy(abs, "/dev/fd/exec");
         }
     }
-    if (fd < 0) {
+    /* a program the embedder gave the tree under this very name (a stack of grates, where each
+     * grate execs the name it was given in argv), rather than a file of the root */
+    if (fd < 0 && cage->tree->programs && guest_string(c, path, shown, sizeof shown) == 0)
+        loaded = tree_program(cage->tree, shown);
+    if (fd < 0 && !loaded) {
         r = path_from_guest(c, dirfd, path, abs);
         if (r < 0)
             return r;
@@ -248,7 +253,7 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
         r = envc;
         goto out;
     }
-    for (int depth = 0;; depth++) {
+    for (int depth = 0; !loaded; depth++) {
         if (depth > MAX_SCRIPT_DEPTH) {
             r = -ELOOP;
             goto out;
