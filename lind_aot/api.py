@@ -16,10 +16,12 @@ pipes, not extra threads; output callbacks are called on that thread.
 
 Semantics worth knowing:
 
-* `program` is a host path to a `.wasm` file (like `lind run`); the cage sees `root` as `/`. With
-  `grates=[...]` the program and the grates are paths *inside the root*: the first grate is started
-  with argv `[grate, *other grates, program, *argv]` and execs the rest (see grates/), so the
-  program must be an executable file (mode +x) inside the root.
+* `program` is a host path to a `.wasm` file (like `lind run`); the cage sees `root` as `/`.
+* `grates=[...]` (of the sandbox, or of one spawn) runs the program below grates, given like the
+  program as host paths (with their options: `"strace.wasm --out /t.txt"`), **outermost first**:
+  the last one listed is closest to the program and sees its calls first (lind_aot/threei/grates.py).
+  Neither needs to be inside the root. `lind_aot.threei.routes` shows which calls of a live cage go
+  to which grate (`Process.routes()` for the cages of a spawned tree).
 * `argv` are the arguments after argv[0]; argv[0] is the program path as given.
 * `returncode` follows `subprocess`: the exit code, or `-N` if the cage died of signal N (a wasm trap
   counts as the signal the same fault raises natively: SIGSEGV, SIGILL, SIGFPE, ...). `status` is the
@@ -51,6 +53,9 @@ from pathlib import Path
 from typing import Literal
 
 from lind_aot.cache.store import ArtifactCache, CacheError
+from lind_aot.threei import grates as _grates
+from lind_aot.threei import routes as _routes
+from lind_aot.threei.grates import GrateSpec
 from lind_aot.vmm import cage as _cage
 from lind_aot.vmm.cage import CageHandle, CageResult, CageSpec, Limits, LindError, microvisor, wait_in_slices
 from lind_aot.vmm.native import Program
@@ -312,6 +317,11 @@ class Process:
     def terminate(self) -> bool:
         return self.kill(signal.SIGTERM)
 
+    def routes(self) -> dict[int, dict[str, tuple[int, int]]]:
+        """For debugging: which calls of each live cage of the tree a grate answers, as
+        {pid: {call name: (grate pid, handler)}} (lind_aot.threei.routes; empty once it has ended)."""
+        return _routes.tree_tables(self.pid)
+
 
 def _merge(base: Limits, over: Limits | None) -> Limits:
     if over is None:
@@ -372,11 +382,15 @@ class Sandbox:
         cwd: the starting directory inside the root.
         max_output: bytes of stdout and of stderr kept per process (the rest is drained and
             dropped; Result.output_truncated tells). None: unlimited.
+        grates: grates every program of this sandbox runs below (host paths, each with its
+            options), outermost first: the last one is closest to the program. A spawn's own
+            `grates` replaces them.
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None, cache: ArtifactCache | str | os.PathLike[str] |
                  None = None, net: NetPolicy = "loopback", limits: Limits | None = None,
-                 env: dict[str, str] | None = None, cwd: str = "/", max_output: int | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: str = "/", max_output: int | None = None,
+                 grates: Sequence[GrateSpec] = ()) -> None:
         if net not in NET_POLICIES:
             raise ValueError(f"net must be one of {', '.join(NET_POLICIES)}, not {net!r}")
         if root is None:
@@ -392,6 +406,7 @@ class Sandbox:
         self.env = dict(env or {})
         self.cwd = cwd
         self.max_output = max_output
+        self.grates = [_grates.Grate.of(g) for g in grates]
         self._mv = microvisor(self.cache)
         self._modules: dict[tuple[str, int, int, int], Program] = {}
         self._mlock = threading.Lock()
@@ -421,25 +436,34 @@ class Sandbox:
             self._modules[key] = mod
         return mod
 
-    def _inside(self, path: str) -> Path:
-        return self.root / path.lstrip("/")
+    def _stack(self, program: str | os.PathLike[str], args: Sequence[str],
+               grates: Sequence[GrateSpec] | None) -> tuple[str, list[str], Program, dict[str, Program]]:
+        """What the tree's root cage runs for program (below the grates: the sandbox's unless given):
+        its host path, its argv, its module, and the programs the tree is given by name."""
+        st = _grates.stack(self.grates if grates is None else grates, program, args)
+        try:
+            top, below = _grates.programs(st, self.load)
+        except CacheError as e:
+            raise SpawnError(str(e)) from None
+        return st.top, st.argv, top, below
 
     # ---- spawning ----
 
     def spawn(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None,
               env: dict[str, str] | None = None, stdin: bytes | int | None = None, limits: Limits | None = None,
-              grates: Sequence[str] = (), stdout: Output = None, stderr: Output = None,
+              grates: Sequence[GrateSpec] | None = None, stdout: Output = None, stderr: Output = None,
               cwd: str | None = None) -> Process:
         """Starts a cage tree running `program` and returns at once.
 
         Args:
-            program: host path of the .wasm file; with grates, a path inside the root.
+            program: host path of the .wasm file.
             argv: the arguments (argv[1:]); argv[0] is `program` as given.
             env: environment variables, added to the sandbox's.
             stdin: bytes to feed (then EOF), a host fd to share (not closed), DEVNULL, or None
                 (empty: /dev/null).
             limits: overrides of the sandbox's limits, field by field.
-            grates: paths inside the root of grates to interpose, outermost first.
+            grates: grates to run the program below (host paths, each with its options),
+                outermost first; None: the sandbox's.
             stdout, stderr: None to capture (Result.stdout), a callable to receive the output in
                 chunks as it comes (called on the shared I/O thread: keep it quick), a host fd to
                 write to directly, or DEVNULL.
@@ -449,17 +473,7 @@ class Sandbox:
             SpawnError: the program (or a grate) is missing or not a lind program, or the root or
                 cwd is unusable.
         """
-        args = [str(a) for a in (argv or ())]
-        if grates:
-            host_prog = self._inside(grates[0])
-            full = [str(g) for g in grates] + [str(program), *args]
-        else:
-            host_prog = Path(program)
-            full = [str(program), *args]
-        try:
-            module = self.load(host_prog)
-        except CacheError as e:
-            raise SpawnError(str(e)) from None
+        host_prog, full, module, below = self._stack(program, [str(a) for a in (argv or ())], grates)
         feed = stdin if isinstance(stdin, bytes | bytearray | memoryview) else None
         capture = _Capture(self._mv.lib, self.max_output, bytes(feed) if feed is not None else None, stdout, stderr)
         stdio = list(capture.cage_fds)  # where the caller gives its own fd (or DEVNULL), that one
@@ -470,7 +484,7 @@ class Sandbox:
                 stdio[i] = _devnull(os.O_WRONLY) if spec_out == DEVNULL else spec_out
         spec = CageSpec(program=host_prog, argv=full, env={**self.env, **(env or {})}, root=self.root,
                         cwd=cwd or self.cwd, stdio=(stdio[0], stdio[1], stdio[2]), limits=_merge(self.limits, limits),
-                        net=NET_POLICIES[self.net])
+                        net=NET_POLICIES[self.net], programs=below)
         started = time.monotonic()
         try:
             handle = self._mv.start(spec, module)
@@ -485,9 +499,10 @@ class Sandbox:
                  cwd: str | None = None, module: Program | None = None) -> Result:
         """Runs a cage tree on the calling thread until its root cage ends and its output is closed,
         with stdout and stderr captured by the data plane (no Python I/O thread, no hand-off): the
-        fastest way to run many short programs (`lind batch` uses it). Arguments as for spawn();
-        no grates and no output callbacks; `module` is the program already loaded with load() (not
-        checked again against the file). Thread-safe: run it from several threads at once."""
+        fastest way to run many short programs (`lind batch` uses it). Arguments as for spawn(),
+        below the sandbox's grates; no output callbacks; `module` is the program already loaded with
+        load() (not checked again against the file; ignored below grates). Thread-safe: run it from
+        several threads at once."""
         r = self.run_many_here([HereJob(program, tuple(argv or ()), env, stdin, limits, cwd, module)])[0]
         if isinstance(r, SpawnError):
             raise r
@@ -513,18 +528,20 @@ class Sandbox:
 
     def _here_spec(self, job: HereJob) -> tuple[CageSpec, Program, _Capture]:
         """A job's cage spec, program and capture (the spec's stdio are the capture's cage ends)."""
-        module = job.module
-        if module is None:
+        module, below = job.module, {}
+        program, argv = job.program, [str(job.program), *(str(a) for a in job.argv)]
+        if self.grates:
+            program, argv, module, below = self._stack(job.program, argv[1:], None)
+        elif module is None:
             try:
                 module = self.load(job.program)
             except CacheError as e:
                 raise SpawnError(str(e)) from None
         cap = _Capture(self._mv.lib, self.max_output, job.stdin, None, None)
         fds = cap.cage_fds
-        spec = CageSpec(program=job.program, argv=[str(job.program), *(str(a) for a in job.argv)],
-                        env={**self.env, **(job.env or {})}, root=self.root, cwd=job.cwd or self.cwd,
-                        stdio=(fds[0], fds[1], fds[2]), limits=_merge(self.limits, job.limits),
-                        net=NET_POLICIES[self.net])
+        spec = CageSpec(program=program, argv=argv, env={**self.env, **(job.env or {})}, root=self.root,
+                        cwd=job.cwd or self.cwd, stdio=(fds[0], fds[1], fds[2]), limits=_merge(self.limits, job.limits),
+                        net=NET_POLICIES[self.net], programs=below)
         return spec, module, cap
 
     def run(self, program: str | os.PathLike[str], argv: Sequence[str] | None = None, *,

@@ -69,6 +69,10 @@ def cmd_run(argv: list[str]) -> int:
     p.add_argument("--max-cages", type=int, help="size limit of the cage tree (fork fails with EAGAIN)")
     p.add_argument("--net", choices=["none", "loopback", "host"], default="loopback",
                    help="network policy: none, loopback (default; wildcard binds become loopback) or host")
+    p.add_argument("--grate", action="append", default=[], metavar="'GRATE.wasm [OPTIONS]'",
+                   help="run the program below this grate (a host path, with its options in the same argument); "
+                        "repeatable, outermost first: the last one is closest to the program and sees its calls "
+                        "first")
     p.add_argument("program", help="the .wasm file (a host path)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     a = p.parse_args(argv)
@@ -76,15 +80,23 @@ def cmd_run(argv: list[str]) -> int:
     from lind_aot.cache.store import CacheError
     from lind_aot.vmm.cage import CageSpec, Limits, LindError, microvisor
 
-    spec = CageSpec(
-        program=Path(a.program), argv=[a.program, *a.args], env=_parse_env(a.env), root=Path(a.root),
-        cwd=a.cwd, limits=Limits(mem=a.mem, cpu_time=a.cpu_time, wall_time=a.wall_time, max_fds=a.max_fds,
-                                 max_cages=a.max_cages),
-    )
+    limits = Limits(mem=a.mem, cpu_time=a.cpu_time, wall_time=a.wall_time, max_fds=a.max_fds,
+                    max_cages=a.max_cages)
     try:
         mv = microvisor(_cache(a.cache))
         mv.lib.lind_set_net_policy_default(NET_POLICIES[a.net])
-        cage, pid, inst = mv.prepare(spec)
+        if a.grate:  # (lind_aot/threei/grates.py)
+            from lind_aot.threei import grates
+
+            st = grates.stack(a.grate, a.program, a.args)
+            top, below = grates.programs(st, mv.load)
+            spec = CageSpec(program=st.top, argv=st.argv, env=_parse_env(a.env), root=Path(a.root), cwd=a.cwd,
+                            limits=limits, programs=below)
+            cage, pid, inst = mv.prepare(spec, top)
+        else:
+            spec = CageSpec(program=Path(a.program), argv=[a.program, *a.args], env=_parse_env(a.env),
+                            root=Path(a.root), cwd=a.cwd, limits=limits)
+            cage, pid, inst = mv.prepare(spec)
     except (LindError, CacheError) as e:
         print(f"lind: {e}", file=sys.stderr)
         return 127 if isinstance(e, LindError) and "No such file" in str(e) else 126

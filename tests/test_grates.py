@@ -1,15 +1,18 @@
 """3i and grates: the example grates in grates/ and test grates/programs in tests/c/grate_*.c.
 
-A grate runs as `lind run --root R grate.wasm [options] /prog.wasm [args]`: the program (and any
-grate stacked below) is a path inside the root, so the tests copy the .wasm files into it."""
+Most tests run a grate by hand as `lind run --root R grate.wasm [options] /prog.wasm [args]`: the
+program (and any grate stacked below) is then a path inside the root, so they copy the .wasm files
+into it. The stacks of `lind run --grate` and `Sandbox(grates=...)` take host paths instead
+(lind_aot/threei/grates.py): the tests of stacks at the end copy nothing."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
-from conftest import C_DIR, LIND, REPO, Run, _wasm_dir, build_cage, build_native, run_cage, run_native
+from conftest import C_DIR, LIND, REPO, Run, _wasm_dir, build_cage, build_native, run_cage, run_lind, run_native
 
 GRATES = REPO / "grates"
 
@@ -299,3 +302,74 @@ def test_policy_program_must_be_readable(root: Path) -> None:
     assert r.returncode == 127 and "Permission denied" in err(r)
     r = run(root, policy, ["--allow-read", p, "--quiet", p])
     assert (r.returncode, out(r)) == (0, "uid=0 euid=0 gid=0 egid=0\n")
+
+
+# ---- stacks of grates: lind run --grate, Sandbox(grates=...) --------------------------------------
+
+
+def test_stack_order_on_the_command_line(root: Path) -> None:
+    """--grate is outermost first: the last grate listed is closest to the program. With strace
+    closest it sees every call, geteuid too (forwarded to fakeid, whose answer it logs); with
+    fakeid closest, fakeid answers geteuid itself and strace never sees it. Nothing is copied into
+    the root: the grates and the program are host files."""
+    fakeid, strace = build_grate("fakeid"), build_grate("strace")
+    program = build_cage(C_DIR / "grate_simple.c")
+    (root / "hello.txt").write_text("hello\n")
+    before = sorted(p.name for p in root.iterdir())
+    for order, geteuid_traced in (([f"{fakeid} --euid 99", f"{strace} --out /trace.txt"], True),
+                                  ([f"{strace} --out /trace.txt", f"{fakeid} --euid 99"], False)):
+        r = run_lind(["run", "--root", str(root), *(x for g in order for x in ("--grate", g)), str(program)])
+        assert (r.returncode, out(r)) == (0, "hello\nchild=7 euid=99\n"), err(r)
+        trace = (root / "trace.txt").read_text()
+        assert ("] geteuid() = 99\n" in trace) == geteuid_traced, trace
+        assert 'open("/hello.txt", 0x8000, 0) = 3\n' in trace
+        # the program's argv is the one it gets without grates
+        assert f'execve("{program}", ["{program}"], ' in trace
+        (root / "trace.txt").unlink()
+        shutil.rmtree(root / "newdir")
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
+def test_stack_in_the_api_and_its_routes(root: Path) -> None:
+    """Sandbox(grates=[...]) with host paths; Process.routes() shows which calls of the live cages
+    of the tree go to which grate (the program: fakeid's four id calls, the grate itself: none)."""
+    from lind_aot.api import Sandbox
+    from lind_aot.vmm.cage import microvisor
+
+    fakeid = build_grate("fakeid")
+    ids, sleeper = build_cage(C_DIR / "grate_ids.c"), build_cage(C_DIR / "api_modes.c")
+    sb = Sandbox(root=root, grates=[[str(fakeid), "--uid", "5", "--euid", "6"]])
+    r = sb.run(ids, timeout=60)
+    assert (r.returncode, r.stdout) == (0, b"uid=5 euid=6 gid=0 egid=0\n"), r
+    # a spawn's own grates replace the sandbox's (none here)
+    r = sb.run(ids, grates=[], timeout=60)
+    assert (r.returncode, r.stdout) == (0, b"uid=0 euid=0 gid=0 egid=0\n"), r
+    # run_here takes the sandbox's grates too
+    r = sb.run_here(ids)
+    assert (r.returncode, r.stdout) == (0, b"uid=5 euid=6 gid=0 egid=0\n"), r
+
+    p = sb.spawn(sleeper, ["sleep", "30"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until the grate's child has registered its handlers and become the program
+            tables = p.routes()
+            if any(t for pid, t in tables.items() if pid != p.pid and len(t) == 4) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert set(tables) >= {p.pid}, tables
+        assert tables[p.pid] == {}  # the grate's own calls go to the microvisor
+        (program, table), = ((pid, t) for pid, t in tables.items() if pid != p.pid)
+        assert set(table) == {"getuid", "geteuid", "getgid", "getegid"}, table
+        assert {grate for grate, _ in table.values()} == {p.pid}
+    finally:
+        p.kill()
+    assert p.wait(30) is not None
+    microvisor().wait_tree(p.pid)  # (its other cages end just after the root)
+    assert p.routes() == {}
+
+
+def test_stack_errors(root: Path) -> None:
+    """A grate that is not a file fails the start like a missing program."""
+    ids = build_cage(C_DIR / "grate_ids.c")
+    r = run_lind(["run", "--root", str(root), "--grate", str(root / "nope.wasm"), str(ids)])
+    assert r.returncode == 127 and "nope.wasm" in err(r), err(r)
