@@ -69,7 +69,7 @@ lint: $(STAMP)/venv
 	@.venv/bin/ruff check lind_aot tests bench examples
 
 real-programs: setup
-	@$(PY) -m lind_aot.realprog
+	@$(PY) tests/realbuild.py
 
 bench: setup
 	@$(LIND) bench

@@ -1,7 +1,7 @@
 """Real programs, cage vs native, in one run: Lua 5.4 (CPU-heavy script, pcall/error, coroutines),
 the SQLite 3 shell (insert + query workload on a database file) and a BusyBox ash script.
 
-Both sides are built from the same Debian sources by lind_aot.realprog (native: gcc). Lua and SQLite
+Both sides are built from the same Debian sources by tests/realbuild.py (native: gcc). Lua and SQLite
 figures are measured inside the program (os.clock deltas; SQLite's `.timer` real time summed), so the
 cage's start-up is not counted; the BusyBox figure is the wall time of the whole `sh script` run
 (every applet is a fork + exec: a new cage each).
@@ -25,7 +25,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from lind_aot import realprog  # noqa: E402
+sys.path.insert(0, str(REPO / "tests"))
+import realbuild as realprog  # noqa: E402  (tests/realbuild.py: builds the real programs)
 
 LIND = [sys.executable, "-m", "lind_aot.cli"]
 ROUNDS = 3

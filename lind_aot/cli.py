@@ -129,7 +129,7 @@ def cmd_compile(argv: list[str]) -> int:
     p.add_argument("--cache", help="AOT cache directory")
     p.add_argument("-j", "--jobs", type=int, help="programs compiled at once (default: CPUs)")
     a = p.parse_args(argv)
-    from lind_aot.compile_many import compile_many, report
+    from lind_aot.compile.aot import compile_many, report
 
     try:
         results = compile_many(a.programs, a.target, a.jobs, _cache(a.cache), progress=sys.stderr.isatty())
@@ -140,9 +140,17 @@ def cmd_compile(argv: list[str]) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    from lind_aot.benchmark import main as bench_main
+    """The benchmark suite lives in the repository, beside the programs it measures: bench/suite.py."""
+    import subprocess
 
-    return bench_main(argv)
+    from lind_aot.paths import REPO_ROOT
+
+    suite = REPO_ROOT / "bench" / "suite.py"
+    if not suite.exists():
+        print(f"lind bench: {suite} is missing (the benchmarks run from a checkout of the repository)",
+              file=sys.stderr)
+        return 1
+    return subprocess.run([sys.executable, str(suite), *argv]).returncode
 
 
 def cmd_batch(argv: list[str]) -> int:

@@ -1,5 +1,5 @@
 """Real programs in cages: Lua 5.4, the SQLite 3 shell and BusyBox (ash + applets), built from
-Debian's sources by lind_aot.realprog with their own build systems, compared with the same sources
+Debian's sources by tests/realbuild.py with their own build systems, compared with the same sources
 built natively with gcc.
 
 Marker `real` (`pytest -m real`). The builds are cached under build/real/ (keyed by source version,
@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import realbuild as realprog  # tests/realbuild.py: builds them (cached under build/real/)
 from conftest import LIND, REPO, Run, run_cage, run_native
-
-from lind_aot import realprog
 
 pytestmark = pytest.mark.real
 

@@ -22,7 +22,8 @@ Workarounds that live only here (the driver or libc lack them; see the report in
 * SQLite's Debian orig tarball is the canonical tree, not the amalgamation: ``sqlite3.c`` and
   ``shell.c`` are generated natively with its configure + make (needs ``tclsh``, Debian ``tcl``).
 
-Usage: ``python -m lind_aot.realprog [--native-only|--cage-only] [lua sqlite3 busybox]``.
+Usage: ``python tests/realbuild.py [--native-only|--cage-only] [lua sqlite3 busybox]`` (``make
+real-programs``). Used by tests/test_real_programs.py and bench/realprog.py.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from lind_aot import paths
-from lind_aot.compile.fetch import FetchError, fetch_debian_source
+if __name__ == "__main__":  # run as a script (make real-programs): this checkout's lind_aot
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lind_aot import paths  # noqa: E402
+from lind_aot.compile.fetch import FetchError, fetch_debian_source  # noqa: E402
 
 REAL_DIR = paths.REPO_ROOT / "build" / "real"
 NAMES = ("lua", "sqlite3", "busybox")
@@ -418,7 +422,7 @@ def build(name: str, cage: bool = True, native: bool = True) -> Built:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="realprog", description="build Lua, SQLite and BusyBox for cages and natively")
+    ap = argparse.ArgumentParser(prog="realbuild", description="build Lua, SQLite and BusyBox for cages and natively")
     ap.add_argument("names", nargs="*", metavar="NAME", help=f"programs to build (default: all of {', '.join(NAMES)})")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--cage-only", action="store_true", help="skip the native (gcc) builds")

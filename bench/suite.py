@@ -1,4 +1,4 @@
-"""`lind bench`: the benchmark suite, natively and in cages in the same run.
+"""`lind bench` (or `python bench/suite.py`): the benchmark suite, natively and in cages in the same run.
 
 Runs the scripts of bench/ one after another (each measures the native program and the cage in the
 same run and appends a table to bench/RESULTS.md), then draws the cage/native ratios of this run
@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from lind_aot.paths import REPO_ROOT
-
-BENCH = REPO_ROOT / "bench"
+BENCH = Path(__file__).resolve().parent
+REPO_ROOT = BENCH.parent
 SUITES = {
     "syscalls": "run.py",  # system calls, file I/O, start-up, cache, in-process spawn
     "processes": "processes.py",  # fork, pipes, spawn
@@ -95,3 +94,7 @@ def main(argv: list[str]) -> int:
     if rows and plot(rows, BENCH / "ratios.png"):
         print(f"plot: {BENCH / 'ratios.png'} ({len(rows)} ratios)")
     return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
