@@ -9,7 +9,7 @@
 
 Every cage runs inside this host process (one process-wide `Microvisor`), each cage tree on its own
 OS thread. `Sandbox.spawn` is thread-safe: many threads may spawn and wait at once. Captured output
-and stdin are moved by one I/O thread of the data plane (native/capture.c, epoll), so a spawn costs
+and stdin are moved by one I/O thread of the data plane (native/rt/capture.c, epoll), so a spawn costs
 pipes, not extra threads; output callbacks are called on that thread.
 
 `AsyncSandbox` wraps the same for asyncio.
@@ -110,7 +110,7 @@ def _forget(lib: ctypes.CDLL, cap: int) -> None:
 
 
 class _Capture:
-    """A process's pipes (native/capture.c): stdin fed from bytes, stdout and stderr kept (up to
+    """A process's pipes (native/rt/capture.c): stdin fed from bytes, stdout and stderr kept (up to
     max_output) or streamed to callbacks. `cage_fds` are the ends for the cage (-1 where the caller
     gives its own); close_cage_ends() once the cage holds its copies."""
 

@@ -104,7 +104,7 @@ def cmd_run(argv: list[str]) -> int:
     # Terminal and termination signals go to the cage tree's process group, as a shell's
     # foreground job gets them; the cages decide what they do with them. The root cage runs on
     # this thread: with no other thread sharing its fd table, each of its fd calls is cheaper in
-    # the kernel (native/thread.c: start_service_thread).
+    # the kernel (native/base/util.c: start_service_thread).
     mv.lib.lind_forward_signals(pid)
     result = mv.run_prepared(cage, inst)
     # The rest of the tree ended with its root (as in a pid namespace whose init ends): what is

@@ -212,7 +212,7 @@ def test_process_groups(root: Path, mode: str) -> None:
 
 
 def test_fork_copy_on_write_isolation(root: Path) -> None:
-    """Copy-on-write fork (native/cowfork.c): no side sees the other's writes, later forks and
+    """Copy-on-write fork (native/kern/cowfork.c): no side sees the other's writes, later forks and
     grandchildren see current memory, unmapped-then-mapped memory reads zero."""
     compare("proc_cow", root)
 

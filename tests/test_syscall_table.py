@@ -1,4 +1,4 @@
-"""native/syscalls.def, the one system-call table: consistent, matching the handlers native/ defines,
+"""native/sys/syscalls.def, the one system-call table: consistent, matching the handlers native/ defines,
 and docs/syscalls.md generated from its current text."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from lind_aot.paths import NATIVE_SRC
 from lind_aot.threei import table
 from lind_aot.threei.table import Status
 
-# a handler's definition: `int64_t sys_x(struct lind_call *c)`, or memory.c's LOCKED(sys_x, do_x)
-_DEFINED = re.compile(r"^(?:static\s+)?int64_t\s+(sys_\w+)\s*\(\s*struct lind_call\s*\*|^LOCKED\((sys_\w+),", re.M)
+# a handler's definition: `int64_t sys_x(struct lind_call *c)`
+_DEFINED = re.compile(r"^(?:static\s+)?int64_t\s+(sys_\w+)\s*\(\s*struct lind_call\s*\*", re.M)
 
 
 def _defined_handlers() -> dict[str, str]:
     found = {}
     for src in sorted(NATIVE_SRC.rglob("*.c")):
         for m in _DEFINED.finditer(src.read_text()):
-            found[m[1] or m[2]] = src.relative_to(NATIVE_SRC).as_posix()
+            found[m[1]] = src.relative_to(NATIVE_SRC).as_posix()
     return found
 
 

@@ -1,8 +1,8 @@
 """Running cages: hand lind programs to the C data plane and collect how they ended.
 
 One `Microvisor` per host process (the C data plane's process table is process-wide). Python loads
-a program from the AOT cache and sets up the root cage of a tree; the C side (native/instance.c,
-native/runner.c) instantiates it, runs it and everything it starts (forks and threads on its own
+a program from the AOT cache and sets up the root cage of a tree; the C side (native/rt/instance.c,
+native/rt/runner.c) instantiates it, runs it and everything it starts (forks and threads on its own
 OS threads), and calls back into Python only when an exec needs a program loaded from the cache.
 A chain of execs runs in constant host memory.
 """
@@ -50,7 +50,7 @@ class Usage:
                 f"tree_cpu_time={self.tree_cpu_time}, tree_peak_memory={self.tree_peak_memory})")
 
 
-# Why a tree was killed (native/lind.h: enum tree_end).
+# Why a tree was killed (native/kern/tree.h: enum tree_end).
 TREE_RUNNING, TREE_ROOT_ENDED, TREE_KILLED, TREE_WALL_LIMIT, TREE_CPU_LIMIT = range(5)
 
 # Verdicts, as a code judge reports them (isolate's meta file is the model).
@@ -166,7 +166,7 @@ def wait_in_slices(wait_ms: Callable[[int], object], timeout: float | None) -> b
 
 class CageHandle:
     """A running cage tree started by Microvisor.start (its root cage runs on a data-plane runner
-    thread: native/runner.c, lind_cage_start). Thread-safe."""
+    thread: native/rt/runner.c, lind_cage_start). Thread-safe."""
 
     def __init__(self, pid: int, lib: ctypes.CDLL, handle: int) -> None:
         self.pid = pid
@@ -271,7 +271,7 @@ class Microvisor:
         return self.cache.load(wasm, str(program))
 
     def _setup(self, spec: CageSpec, module: Program | None) -> _Setup:
-        """What native/runner.c's lind_cage_create needs to make the tree's root cage."""
+        """What native/rt/runner.c's lind_cage_create needs to make the tree's root cage."""
         program = module or self.load(spec.program)
         env = {**DEFAULT_ENV, **spec.env}
         strings = [a.encode() for a in spec.argv] + [f"{k}={v}".encode() for k, v in env.items()]
@@ -336,7 +336,7 @@ class Microvisor:
     def run_prepared(self, cage: int, inst: int, capture: int | None = None) -> CageResult:
         """Runs a prepared root cage to its end on the calling thread (no hand-off to another thread:
         the fastest way to run short programs one after another); its children run on their own.
-        With a capture (native/capture.c), returns once its streams are closed too."""
+        With a capture (native/rt/capture.c), returns once its streams are closed too."""
         res = _Result()
         one = ctypes.c_void_p * 1
         self.lib.lind_cage_run_many(1, one(cage), one(inst), ctypes.byref(res), one(capture))  # without the GIL

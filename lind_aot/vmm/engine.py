@@ -1,6 +1,6 @@
 """The engine settings every cage runs with, the fingerprint of them (part of cache keys), and the
 wasmtime-py engine that compiles programs on a cache miss. (Cages run on an engine the C data plane
-makes with the same settings: native/engine.c. Running a cached program never imports wasmtime-py.)"""
+makes with the same settings: native/rt/engine.c. Running a cached program never imports wasmtime-py.)"""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ OPT_LEVELS = {"none": 0, "speed": 1, "speed_and_size": 2}
 
 
 def native_settings() -> list[int]:
-    """ENGINE_SETTINGS as native/engine.c's lind_engine_init takes them, in its order."""
+    """ENGINE_SETTINGS as native/rt/engine.c's lind_engine_init takes them, in its order."""
     order = ("cranelift_opt_level", "epoch_interruption", "memory_reservation", "memory_guard_size",
              "memory_reservation_for_growth", "memory_may_move", "memory_init_cow", "wasm_bulk_memory",
              "wasm_threads", "shared_memory")

@@ -215,7 +215,7 @@ def wasmtime_library() -> Path:
 
 
 class Program:
-    """A compiled program loaded into the data plane's engine (native/instance.h: struct
+    """A compiled program loaded into the data plane's engine (native/kern/module.h: struct
     lind_module); dropped with this object."""
 
     __slots__ = ("handle", "__weakref__")

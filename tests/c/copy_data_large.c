@@ -1,4 +1,4 @@
-/* copy_data of more than one 64 MiB piece (native/threei.c: move_killable), overlapping both ways,
+/* copy_data of more than one 64 MiB piece (native/sys/sys_threei.c: move_killable), overlapping both ways,
  * checked against memmove on a second copy of the same bytes. */
 #include <stdint.h>
 #include <stdio.h>

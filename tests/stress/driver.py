@@ -164,7 +164,7 @@ KNOWN_BUGS = {
     3: "a cage whose main thread called SYS_exit while another thread sleeps cannot be killed",
     4: "orphans keep running after the root exits",
     # found by this suite
-    5: "the memory limit does not hold in a linear memory reused from the pool (native/instance.c memory_for): "
+    5: "the memory limit does not hold in a linear memory reused from the pool (native/rt/instance.c memory_for): "
        "the cage may use all the memory a previous cage grew it to (up to 64 MiB)",
 }
 

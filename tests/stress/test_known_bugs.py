@@ -45,7 +45,7 @@ def test_bug4_orphans(tmp_path: Path) -> None:
                    hang=30, timeout=90)
 
 
-@known_bug(5, "the memory limit does not hold in a linear memory reused from the pool (native/instance.c "
+@known_bug(5, "the memory limit does not hold in a linear memory reused from the pool (native/rt/instance.c "
            "memory_for): a cage may use what an earlier cage grew the memory to, up to 64 MiB")
 def test_bug5_mem_limit_in_reused_memory(tmp_path: Path) -> None:
     run_driver("run_here", tmp_path, kinds="mem", jobs=scaled(60), rounds=1, kill=0.0, timeout=120)
