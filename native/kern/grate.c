@@ -1,8 +1,9 @@
 /* kern/grate.c: a grate's pool, what its cages' 3i table entries point to: made when the grate
  * registers its first handler, marked dead when it ends, when every table forgets it (calls then
  * fall back to the microvisor, docs/abi.md). Its workers and the calls into them are threei/grate.c.
- * Calls: base/, kern/ (proc).        Called by: kern/cage (a cage's end), sys/sys_threei, rt/runner,
- * threei/grate. */
+ * And lind_cage_table: a live cage's routed entries, for the embedder.
+ * Calls:  base/ (util), kern/ (cage, proc, tree).
+ * Called by: kern/cage (a cage's end), sys/sys_threei, rt/runner, threei/grate, Python. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>

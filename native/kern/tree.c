@@ -6,14 +6,17 @@
  * ends as by SIGKILL, which no cage can block, ignore or outrun by forking. When the root ends, the
  * rest of the tree is killed too, as when the init of a Linux pid namespace dies (isolate and nsjail
  * do the same); but a root that served as a grate leaves its cages running (they fall back to the
- * microvisor, docs/abi.md), and the tree then ends with its last cage or a limit. The ticker (epoch.c) kills trees whose wall time is up and kicks the threads of dying
- * trees again every DOOM_RETRY_MS: a thread that was about to block when the first kick came cannot
- * sleep through the kill.
+ * microvisor, docs/abi.md), and the tree then ends with its last cage or a limit. The ticker
+ * (rt/epoch.c) kills trees whose wall time is up and kicks the threads of dying trees again every
+ * DOOM_RETRY_MS: a thread that was about to block when the first kick came cannot sleep through the
+ * kill. A tree can also be given programs by name before it runs (the grates and
+ * program of a stack: lind_aot/threei/grates.py), which an exec of that name runs.
  *
- * Locks: proc_lock (proc.c) protects the list of trees, each tree's members, live, refs, dying and
- * end_reason; cpu_ns and the memory counters are atomic. proc_lock is taken before a cage's lock.
+ * Locks: proc_lock (defined here; the process table's too, kern/proc.c) protects the list of trees,
+ * each tree's members, live, refs, dying and end_reason; cpu_ns and the memory counters are atomic.
+ * proc_lock is taken before a cage's lock.
  * Calls:  base/ (util), kern/ (cage, module, proc, signal, thread).
- * Called by: kern/ (cage, mm, proc), rt/ (epoch, instance, runner), Python. */
+ * Called by: kern/ (cage, mm, proc), sys/ (sys_lifecycle), rt/ (epoch, instance, runner), Python. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

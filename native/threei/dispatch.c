@@ -1,4 +1,7 @@
-/* The system call entry point (the wasm import lind.syscall) and 3i dispatch.
+/* The system call entry point (the wasm import lind.syscall) and 3i dispatch: the call goes to the
+ * grate the cage's table names (threei/grate.c), to another cage a grate acts on, or to the
+ * microvisor's handler (sys/syscall_table.c); then pending signals, a deferred fork or longjmp, and
+ * the end or exec of the cage are acted on. And lind_init, which fills kern/upcalls.h.
  * Calls:  base/ (guest_abi, wt_api), kern/, sys/ (lifecycle, syscalls), rt/ (engine, runner,
  *         sigdeliver, unwind), threei/ (grate).
  * Called by: Python. */
