@@ -1,11 +1,19 @@
 """native/ is layered (native/README.md): base/ < kern/ < sys/ < rt/ < threei/. A file may include
 only headers of its own folder and the folders below it, and no files include each other in a
-circle. The #include lines are the data: this is the stand-in for a build system's dependencies."""
+circle: the #include lines are the stand-in for a build system's dependencies. The calls are checked
+too, from the symbols each compiled file defines and uses (nm): no file uses a symbol of a layer
+above its own, and no files call each other in a circle (a circle of calls needs no circle of
+includes: two .c files may include each other's headers)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 from lind_aot.paths import NATIVE_SRC
 
@@ -37,6 +45,69 @@ def _layer(rel: str) -> str:
     return rel.split("/")[0] if "/" in rel else ""
 
 
+def _circles(graph: dict[str, list[str]]) -> list[str]:
+    """Every circle found by a depth-first walk of graph, as "a -> b -> a"."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles = []
+
+    def visit(f: str, path: list[str]) -> None:
+        state[f] = 1
+        for g in graph.get(f, []):
+            if state.get(g) == 1:
+                circles.append(" -> ".join(path[path.index(g):] + [g]))
+            elif g not in state:
+                visit(g, path + [g])
+        state[f] = 2
+
+    for f in graph:
+        if f not in state:
+            visit(f, [f])
+    return circles
+
+
+def _symbols() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """For each native/ .c file: the symbols its object defines, and those it uses from elsewhere."""
+    srcs = [f for f in _sources() if f.endswith(".c")]
+    tmp = tempfile.mkdtemp(prefix="lind-layers-")
+
+    def nm(rel: str) -> tuple[str, str]:
+        obj = os.path.join(tmp, rel.replace("/", "_") + ".o")
+        subprocess.run(["gcc", "-O0", "-fPIC", "-std=gnu11", "-D_GNU_SOURCE", f"-I{NATIVE_SRC}", "-c",
+                        str(NATIVE_SRC / rel), "-o", obj], check=True, capture_output=True)
+        return rel, subprocess.run(["nm", obj], check=True, capture_output=True, text=True).stdout
+
+    try:
+        with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+            listings = dict(pool.map(nm, srcs))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    defined: dict[str, set[str]] = {}
+    used: dict[str, set[str]] = {}
+    for rel, text in listings.items():
+        rows = [line.split() for line in text.splitlines()]
+        defined[rel] = {r[2] for r in rows if len(r) == 3 and r[1] in "TDBRVW"}
+        used[rel] = {r[1] for r in rows if len(r) == 2 and r[0] == "U"}
+    return defined, used
+
+
+def test_no_file_calls_a_layer_above_its_own_and_no_files_call_each_other_in_a_circle():
+    if not shutil.which("gcc") or not shutil.which("nm"):
+        import pytest
+
+        pytest.skip("needs gcc and nm")
+    defined, used = _symbols()
+    owner = {sym: f for f, syms in defined.items() for sym in syms}
+    upward, graph = [], {}
+    for f, syms in used.items():
+        callees = {owner[s] for s in syms if s in owner and owner[s] != f}
+        graph[f] = sorted(callees)
+        mine = LAYERS.index(_layer(f))
+        upward += [f"{f} uses {s} of {owner[s]}" for s in sorted(syms)
+                   if s in owner and LAYERS.index(_layer(owner[s])) > mine]
+    assert upward == []
+    assert _circles(graph) == []
+
+
 def test_every_file_is_in_a_layer():
     assert [f for f in _sources() if _layer(f) not in LAYERS] == []
 
@@ -55,22 +126,7 @@ def test_no_file_includes_a_layer_above_its_own():
 
 def test_no_files_include_each_other_in_a_circle():
     graph = {f: [i for i in _includes(f) if not i.endswith(".def")] for f in _sources()}
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    circles = []
-
-    def visit(f: str, path: list[str]) -> None:
-        state[f] = 1
-        for g in graph.get(f, []):
-            if state.get(g) == 1:
-                circles.append(" -> ".join(path[path.index(g):] + [g]))
-            elif g not in state:
-                visit(g, path + [g])
-        state[f] = 2
-
-    for f in graph:
-        if f not in state:
-            visit(f, [f])
-    assert circles == []
+    assert _circles(graph) == []
 
 
 def test_the_checks_see_an_upward_include_and_a_circle(tmp_path, monkeypatch):
