@@ -436,6 +436,7 @@ void cage_unlock(struct lind_cage *cage);
 int64_t threei_call_grate(struct lind_call *c, struct threei_entry e);
 void threei_table_clone(struct lind_cage *child, const struct lind_cage *parent);
 struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
+struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid); /* ... of from's tree */
 void cage_put(struct lind_cage *cage);
 void threei_grate_ending(struct lind_cage *grate);
 void threei_free_workers(struct lind_cage *grate); /* after threei_grate_ending */

@@ -27,7 +27,7 @@ int64_t sys_sched_getaffinity(struct lind_call *c)
     if (pid < 0)
         return -EINVAL;
     if (pid != 0 && (uint64_t)pid != c->cage->id) {
-        struct lind_cage *other = cage_get(pid);
+        struct lind_cage *other = cage_get_visible(c->cage, pid);
         if (!other)
             return -ESRCH;
         cage_put(other);
