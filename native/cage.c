@@ -49,11 +49,10 @@ struct lind_cage *lind_cage_new(const char *root)
             cage->rlim[r].cur = cage->rlim[r].max = RLIM_INFINITY;
         }
     }
-    /* The fd table is ours, not the host's: its own limit, independent of the host process. */
-    cage->rlim[RLIMIT_NOFILE].cur = 1024;
-    if (cage->rlim[RLIMIT_NOFILE].max < 1024)
-        cage->rlim[RLIMIT_NOFILE].max = 1024;
-    cage->mem_limit = LIND_MAX_MEM;
+    /* The fd table is ours, not the host's: its own limit, independent of the host process, which
+     * the cage cannot raise (every cage's fds are the host process's). */
+    cage->rlim[RLIMIT_NOFILE].cur = cage->rlim[RLIMIT_NOFILE].max = 1024;
+    cage->mem_limit = cage->mem_cap = LIND_MAX_MEM;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -174,6 +173,8 @@ int lind_cage_set_fd(struct lind_cage *cage, int fd, int host)
         fd_close(cage, r);
         return -EBUSY;
     }
+    if (r >= 0)
+        fd_set_foreign(cage, r); /* the embedder's object: the cage uses it, never changes it */
     return r;
 }
 
@@ -205,7 +206,7 @@ int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t
 
 void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
 {
-    cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
+    cage->mem_limit = cage->mem_cap = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
 }
 
 /* Resource usage: out[0] system calls, out[1] peak linear-memory bytes. */

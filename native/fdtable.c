@@ -81,6 +81,24 @@ static struct fd_file *file_new(int host)
 
 /* Installs host fd at the lowest free virtual fd >= min_fd. Takes ownership of host (closed on
  * failure). Returns the virtual fd or -EMFILE/-ENOMEM. */
+/* The host fd of a cage fd whose file's metadata (mode, owner, size, times, links) the call is to
+ * change: -EPERM when it is foreign (the embedder's stdio, a host device) or names a file outside
+ * the root however it came (passed over a socket, say). */
+int fd_host_owned(struct lind_call *c, int fd)
+{
+    struct fd_file *f;
+    int h = fd_host_file(c, fd, &f);
+    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h)) ? -EPERM : h;
+}
+
+void fd_set_foreign(struct lind_cage *cage, int fd)
+{
+    cage_lock(cage);
+    if (fd >= 0 && fd < cage->nfds && cage->fds[fd].f)
+        cage->fds[fd].f->foreign = 1;
+    cage_unlock(cage);
+}
+
 int fd_install(struct lind_cage *cage, int host, int cloexec, int min_fd)
 {
     struct fd_file *f = file_new(host);
@@ -171,6 +189,8 @@ int fd_table_clone(struct lind_cage *child, struct lind_cage *parent)
         int h = fcntl(parent->fds[fd].f->host, F_DUPFD_CLOEXEC, 3);
         if (h < 0 || fd_install_at(child, fd, h, parent->fds[fd].cloexec) < 0)
             r = -ENOMEM;
+        else
+            child->fds[fd].f->foreign = parent->fds[fd].f->foreign; /* (the child runs no thread yet) */
     }
     cage_unlock(parent);
     return r;

@@ -48,6 +48,8 @@ struct fd_file {
     int host;
     int refs;
     struct dir_positions *dirpos; /* a directory read by getdents64: dirpos.c */
+    int foreign;             /* a host object outside the root (stdio the embedder gave, a host device):
+                              * its data is the cage's to use, its metadata is not (EPERM) */
 };
 
 struct lind_fd {
@@ -200,6 +202,7 @@ struct lind_cage {
     int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
     uint64_t cow_len;
     uint64_t mem_limit;      /* bytes the cage may grow to */
+    uint64_t mem_cap;        /* the embedder's limit: mem_limit never goes above it (inherited) */
     uint32_t brk_start;      /* page aligned end of static data + stack */
     uint32_t brk;            /* current break as returned to the guest */
     uint8_t *pages;          /* enum page_state per guest page of [0, size) */
@@ -305,6 +308,8 @@ void shared_maps_flush(struct lind_cage *cage);
 /* fdtable.c */
 int fd_host(struct lind_call *c, int fd);
 int fd_host_file(struct lind_call *c, int fd, struct fd_file **file); /* fd_host, and its open file */
+int fd_host_owned(struct lind_call *c, int fd); /* fd_host for a change of metadata: -EPERM if foreign */
+void fd_set_foreign(struct lind_cage *cage, int fd);
 int64_t dirpos_to_guest(struct fd_file *f, int64_t real);   /* directory positions: dirpos.c */
 int dirpos_to_real(struct fd_file *f, int64_t guest, int64_t *real);
 int dirpos_used(struct fd_file *f);
@@ -322,6 +327,8 @@ void fd_close_all(struct lind_cage *cage);
 int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
 void path_init(void);
+int path_is_host_device(const char *abs);
+int path_fd_outside_root(struct lind_cage *cage, int host_fd);
 void path_mode_fixup(int dirfd, const char *base, uint32_t perm, int always);
 int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out);

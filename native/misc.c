@@ -241,8 +241,8 @@ static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t 
     if (nv) {
         if (nv[0] > nv[1])
             return -EINVAL;
-        if (nv[1] > max && c->cage->euid != 0)
-            return -EPERM;
+        if (nv[1] > max)
+            return -EPERM; /* the cage's root holds no CAP_SYS_RESOURCE: the embedder's limits stay */
         if (res == RLIMIT_NOFILE && nv[1] > (1u << 20))
             return -EPERM; /* as Linux: beyond fs.nr_open */
     }
@@ -253,8 +253,8 @@ static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t 
     if (nv) {
         c->cage->rlim[res].cur = nv[0];
         c->cage->rlim[res].max = nv[1];
-        if (res == RLIMIT_AS || res == RLIMIT_DATA)
-            c->cage->mem_limit = nv[0] < LIND_MAX_MEM ? nv[0] : LIND_MAX_MEM;
+        if (res == RLIMIT_AS || res == RLIMIT_DATA) /* never above the embedder's memory limit */
+            c->cage->mem_limit = nv[0] < c->cage->mem_cap ? nv[0] : c->cage->mem_cap;
     }
     return 0;
 }
