@@ -476,9 +476,13 @@ void lind_thread_set_rewind(struct lind_thread *th, int64_t result)
  * only thread is a copy of th. */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
 {
-    /* (--max-cages and a dying tree: proc_new refuses the child, and the fork gets EAGAIN) */
-    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
+    /* (--max-cages: proc_new refuses the child, and the fork gets EAGAIN.) In a dying tree the
+     * parent dies now, as a Linux fork with SIGKILL pending does not return: it must not see
+     * EAGAIN and exit with its own status before the kill reaches it. */
+    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE)) {
+        cage_doom(parent);
         return NULL;
+    }
     struct lind_cage *child = calloc(1, sizeof *child);
     if (!child)
         return NULL;
@@ -520,8 +524,11 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->pool = NULL;
     child->refs = 0;
     child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
-    if (!child->proc)
+    if (!child->proc) {
+        if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
+            cage_doom(parent); /* (as above: the kill came while the child was being made) */
         goto fail;
+    }
     child->id = (uint64_t)child->proc->pid;
     child->parent = parent->id;
     net_policy_fork(parent, child);

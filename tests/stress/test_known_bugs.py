@@ -1,6 +1,7 @@
 """The bugs of issue 12 (1-4) and those this suite found (5 and up), each on its own.
 
-1-5 were fixed by ec6e85e ("Cage trees"): their cases are ordinary tests now, kept as regressions
+1-5 were fixed by ec6e85e ("Cage trees"), 6 by the commit that dooms a forking cage of a dying
+tree (native/lifecycle.c lind_cage_fork): their cases are ordinary tests now, kept as regressions
 (their kinds of job are also in the default mixes of test_stress.py). An open bug is marked with
 `known_bug`: it still runs (xfail, not skip), XPASS says the fix landed (then drop the mark), and
 LIND_STRESS_STRICT=1 makes it an ordinary test. Every case is bounded (a job without a result
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import DRIVER, REPO, SCALE, known_bug, program, run_driver, scaled
+from harness import DRIVER, REPO, SCALE, program, run_driver, scaled
 
 
 def test_bug1_run_here_loop_fork_pipe(tmp_path: Path) -> None:
@@ -58,11 +59,11 @@ def test_bug5_mem_limit_in_reused_memory(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(SCALE < 4, reason="bug 6 shows about once in 6,000 killed forking jobs with 4 drivers on 2 "
                     "cores (~40 s): run with LIND_STRESS_SCALE>=4 (or under make test-tsan, where it is frequent)")
-@known_bug(6, "a kill is not atomic for the tree: tree->dying is set before its cages are doomed (native/tree.c "
-           "tree_kill_locked), and a cage that sees it in between (fork -> EAGAIN) runs on and exits with its own "
-           "status instead of dying of SIGKILL")
 def test_bug6_kill_during_fork(tmp_path: Path) -> None:
-    """4 drivers at once (contention widens the window), forking jobs, half of them killed early."""
+    """A fork in a tree being killed: the forking cage used to get EAGAIN (the tree already dying)
+    and exit with its own status before the kill reached it; now it dies of SIGKILL then and there,
+    as a Linux fork with SIGKILL pending does not return. 4 drivers at once (contention widens the
+    window), forking jobs, half of them killed early."""
     cmds = [[sys.executable, str(DRIVER), "spawn8", "--program", str(program()), "--jobs", str(scaled(750)),
              "--rounds", "2", "--kill", "0.5", "--kinds", "fork,block_tree,fork_chain", "--job-timeout", "30",
              "--hang", "60"] for _ in range(4)]
