@@ -169,7 +169,7 @@ KNOWN_BUGS = {
     6: "a kill is not atomic for the tree: tree->dying is set before the cages are doomed, and a cage that sees it "
        "in between (fork -> EAGAIN) runs on, prints and exits with its own status instead of dying of SIGKILL",
 }
-OPEN_BUGS: set[int] = {6}  # (1-5 were fixed by ec6e85e: their kinds are in the default mix again)
+OPEN_BUGS: set[int] = set()  # (1-5 fixed by ec6e85e, 6 by a498daa: every kind is in the default mix)
 
 
 @dataclass
