@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import DRIVER, REPO, SCALE, known_bug, program, run_driver, scaled
+from harness import DRIVER, REPO, SCALE, program, run_driver, scaled
 
 
 def test_bug1_run_here_loop_fork_pipe(tmp_path: Path) -> None:
@@ -80,12 +80,11 @@ def test_bug6_kill_during_fork(tmp_path: Path) -> None:
     assert not bad, "\n".join(line for out in bad for line in out.splitlines() if "STRESS FAIL" in line)[:4000]
 
 
-@known_bug(7, "a thread whose instance cannot be made (its cage exiting or killed during pthread_create) gives the "
-           "cage's shared memory to the pool (native/instance.c instance_new calls instance_free(inst, 1) on failure, "
-           "also for a thread's clone of its cage's memory): it is zeroed under the cage's running threads and handed "
-           "to another cage while still in use, and pooled again when the cage ends: two cages share one memory")
 def test_bug7_thread_instance_failure_shares_memory(tmp_path: Path) -> None:
-    """A cage that calls exit() while it creates threads, beside cages that check their memory
+    """Fixed: a thread whose instance could not be made (its cage exiting or killed during
+    pthread_create) gave the cage's shared memory to the pool (instance_new's failure paths), so
+    two cages shared one memory. A cage that calls exit() while it creates threads, beside cages
+    that check their memory
     (mem_canary: fresh calloc memory reads zero and keeps what it wrote) and count with threads,
     8 at once: none may see another's writes, crash or hang."""
     run_driver("spawn8", tmp_path, kinds="exit_racing_clone,mem_canary,threads", jobs=scaled(2000), rounds=2,
