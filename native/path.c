@@ -205,6 +205,13 @@ int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int 
 }
 
 /* The cage-visible absolute path of a host fd; -ENOTDIR if it lies outside the root. */
+/* Is the host path inside the cage's root (the root itself included)? */
+static int under_root(const struct lind_cage *cage, const char *host)
+{
+    return strncmp(host, cage->root_path, cage->root_len) == 0 &&
+           (host[cage->root_len] == '/' || host[cage->root_len] == 0);
+}
+
 /* Does the host fd name a file or device outside the cage's root (1), or one inside it or an
  * anonymous object, a pipe or a socket (0)? */
 int path_fd_outside_root(struct lind_cage *cage, int host_fd)
@@ -215,8 +222,7 @@ int path_fd_outside_root(struct lind_cage *cage, int host_fd)
     if (n <= 0 || host[0] != '/')
         return n <= 0; /* (unreadable: treated as outside) */
     host[n] = 0;
-    return strncmp(host, cage->root_path, cage->root_len) != 0 ||
-           (host[cage->root_len] != '/' && host[cage->root_len] != 0);
+    return !under_root(cage, host);
 }
 
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
@@ -231,8 +237,7 @@ int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
         return -ENOTDIR; /* pipe:[..], socket:[..] */
     if (n > 10 && strcmp(host + n - 10, " (deleted)") == 0)
         return -ENOENT;
-    if (strncmp(host, cage->root_path, cage->root_len) != 0 ||
-        (host[cage->root_len] != '/' && host[cage->root_len] != 0))
+    if (!under_root(cage, host))
         return -ENOTDIR;
     const char *rest = host + cage->root_len;
     if (*rest == 0)

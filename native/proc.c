@@ -131,12 +131,12 @@ int proc_alloc_tid(void)
     return tid;
 }
 
-/* cage_get for a cage of `from`'s tree only (ESRCH for the others: another tenant's cages). */
-struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid)
+/* The live cage with that pid as tree t sees it (NULL t: every tree), referenced, or NULL. */
+static struct lind_cage *get_visible(const struct lind_tree *t, int pid)
 {
     struct lind_cage *c = NULL;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid > 0 ? find_visible_locked(from->tree, pid) : NULL;
+    struct lind_proc *p = pid > 0 ? find_visible_locked(t, pid) : NULL;
     if (p && p->cage) {
         c = p->cage;
         __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
@@ -145,18 +145,10 @@ struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid)
     return c;
 }
 
-struct lind_cage *cage_get(int pid)
-{
-    struct lind_cage *c = NULL;
-    pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid > 0 ? find_locked(pid) : NULL;
-    if (p && p->cage) {
-        c = p->cage;
-        __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
-    }
-    pthread_mutex_unlock(&proc_lock);
-    return c;
-}
+/* cage_get for a cage of `from`'s tree only (ESRCH for the others: another tenant's cages). */
+struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid) { return get_visible(from->tree, pid); }
+
+struct lind_cage *cage_get(int pid) { return get_visible(NULL, pid); }
 
 void cage_put(struct lind_cage *cage) { __atomic_sub_fetch(&cage->refs, 1, __ATOMIC_ACQ_REL); }
 
