@@ -122,6 +122,8 @@ def batch(wasm: Path, kinds: list[list[str]], total: int, workers: int) -> list[
             done = sum(1 for _ in open(res)) if res.exists() else 0
             if done >= next_mark:
                 try:
+                    if ps.status() == psutil.STATUS_ZOMBIE:  # (exiting: nothing left to measure)
+                        break
                     samples.append(sample(ps))
                 except psutil.Error:
                     break

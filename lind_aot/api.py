@@ -381,15 +381,19 @@ class Sandbox:
         env: environment added to every cage (besides PATH and HOME).
         cwd: the starting directory inside the root.
         max_output: bytes of stdout and of stderr kept per process (the rest is drained and
-            dropped; Result.output_truncated tells). None: unlimited.
+            dropped; Result.output_truncated tells). Default 64 MiB; None: unlimited.
         grates: grates every program of this sandbox runs below (host paths, each with its
             options), outermost first: the last one is closest to the program. A spawn's own
             `grates` replaces them.
+
+    With no limits given, a tree gets 1 GiB of memory per cage, 256 live cages and 1,024 open
+    files per cage, and no time limit (lind_aot.vmm.cage: DEFAULT_MEM, DEFAULT_MAX_CAGES); a limit
+    given explicitly replaces its default, higher or lower.
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None, cache: ArtifactCache | str | os.PathLike[str] |
                  None = None, net: NetPolicy = "loopback", limits: Limits | None = None,
-                 env: dict[str, str] | None = None, cwd: str = "/", max_output: int | None = None,
+                 env: dict[str, str] | None = None, cwd: str = "/", max_output: int | None = 64 << 20,
                  grates: Sequence[GrateSpec] = ()) -> None:
         if net not in NET_POLICIES:
             raise ValueError(f"net must be one of {', '.join(NET_POLICIES)}, not {net!r}")

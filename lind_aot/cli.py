@@ -61,12 +61,13 @@ def cmd_run(argv: list[str]) -> int:
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
     p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
     p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
-    p.add_argument("--mem", type=_size, help="linear-memory cap, e.g. 256M (brk/mmap fail with ENOMEM beyond)")
+    p.add_argument("--mem", type=_size,
+                   help="linear-memory cap per cage, e.g. 256M (default 1G; brk/mmap fail with ENOMEM beyond)")
     p.add_argument("--cpu-time", type=_seconds,
                    help="CPU time of the whole cage tree (all its threads), e.g. 1.5s or 300ms: then it is killed")
     p.add_argument("--wall-time", type=_seconds, help="wall-clock limit, e.g. 10s (the cage tree is killed)")
     p.add_argument("--max-fds", type=int, help="open-file limit per cage (RLIMIT_NOFILE)")
-    p.add_argument("--max-cages", type=int, help="size limit of the cage tree (fork fails with EAGAIN)")
+    p.add_argument("--max-cages", type=int, help="live cages of the tree (default 256; fork fails with EAGAIN beyond)")
     p.add_argument("--net", choices=["none", "loopback", "host"], default="loopback",
                    help="network policy: none, loopback (default; wildcard binds become loopback) or host")
     p.add_argument("--grate", action="append", default=[], metavar="'GRATE.wasm [OPTIONS]'",

@@ -82,11 +82,13 @@ def test_crash(server: tuple[str, Any]) -> None:
 
 
 def test_infinite_loop_is_limited(server: tuple[str, Any]) -> None:
-    """The CPU limit (5 s) ends it, before the wall limit (10 s)."""
+    """The CPU limit (5 s) ends it, or the wall limit (10 s) on a machine too busy to give it 5 s
+    of CPU in 10 s."""
     t0 = time.monotonic()
     code, r = post(server[0], {"source": LOOP})
     assert code == 200, r
-    assert r["status"] == "signaled" and r["signal_name"] == "SIGKILL" and r["verdict"] == "TIME_LIMIT", r
+    assert r["status"] == "signaled" and r["signal_name"] == "SIGKILL", r
+    assert r["verdict"] in ("TIME_LIMIT", "WALL_LIMIT"), r
     assert time.monotonic() - t0 < 30
 
 

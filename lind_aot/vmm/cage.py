@@ -129,6 +129,11 @@ class Limits:
 
 RLIMIT_CPU, RLIMIT_NOFILE = 0, 7
 
+# What a tree gets when the embedder gives no limit: bounds a server can live with (docs/security.md).
+# Each is raised by giving the limit explicitly. (Open files: 1,024 per cage, native/kern/cage.c.)
+DEFAULT_MEM = 1 << 30  # bytes of linear memory per cage
+DEFAULT_MAX_CAGES = 256  # live cages per tree
+
 
 class CageSpec:
     """What to run in a new cage tree."""
@@ -281,7 +286,8 @@ class Microvisor:
         lim = spec.limits
         s = _Setup(root=os.fspath(spec.root).encode(), cwd=spec.cwd.encode(), stdio=spec.stdio,
                    net=-1 if spec.net is None else spec.net, args=blob, args_len=len(blob), argc=len(spec.argv),
-                   envc=len(env), max_cages=lim.max_cages or 0, mem_limit=lim.mem or spec.mem_limit or 0,
+                   envc=len(env), max_cages=lim.max_cages or DEFAULT_MAX_CAGES,
+                   mem_limit=lim.mem or spec.mem_limit or DEFAULT_MEM,
                    cpu_ms=-1 if lim.cpu_time is None else max(1, round(lim.cpu_time * 1000)),
                    max_fds=-1 if lim.max_fds is None else lim.max_fds,
                    wall_ms=-1 if lim.wall_time is None else max(0, int(lim.wall_time * 1000)), module=program.handle)

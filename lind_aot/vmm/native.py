@@ -44,6 +44,11 @@ def _sources() -> list[Path]:
     return sorted(p for p in NATIVE_SRC.rglob("*") if p.suffix in (".c", ".h", ".def") and p.is_file())
 
 
+def _snapshot() -> dict[str, bytes]:
+    """The sources as they are now: path under native/ (e.g. "kern/cage.c") -> contents."""
+    return {p.relative_to(NATIVE_SRC).as_posix(): p.read_bytes() for p in _sources()}
+
+
 def sanitizer() -> str | None:
     """The sanitizer LIND_SANITIZE selects ("asan", "tsan"), None for the normal build."""
     name = os.environ.get("LIND_SANITIZE", "").strip().lower()
@@ -78,19 +83,25 @@ def _variant(san: str | None) -> str:
     return "liblind" if san is None else f"liblind.{san}"  # ("liblind-*.so" never matches a variant)
 
 
-def library_path(san: str | None = None) -> Path:
-    """Where the shim for the current sources lives (keyed by a hash of the sources and flags)."""
+def library_path(san: str | None = None, snapshot: dict[str, bytes] | None = None) -> Path:
+    """Where the shim for the current sources lives (keyed by a hash of the sources and flags);
+    for `snapshot` (path under native/ -> contents) rather than the files as they are now, when given."""
     san = san if san is not None else sanitizer()
     h = hashlib.sha256(" ".join(cflags(san)).encode())
-    for src in _sources():
-        h.update(src.relative_to(NATIVE_SRC).as_posix().encode())
-        h.update(src.read_bytes())
+    for name, data in (snapshot.items() if snapshot is not None else _snapshot().items()):
+        h.update(name.encode())
+        h.update(data)
     return cache_home() / "native" / f"{_variant(san)}-{h.hexdigest()[:16]}.so"
 
 
 def build(force: bool = False, san: str | None = None) -> Path:
     san = san if san is not None else sanitizer()
-    out = library_path(san)
+    # A sanitizer build compiles a copy of the sources, read once and hashed for the file name:
+    # a source edited while gcc runs would otherwise be built into a library filed under the hash
+    # of the sources before the edit, a torn build that every later run loads (seen: ASan SEGVs
+    # on garbage pointers while native/ was being edited). (The normal build has the same exposure.)
+    snapshot = _snapshot() if san is not None else None
+    out = library_path(san, snapshot)
     if out.exists() and not force:
         return out
     import subprocess  # only when building (start-up of `lind run` does not pay for these)
@@ -98,11 +109,28 @@ def build(force: bool = False, san: str | None = None) -> Path:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     cfiles = [str(p) for p in _sources() if p.suffix == ".c"]
+    extra: list[str] = []
+    copy = None
+    if snapshot is not None:
+        copy = tempfile.mkdtemp(prefix="lind-native-")
+        for name, data in snapshot.items():
+            Path(copy, name).parent.mkdir(parents=True, exist_ok=True)
+            Path(copy, name).write_bytes(data)
+        # (compiled from inside the copy by relative names, which UBSan's reports show; the
+        # debug info names native/, so the stacks of the reports do too)
+        cfiles = [name for name in sorted(snapshot) if name.endswith(".c")]
+        extra = [f"-ffile-prefix-map={copy}={NATIVE_SRC}"]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
     os.close(fd)
     # (-I: files include each other by their path under native/, e.g. "kern/cage.h")
-    cmd = ["gcc", *cflags(san), f"-I{NATIVE_SRC}", "-shared", "-o", tmp, *cfiles, "-ldl"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = ["gcc", *cflags(san), *extra, f"-I{copy or NATIVE_SRC}", "-shared", "-o", tmp, *cfiles, "-ldl"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=copy)
+    finally:
+        if copy is not None:
+            import shutil
+
+            shutil.rmtree(copy, ignore_errors=True)
     if proc.returncode != 0:
         os.unlink(tmp)
         raise NativeBuildError(f"building the C data plane failed:\n{proc.stderr}")

@@ -1,6 +1,6 @@
 /* Cage lifecycle as seen from Python: create, set up (root, cwd, fds, argv/env, limits), free.
  * Calls:  base/ (guest_abi), kern/ (fdtable, grate, jmpbuf, mm, module, netpolicy, path, proc,
- *         thread, timer, tree).
+ *         signal, thread, timer, tree).
  * Called by: sys/ (sys_lifecycle), rt/ (runner), Python. */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "kern/netpolicy.h"
 #include "kern/path.h"
 #include "kern/proc.h"
+#include "kern/signal.h"
 #include "kern/thread.h"
 #include "kern/timer.h"
 #include "kern/tree.h"
@@ -63,11 +64,10 @@ struct lind_cage *lind_cage_new(const char *root)
             cage->rlim[r].cur = cage->rlim[r].max = RLIM_INFINITY;
         }
     }
-    /* The fd table is ours, not the host's: its own limit, independent of the host process. */
-    cage->rlim[RLIMIT_NOFILE].cur = 1024;
-    if (cage->rlim[RLIMIT_NOFILE].max < 1024)
-        cage->rlim[RLIMIT_NOFILE].max = 1024;
-    cage->mem_limit = LIND_MAX_MEM;
+    /* The fd table is ours, not the host's: its own limit, independent of the host process, which
+     * the cage cannot raise (every cage's fds are the host process's). */
+    cage->rlim[RLIMIT_NOFILE].cur = cage->rlim[RLIMIT_NOFILE].max = 1024;
+    cage->mem_limit = cage->mem_cap = LIND_MAX_MEM;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -140,6 +140,8 @@ int lind_cage_set_fd(struct lind_cage *cage, int fd, int host)
         fd_close(cage, r);
         return -EBUSY;
     }
+    if (r >= 0)
+        fd_set_foreign(cage, r); /* the embedder's object: the cage uses it, never changes it */
     return r;
 }
 
@@ -171,7 +173,7 @@ int lind_cage_set_rlimit(struct lind_cage *cage, int res, uint64_t cur, uint64_t
 
 void lind_cage_set_mem_limit(struct lind_cage *cage, uint64_t bytes)
 {
-    cage->mem_limit = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
+    cage->mem_limit = cage->mem_cap = bytes < LIND_MAX_MEM ? bytes : LIND_MAX_MEM;
 }
 
 /* Resource usage: out[0] system calls, out[1] peak linear-memory bytes. */
@@ -247,9 +249,13 @@ void cage_exec_reset(struct lind_cage *cage, struct lind_thread *th)
  * only thread is a copy of th. */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
 {
-    /* (--max-cages and a dying tree: proc_new refuses the child, and the fork gets EAGAIN) */
-    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
+    /* (--max-cages: proc_new refuses the child, and the fork gets EAGAIN.) In a dying tree the
+     * parent dies now, as a Linux fork with SIGKILL pending does not return: it must not see
+     * EAGAIN and exit with its own status before the kill reaches it. */
+    if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE)) {
+        cage_doom(parent);
         return NULL;
+    }
     struct lind_cage *child = calloc(1, sizeof *child);
     if (!child)
         return NULL;
@@ -291,8 +297,11 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->pool = NULL;
     child->refs = 0;
     child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
-    if (!child->proc)
+    if (!child->proc) {
+        if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
+            cage_doom(parent); /* (as above: the kill came while the child was being made) */
         goto fail;
+    }
     child->id = (uint64_t)child->proc->pid;
     child->parent = parent->id;
     net_policy_fork(parent, child);

@@ -59,6 +59,7 @@ struct lind_cage {
     int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
     uint64_t cow_len;
     uint64_t mem_limit;      /* bytes the cage may grow to */
+    uint64_t mem_cap;        /* the embedder's limit: mem_limit never goes above it (inherited) */
     uint32_t brk_start;      /* page aligned end of static data + stack */
     uint32_t brk;            /* current break as returned to the guest */
     uint8_t *pages;          /* enum page_state per guest page of [0, size) */

@@ -82,6 +82,14 @@ static struct fd_file *file_new(int host)
     return f;
 }
 
+void fd_set_foreign(struct lind_cage *cage, int fd)
+{
+    cage_lock(cage);
+    if (fd >= 0 && fd < cage->nfds && cage->fds[fd].f)
+        cage->fds[fd].f->foreign = 1;
+    cage_unlock(cage);
+}
+
 /* Installs host fd at the lowest free virtual fd >= min_fd. Takes ownership of host (closed on
  * failure). Returns the virtual fd or -EMFILE/-ENOMEM. */
 int fd_install(struct lind_cage *cage, int host, int cloexec, int min_fd)
@@ -174,6 +182,8 @@ int fd_table_clone(struct lind_cage *child, struct lind_cage *parent)
         int h = fcntl(parent->fds[fd].f->host, F_DUPFD_CLOEXEC, 3);
         if (h < 0 || fd_install_at(child, fd, h, parent->fds[fd].cloexec) < 0)
             r = -ENOMEM;
+        else
+            child->fds[fd].f->foreign = parent->fds[fd].f->foreign; /* (the child runs no thread yet) */
     }
     cage_unlock(parent);
     return r;

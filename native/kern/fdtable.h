@@ -18,6 +18,8 @@ struct fd_file {
     int host;
     int refs;
     struct dir_positions *dirpos; /* a directory read by getdents64: dirpos.c */
+    int foreign;                  /* a host object outside the root (stdio the embedder gave, a host
+                                   * device): its data is the cage's to use, its metadata is not (EPERM) */
 };
 
 struct lind_fd {
@@ -27,6 +29,7 @@ struct lind_fd {
 
 int fd_host(struct lind_call *c, int fd);  /* host fd, valid until the call returns, or -EBADF */
 int fd_host_file(struct lind_call *c, int fd, struct fd_file **file); /* fd_host, and its open file */
+void fd_set_foreign(struct lind_cage *cage, int fd);
 void fd_release(struct lind_call *c);      /* the call returns: the host fds it borrowed */
 void fd_close_on_exec(struct lind_cage *cage);
 int fd_table_clone(struct lind_cage *child, struct lind_cage *parent);

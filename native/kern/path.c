@@ -24,7 +24,7 @@
 
 /* Host devices every cage sees at the usual paths, whatever its root holds. */
 static const char *const virtual_devices[] = {
-    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", NULL,
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", NULL,
 };
 
 /* Lexical clean-up, used only to recognise the virtual devices. */
@@ -187,8 +187,14 @@ static long open_creating(struct lind_cage *cage, const char *abs, int flags, in
     return open_in_root(cage, abs, flags, mode);
 }
 
+/* Is abs one of the host's devices a cage may open (its fd is then foreign: fd_set_foreign)? */
+int path_is_host_device(const char *abs) { return virtual_device(abs) != NULL; }
+
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int res)
 {
+    char norm[PATH_MAX];
+    if (strstr(abs, "tty") && (normalize(abs, norm), strcmp(norm, "/dev/tty") == 0))
+        return -ENXIO; /* a cage has no controlling terminal (the host's is never reachable) */
     const char *dev = virtual_device(abs);
     if (dev) {
         int fd = open(dev, flags | O_CLOEXEC, mode);
@@ -201,6 +207,37 @@ int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int 
     if (errno == ENOENT && !(flags & O_PATH))
         return default_file(abs, flags);
     return errno == EINTR ? -EAGAIN : -errno;
+}
+
+/* Is the host path inside the cage's root (the root itself included)? */
+static int under_root(const struct lind_cage *cage, const char *host)
+{
+    return strncmp(host, cage->root_path, cage->root_len) == 0 &&
+           (host[cage->root_len] == '/' || host[cage->root_len] == 0);
+}
+
+/* Does the host fd name a file or device outside the cage's root (1), or one inside it or an
+ * anonymous object, a pipe or a socket (0)? */
+int path_fd_outside_root(struct lind_cage *cage, int host_fd)
+{
+    char link[64], host[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
+    ssize_t n = readlink(link, host, sizeof host - 1);
+    if (n <= 0 || host[0] != '/')
+        return n <= 0; /* (unreadable: treated as outside) */
+    host[n] = 0;
+    return !under_root(cage, host);
+}
+
+/* The host fd of a cage fd whose file's metadata (mode, owner, size, times, links) the call is to
+ * change: -EPERM when it is foreign (the embedder's stdio, a host device) or names a file outside
+ * the root however it came (passed over a socket, say). (Here rather than in fdtable.c: it tests
+ * the file against the root, and path.c calls fdtable.c, not the other way round.) */
+int fd_host_owned(struct lind_call *c, int fd)
+{
+    struct fd_file *f;
+    int h = fd_host_file(c, fd, &f);
+    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h)) ? -EPERM : h;
 }
 
 /* The cage-visible absolute path of a host fd; -ENOTDIR if it lies outside the root. */
@@ -216,8 +253,7 @@ int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
         return -ENOTDIR; /* pipe:[..], socket:[..] */
     if (n > 10 && strcmp(host + n - 10, " (deleted)") == 0)
         return -ENOENT;
-    if (strncmp(host, cage->root_path, cage->root_len) != 0 ||
-        (host[cage->root_len] != '/' && host[cage->root_len] != 0))
+    if (!under_root(cage, host))
         return -ENOTDIR;
     const char *rest = host + cage->root_len;
     if (*rest == 0)

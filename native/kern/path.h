@@ -12,6 +12,9 @@ struct lind_call;
 int path_from_guest(struct lind_call *c, int dirfd, uint64_t addr, char *out);
 int path_open(struct lind_cage *cage, const char *abs, int flags, int mode, int resolve_flags);
 void path_init(void);
+int path_is_host_device(const char *abs);
+int path_fd_outside_root(struct lind_cage *cage, int host_fd);
+int fd_host_owned(struct lind_call *c, int fd); /* fd_host for a change of metadata: -EPERM if foreign */
 void path_mode_fixup(int dirfd, const char *base, uint32_t perm, int always);
 int path_parent(struct lind_cage *cage, const char *abs, char *base_out);
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out);

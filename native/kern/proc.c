@@ -39,6 +39,14 @@ static struct lind_proc *find_locked(int pid)
     return NULL;
 }
 
+/* The entry of pid as seen from tree t: a cage sees only the cages of its own tree, as a process
+ * sees only its pid namespace (t NULL: the embedder, who sees every tree). */
+static struct lind_proc *find_visible_locked(const struct lind_tree *t, int pid)
+{
+    struct lind_proc *p = find_locked(pid);
+    return p && (!t || p->tree == t) ? p : NULL;
+}
+
 /* An entry has two references (proc_lock): the table's, until it is reaped or nobody can reap it,
  * and its cage's, until the cage is freed (lind_cage_free: proc_detach). The cage's thread still
  * reads its entry after proc_exit, while its parent may already have reaped it. */
@@ -129,11 +137,12 @@ int proc_alloc_tid(void)
     return tid;
 }
 
-struct lind_cage *cage_get(int pid)
+/* The live cage with that pid as tree t sees it (NULL t: every tree), referenced, or NULL. */
+static struct lind_cage *get_visible(const struct lind_tree *t, int pid)
 {
     struct lind_cage *c = NULL;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid > 0 ? find_locked(pid) : NULL;
+    struct lind_proc *p = pid > 0 ? find_visible_locked(t, pid) : NULL;
     if (p && p->cage) {
         c = p->cage;
         __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
@@ -141,6 +150,11 @@ struct lind_cage *cage_get(int pid)
     pthread_mutex_unlock(&proc_lock);
     return c;
 }
+
+/* cage_get for a cage of `from`'s tree only (ESRCH for the others: another tenant's cages). */
+struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid) { return get_visible(from->tree, pid); }
+
+struct lind_cage *cage_get(int pid) { return get_visible(NULL, pid); }
 
 void cage_put(struct lind_cage *cage) { __atomic_sub_fetch(&cage->refs, 1, __ATOMIC_ACQ_REL); }
 
@@ -359,7 +373,7 @@ int proc_getpgid(struct lind_cage *cage, int pid)
 {
     int r;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid == 0 ? cage->proc : find_locked(pid);
+    struct lind_proc *p = pid == 0 ? cage->proc : find_visible_locked(cage->tree, pid);
     r = (p && !p->zombie) ? p->pgid : -ESRCH;
     pthread_mutex_unlock(&proc_lock);
     return r;
@@ -370,7 +384,7 @@ int proc_getsid(struct lind_cage *cage, int pid)
 {
     int r;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid == 0 ? cage->proc : find_locked(pid);
+    struct lind_proc *p = pid == 0 ? cage->proc : find_visible_locked(cage->tree, pid);
     r = (p && !p->zombie) ? p->sid : -ESRCH;
     pthread_mutex_unlock(&proc_lock);
     return r;
@@ -384,7 +398,7 @@ int proc_setpgid(struct lind_cage *cage, int pid, int pgid)
     if (pgid < 0)
         return -EINVAL;
     pthread_mutex_lock(&proc_lock);
-    struct lind_proc *p = pid == 0 ? me : find_locked(pid);
+    struct lind_proc *p = pid == 0 ? me : find_visible_locked(cage->tree, pid);
     if (!p || (p != me && p->ppid != me->pid))
         r = -ESRCH;
     else if (p->sid != me->sid || p->pid == p->sid)
@@ -396,7 +410,7 @@ int proc_setpgid(struct lind_cage *cage, int pid, int pgid)
             int ok = 0;
             for (int b = 0; b < NBUCKETS && !ok; b++)
                 for (struct lind_proc *q = buckets[b]; q; q = q->next)
-                    if (!q->zombie && q->pgid == pgid && q->sid == me->sid) {
+                    if (!q->zombie && q->pgid == pgid && q->sid == me->sid && q->tree == me->tree) {
                         ok = 1;
                         break;
                     }
@@ -514,8 +528,9 @@ int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_
     struct sig_origin from = {0 /* SI_USER */, me->pid > 0 ? me->pid : 0, sender->uid, 0, 0, 0};
     if (origin)
         from = *origin;
+    const struct lind_tree *t = sender->tree; /* (NULL: the embedder) */
     if (pid > 0) {
-        struct lind_proc *p = find_locked(pid);
+        struct lind_proc *p = find_visible_locked(t, pid);
         if (p && p->cage) {
             found = 1;
             if (sig)
@@ -527,8 +542,8 @@ int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_
         int pgid = pid == 0 ? me->pgid : -pid;
         for (int b = 0; b < NBUCKETS; b++)
             for (struct lind_proc *q = buckets[b]; q; q = q->next) {
-                if (q->tree_root != me->tree_root && pid == -1)
-                    continue; /* kill(-1): only our own tree, never other embedders' cages */
+                if ((t && q->tree != t) || (q->tree_root != me->tree_root && pid == -1))
+                    continue; /* only the sender's own tree, never another tenant's cages */
                 if (pid == -1 ? (q == me || q->pid == q->tree_root) : q->pgid != pgid)
                     continue;
                 found = 1;
@@ -541,8 +556,8 @@ int proc_kill_from(struct lind_cage *sender, int pid, int sig, const struct sig_
 }
 
 /* getpriority/setpriority(which, who[, nice]): the nice value of cages, chosen as Linux chooses its
- * processes (PRIO_PROCESS: a pid; PRIO_PGRP: a process group; PRIO_USER: the cages of a uid, here
- * only those of the caller's own tree); 0 for who means the caller's. Raising another cage's nice
+ * processes (PRIO_PROCESS: a pid; PRIO_PGRP: a process group; PRIO_USER: the cages of a uid), among
+ * the cages of the caller's own tree; 0 for who means the caller's. Raising another cage's nice
  * value needs the same effective uid (or 0); lowering any needs 0 (EACCES otherwise). The value is
  * the cage's: it does not change how the host schedules its threads. */
 int64_t proc_priority(struct lind_cage *me, int which, int who, int value, int set)
@@ -556,11 +571,9 @@ int64_t proc_priority(struct lind_cage *me, int which, int who, int value, int s
     for (int b = 0; b < NBUCKETS; b++)
         for (struct lind_proc *q = buckets[b]; q; q = q->next) {
             struct lind_cage *t = q->cage;
-            if (!t || q->zombie)
+            if (!t || q->zombie || q->tree != me->tree) /* (another tenant's cages do not exist here) */
                 continue;
-            if (which == L_PRIO_PROCESS ? q->pid != key
-                : which == L_PRIO_PGRP  ? q->pgid != key
-                                        : (q->tree_root != me->proc->tree_root || (int)t->uid != key))
+            if (which == L_PRIO_PROCESS ? q->pid != key : which == L_PRIO_PGRP ? q->pgid != key : (int)t->uid != key)
                 continue;
             found = 1;
             if (!set) {

@@ -44,6 +44,7 @@ int proc_getppid(struct lind_cage *cage);
 void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *maxrss_kb);
 void proc_note_stop(struct lind_cage *cage, int sig); /* 0: continued */
 struct lind_cage *cage_get(int pid);     /* the live cage with that pid, referenced, or NULL */
+struct lind_cage *cage_get_visible(const struct lind_cage *from, int pid); /* ... of from's tree */
 void cage_put(struct lind_cage *cage);
 void proc_forget_pool(struct grate_pool *pool);  /* clears every table entry pointing at pool */
 int lind_tree_wait(int root, int timeout_ms);

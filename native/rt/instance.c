@@ -163,7 +163,7 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
     wt.linker_delete(linker);
     if (e || trap) {
         set_message(err, cap, "cannot instantiate", e, trap);
-        instance_free(inst, 1);
+        instance_free(inst, mem == NULL); /* (a thread's clone of its cage's memory is not ours to give) */
         return NULL;
     }
     wasmtime_extern_t x;
@@ -173,7 +173,7 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
     inst->entry = entry;
     if (!instance_export(inst, entry, WASMTIME_EXTERN_FUNC, &x) || !func_fits(ctx, &x.of.func, 1)) {
         snprintf(err, cap, "not a lind program (no %s export of the right type; rebuild it with `lind cc`)", entry);
-        instance_free(inst, 1);
+        instance_free(inst, mem == NULL);
         return NULL;
     }
     r->entry = x.of.func;

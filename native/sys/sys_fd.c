@@ -103,7 +103,7 @@ int64_t sys_fadvise64(struct lind_call *c)
 
 int64_t sys_fallocate(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    int h = fd_host_owned(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fallocate(h, arg_int(c, 1), arg_i64(c, 2), arg_i64(c, 3)) < 0 ? -errno : 0;
@@ -285,23 +285,25 @@ int64_t sys_fdatasync(struct lind_call *c)
 
 int64_t sys_ftruncate(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    int h = fd_host_owned(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return ftruncate(h, arg_i64(c, 1)) < 0 ? -errno : 0;
 }
 
+/* (Setuid and setgid bits are dropped: the root is nosuid, and a host user must never find a
+ * setuid file a cage made there.) */
 int64_t sys_fchmod(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    int h = fd_host_owned(c, arg_int(c, 0));
     if (h < 0)
         return h;
-    return fchmod(h, arg_u32(c, 1) & 07777) < 0 ? -errno : 0;
+    return fchmod(h, arg_u32(c, 1) & 01777) < 0 ? -errno : 0;
 }
 
 int64_t sys_fchown(struct lind_call *c)
 {
-    int h = fd_host(c, arg_int(c, 0));
+    int h = fd_host_owned(c, arg_int(c, 0));
     if (h < 0)
         return h;
     return fchown(h, arg_u32(c, 1), arg_u32(c, 2)) < 0 ? -errno : 0;

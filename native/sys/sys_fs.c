@@ -33,11 +33,14 @@ static int64_t do_open(struct lind_call *c, int dirfd, uint64_t path, int flags,
     if (r < 0)
         return r;
     int cloexec = !!(flags & O_CLOEXEC);
-    /* a cage never acquires the host's controlling terminal */
-    int h = path_open(c->cage, abs, (flags & ~O_CLOEXEC) | O_NOCTTY, (int)(mode & ~c->cage->umask & 07777), 0);
+    /* a cage never acquires the host's controlling terminal; no setuid/setgid file is made */
+    int h = path_open(c->cage, abs, (flags & ~O_CLOEXEC) | O_NOCTTY, (int)(mode & ~c->cage->umask & 01777), 0);
     if (h < 0)
         return h;
-    return fd_install(c->cage, h, cloexec, 0);
+    int fd = fd_install(c->cage, h, cloexec, 0);
+    if (fd >= 0 && path_is_host_device(abs))
+        fd_set_foreign(c->cage, fd);
+    return fd;
 }
 
 int64_t sys_open(struct lind_call *c)
@@ -56,13 +59,16 @@ int64_t sys_creat(struct lind_call *c)
 }
 
 /* (dirfd, path, AT_* flags) -> an O_PATH host fd owned by the caller. */
+/* RES_CHANGE in atflags: the caller is to change the node's metadata (mode, owner, times, a link
+ * to it): an empty path naming a foreign fd (fd_host_owned) gives EPERM. */
+#define RES_CHANGE 0x40000000
 static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags, int extra)
 {
     char abs[PATH_MAX];
+    int change = atflags & RES_CHANGE;
+    atflags &= ~RES_CHANGE;
     if (atflags & AT_EMPTY_PATH) {
-        char first[2];
         int r = guest_string(c, path, abs, sizeof abs);
-        (void)first;
         if (r < 0)
             return r;
         if (abs[0] == 0) {
@@ -71,7 +77,7 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
                 int e = cage_cwd(c->cage, cwd);
                 return e < 0 ? e : path_open(c->cage, cwd, O_PATH | extra, 0, 0);
             }
-            int h = fd_host(c, dirfd);
+            int h = change ? fd_host_owned(c, dirfd) : fd_host(c, dirfd);
             if (h < 0)
                 return h;
             int n = fcntl(h, F_DUPFD_CLOEXEC, 3);
@@ -191,7 +197,7 @@ static int64_t make_at(struct lind_call *c, int dirfd, uint64_t path, uint32_t t
     if (p < 0)
         return p;
     bare(base, b);
-    uint32_t perm = mode & ~c->cage->umask & 07777;
+    uint32_t perm = mode & ~c->cage->umask & 01777; /* (nosuid: no setuid/setgid node) */
     int r = (is_dot(b) || is_dotdot(b)) ? -EEXIST
             : (type == S_IFDIR ? mkdirat(p, base, perm) : mknodat(p, base, type | perm, 0)) < 0 ? -errno : 0;
     if (r == 0)
@@ -284,7 +290,8 @@ static int64_t do_link(struct lind_call *c, int odir, uint64_t opath, int ndir, 
     if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
     /* the source, resolved inside the root (following a final symlink only if asked) */
-    int src = resolve_at(c, odir, opath, (flags & AT_EMPTY_PATH) | ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW), 0);
+    int src = resolve_at(c, odir, opath,
+                         RES_CHANGE | (flags & AT_EMPTY_PATH) | ((flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW), 0);
     if (src < 0)
         return src;
     int p2 = parent_at(c, ndir, npath, nb);
@@ -369,11 +376,11 @@ static int64_t do_chmod(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
         return -EINVAL;
     if (flags & AT_SYMLINK_NOFOLLOW)
         return -EOPNOTSUPP; /* as Linux: symlink modes cannot be changed */
-    int fd = resolve_at(c, dirfd, path, flags, 0);
+    int fd = resolve_at(c, dirfd, path, flags | RES_CHANGE, 0);
     if (fd < 0)
         return fd;
     proc_path(fd, pp);
-    int r = chmod(pp, mode & 07777) < 0 ? -errno : 0;
+    int r = chmod(pp, mode & 01777) < 0 ? -errno : 0; /* (nosuid: as sys_fchmod) */
     close(fd);
     return r;
 }
@@ -389,7 +396,7 @@ static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
-    int fd = resolve_at(c, dirfd, path, flags, 0);
+    int fd = resolve_at(c, dirfd, path, flags | RES_CHANGE, 0);
     if (fd < 0)
         return fd;
     int r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
@@ -436,12 +443,12 @@ int64_t sys_utimensat(struct lind_call *c)
         tp = ts;
     }
     if ((uint32_t)c->a[1] == 0) { /* futimens */
-        int h = fd_host(c, dirfd);
+        int h = fd_host_owned(c, dirfd);
         if (h < 0)
             return h;
         return futimens(h, tp) < 0 ? -errno : 0;
     }
-    int fd = resolve_at(c, dirfd, c->a[1], flags, 0);
+    int fd = resolve_at(c, dirfd, c->a[1], flags | RES_CHANGE, 0);
     if (fd < 0)
         return fd;
     char pp[64];

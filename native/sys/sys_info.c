@@ -37,7 +37,7 @@ int64_t sys_sched_getaffinity(struct lind_call *c)
     if (pid < 0)
         return -EINVAL;
     if (pid != 0 && (uint64_t)pid != c->cage->id) {
-        struct lind_cage *other = cage_get(pid);
+        struct lind_cage *other = cage_get_visible(c->cage, pid);
         if (!other)
             return -ESRCH;
         cage_put(other);
@@ -140,8 +140,8 @@ static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t 
     if (nv) {
         if (nv[0] > nv[1])
             return -EINVAL;
-        if (nv[1] > max && c->cage->euid != 0)
-            return -EPERM;
+        if (nv[1] > max)
+            return -EPERM; /* the cage's root holds no CAP_SYS_RESOURCE: the embedder's limits stay */
         if (res == RLIMIT_NOFILE && nv[1] > (1u << 20))
             return -EPERM; /* as Linux: beyond fs.nr_open */
     }
@@ -152,8 +152,8 @@ static int64_t do_prlimit(struct lind_call *c, int res, uint64_t newp, uint64_t 
     if (nv) {
         c->cage->rlim[res].cur = nv[0];
         c->cage->rlim[res].max = nv[1];
-        if (res == RLIMIT_AS || res == RLIMIT_DATA)
-            c->cage->mem_limit = nv[0] < LIND_MAX_MEM ? nv[0] : LIND_MAX_MEM;
+        if (res == RLIMIT_AS || res == RLIMIT_DATA) /* never above the embedder's memory limit */
+            c->cage->mem_limit = nv[0] < c->cage->mem_cap ? nv[0] : c->cage->mem_cap;
     }
     return 0;
 }

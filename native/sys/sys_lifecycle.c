@@ -367,8 +367,10 @@ static int64_t do_exec(struct lind_call *c, int dirfd, uint64_t path, uint64_t a
             r = -ENOMEM;
             goto out;
         }
-        memcpy(blob, args, alen);
-        memcpy(blob + alen, envs, elen);
+        if (alen)
+            memcpy(blob, args, alen);
+        if (elen) /* (envs is NULL for an empty environment) */
+            memcpy(blob + alen, envs, elen);
         free(cage->args);
         cage->args = blob;
         cage->args_len = (uint32_t)(alen + elen);

@@ -60,15 +60,18 @@ int64_t sys_rt_sigprocmask(struct lind_call *c)
     int how = arg_int(c, 0), efault;
     if (arg_u32(c, 3) != 8)
         return -EINVAL;
-    const uint64_t *set = guest_ptr_or_null(c, c->a[1], 8, &efault);
+    /* (guest sigsets are 4-byte aligned: read and written with memcpy) */
+    const uint8_t *set = guest_ptr_or_null(c, c->a[1], 8, &efault);
     if (efault)
         return -EFAULT;
-    uint64_t *old = guest_ptr_or_null(c, c->a[2], 8, &efault);
+    uint8_t *old = guest_ptr_or_null(c, c->a[2], 8, &efault);
     if (efault)
         return -EFAULT;
     uint64_t prev = c->th->sig_mask;
     if (set) {
-        uint64_t s = *set & ~SIG_UNBLOCKABLE;
+        uint64_t s;
+        memcpy(&s, set, 8);
+        s &= ~SIG_UNBLOCKABLE;
         if (how == 0)
             c->th->sig_mask |= s;
         else if (how == 1)
@@ -79,7 +82,7 @@ int64_t sys_rt_sigprocmask(struct lind_call *c)
             return -EINVAL;
     }
     if (old)
-        *old = prev;
+        memcpy(old, &prev, 8);
     return 0;
 }
 
@@ -104,11 +107,13 @@ static void wait_for_signal(struct lind_thread *th)
 
 int64_t sys_rt_sigsuspend(struct lind_call *c)
 {
-    const uint64_t *set = guest_ptr(c, c->a[0], 8);
+    const uint8_t *set = guest_ptr(c, c->a[0], 8);
     if (!set)
         return -EFAULT;
     uint64_t saved = c->th->sig_mask;
-    c->th->sig_mask = *set & ~SIG_UNBLOCKABLE;
+    uint64_t mask;
+    memcpy(&mask, set, 8);
+    c->th->sig_mask = mask & ~SIG_UNBLOCKABLE;
     wait_for_signal(c->th);
     int restart;
     upcalls.signals_deliver(c, &restart);
@@ -126,10 +131,12 @@ int64_t sys_rt_sigtimedwait(struct lind_call *c)
     int efault;
     if (arg_u32(c, 3) != 8)
         return -EINVAL;
-    const uint64_t *setp = guest_ptr(c, c->a[0], 8);
+    const uint8_t *setp = guest_ptr(c, c->a[0], 8);
     if (!setp)
         return -EFAULT;
-    uint64_t set = *setp & ~SIG_UNBLOCKABLE;
+    uint64_t set;
+    memcpy(&set, setp, 8);
+    set &= ~SIG_UNBLOCKABLE;
     uint8_t *info = guest_ptr_or_null(c, c->a[1], 128, &efault);
     if (efault)
         return -EFAULT;

@@ -70,7 +70,10 @@ int64_t sys_register_handler(struct lind_call *c)
 int64_t sys_copy_handler_table_to_cage(struct lind_call *c)
 {
     uint64_t src = c->a[0], dst = c->a[1];
-    if (!may_act_on(c->cage, dst))
+    /* both ends: the table is taken from the caller's own line (an ancestor, itself or a
+     * descendant), never from another tenant's or a sibling's cage */
+    if (!may_act_on(c->cage, dst) || src > INT32_MAX ||
+        !(may_act_on(c->cage, src) || proc_is_ancestor((int)src, (int)c->cage->id)))
         return -EPERM;
     struct lind_cage *s = src == c->cage->id ? c->cage : cage_get((int)src);
     if (!s)

@@ -30,6 +30,9 @@
  *   block_tree N       N children each blocked in read, the parent blocked in wait
  *   forkbomb           for (;;) fork();  (known bug 2 under max_cages + wall_time)
  *   exit_thread        the main thread calls SYS_exit while another thread sleeps (known bug 3)
+ *   exit_racing_clone  one thread calls exit(0) while the main thread keeps creating threads
+ *   mem_canary         2 MiB from calloc must read zero; fill it, yield a while, check it is intact
+ *                      (a linear memory shared with another cage, or scrubbed under us, shows here)
  *   orphan             a child that leaves stdio and sleeps for ever; the root exits (known bug 4)
  *   orphan_setsid      the same, the child in a session of its own
  */
@@ -466,6 +469,62 @@ static int mode_exit_thread(void)
     return 1;
 }
 
+static void *exiter(void *a)
+{
+    (void)a;
+    usleep(200);
+    exit(0);
+    return NULL;
+}
+
+static void *idle_thread(void *a)
+{
+    (void)a;
+    usleep(1000);
+    return NULL;
+}
+
+static int mode_exit_racing_clone(void)
+{
+    pthread_t t;
+    printf("exit_racing_clone ok\n");
+    fflush(stdout);
+    pthread_create(&t, NULL, exiter, NULL);
+    for (int i = 0; i < 40; i++) {
+        pthread_t u;
+        if (pthread_create(&u, NULL, idle_thread, NULL) == 0)
+            pthread_detach(u);
+    }
+    for (;;)
+        pause(); /* (the exiter ends the process) */
+    return 1;
+}
+
+static int mode_mem_canary(void)
+{
+    size_t n = 2u << 20;
+    volatile unsigned char *p = calloc(n, 1);
+    if (!p)
+        return fail("calloc");
+    for (size_t i = 0; i < n; i += 64)
+        if (p[i]) {
+            printf("FAIL mem_canary: fresh memory not zero at +%zu: %#x\n", i, p[i]);
+            return 1;
+        }
+    for (size_t i = 0; i < n; i += 64)
+        p[i] = (unsigned char)(i >> 6) | 1;
+    for (int k = 0; k < 20; k++) {
+        usleep(200);
+        for (size_t i = 0; i < n; i += 64)
+            if (p[i] != ((unsigned char)(i >> 6) | 1)) {
+                printf("FAIL mem_canary: changed under us at +%zu: %#x\n", i, p[i]);
+                return 1;
+            }
+    }
+    printf("mem_canary ok\n");
+    return 0;
+}
+
 static int mode_orphan(int setsid_too)
 {
     fflush(stdout);
@@ -555,6 +614,10 @@ int main(int argc, char **argv)
             fork();
     if (!strcmp(m, "exit_thread"))
         return mode_exit_thread();
+    if (!strcmp(m, "exit_racing_clone"))
+        return mode_exit_racing_clone();
+    if (!strcmp(m, "mem_canary"))
+        return mode_mem_canary();
     if (!strcmp(m, "orphan"))
         return mode_orphan(0);
     if (!strcmp(m, "orphan_setsid"))
