@@ -87,8 +87,7 @@ uint64_t lind_cage_pid(const struct lind_cage *cage) { return cage->id; }
 void lind_thread_bind(struct lind_thread *th)
 {
     struct timespec ts;
-    th->os_thread = (unsigned long)pthread_self();
-    th->os_thread_set = 1;
+    thread_set_os_thread(th, 1);
     /* OS threads are reused for many cages: CPU time counts from here */
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     th->cpu_base_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -102,7 +101,7 @@ int64_t thread_cpu_ns(const struct lind_thread *th)
     return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
 }
 
-void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
+void lind_thread_unbind(struct lind_thread *th) { thread_set_os_thread(th, 0); }
 
 /* (On th's own OS thread. Grate workers are never bound: their time is their caller's thread's.) */
 void thread_charge_cpu(struct lind_thread *th)
@@ -131,7 +130,7 @@ int lind_cage_finish(struct lind_cage *cage)
     tree_account_memory(cage, 0);
     cage->proc->cpu_ns = (uint64_t)thread_cpu_ns(cage->main) + cage->threads_cpu_ns;
     cage->proc->maxrss_kb = (cage->peak_mem > cage->size ? cage->peak_mem : cage->size) / 1024;
-    cage->main->os_thread_set = 0;
+    thread_set_os_thread(cage->main, 0);
     proc_exit(cage->proc, wstatus);
     return wstatus;
 }
@@ -219,10 +218,12 @@ void lind_cage_usage(const struct lind_cage *cage, uint64_t *out)
 /* Records how a cage ended when it did not call exit (a trap): as if killed by `sig`. */
 void lind_cage_set_killed(struct lind_cage *cage, int sig)
 {
+    cage_lock(cage);
     if (!cage->exited) {
         cage->exited = 1;
         cage->term_signal = sig;
     }
+    cage_unlock(cage);
 }
 
 /* Frees the cage (after lind_cage_finish). A tree root's process entry goes too. */

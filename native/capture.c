@@ -208,9 +208,10 @@ static void *hub_main(void *unused)
 {
     (void)unused;
     struct epoll_event ev[64];
+    int timeout = 100;
     for (;;) {
         /* (a timeout even when idle: the graveyard is emptied) */
-        int n = epoll_wait(hub_epoll, ev, 64, new_head ? 1 : 100);
+        int n = epoll_wait(hub_epoll, ev, 64, timeout);
         pthread_mutex_lock(&hub_lock);
         int64_t due = monotonic_ns() - REGISTER_DELAY_NS;
         while (new_head && new_head->born_ns <= due)
@@ -221,6 +222,7 @@ static void *hub_main(void *unused)
                 stream_service(st);
         }
         free_graveyard();
+        timeout = new_head ? 1 : 100; /* (captures waiting to be registered: soon) */
         pthread_mutex_unlock(&hub_lock);
     }
     return NULL;

@@ -126,18 +126,20 @@ struct lind_thread {
     int tid;
 
     /* lifecycle requests to the run loop (runner.c; fork unwinds the wasm stack with asyncify) */
-    int pending;
+    _Atomic int pending;     /* (set by another thread for exec) */
     int rewinding;           /* re-entering the fork call after the unwind */
     int64_t fork_result;
     uint32_t async_buf, async_len;
 
-    uint64_t sig_pending;    /* thread-directed signals: atomic bit set, bit (n-1) for signal n */
-    uint64_t sig_mask;
-    uint64_t sigwait_set;    /* the signals it waits for in rt_sigtimedwait (0: not waiting) */
+    /* read by the threads that post signals to it: atomic (the poster reads, the thread writes) */
+    _Atomic uint64_t sig_pending; /* thread-directed signals: bit (n-1) for signal n */
+    _Atomic uint64_t sig_mask;
+    _Atomic uint64_t sigwait_set; /* the signals it waits for in rt_sigtimedwait (0: not waiting) */
     char name[16];           /* prctl(PR_SET_NAME) */
     int in_handler;          /* nesting depth of guest signal handlers being run */
     unsigned long os_thread; /* pthread_t of the OS thread running it, to interrupt it */
-    int os_thread_set;
+    int os_thread_set;       /* os_thread is bound: both under kick_lock (signal.c thread_kick) */
+    int kick_lock;
     wasmtime_table_t functable; /* this instance's function table, to call signal handlers */
     int has_table;
     wasmtime_global_t sp_global; /* this instance's __stack_pointer, to run handlers on an alternate stack */
@@ -162,8 +164,8 @@ struct lind_thread {
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     uint64_t cpu_charged;    /* of its CPU time (thread_cpu_ns), what is charged to its tree */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
-    int exited;              /* this thread called exit */
-    int exiting;             /* the main thread called exit and waits for the others */
+    _Atomic int exited;      /* this thread called exit */
+    _Atomic int exiting;     /* the main thread called exit and waits for the others */
     struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
     int exec_takeover;       /* another thread of the cage called that exec (lifecycle.c) */
     struct lind_thread *next;
@@ -179,24 +181,24 @@ struct lind_cage {
     /* threads: main is the thread whose tid is the pid; others are listed under lock */
     struct lind_thread *main;
     struct lind_thread *others;
-    int nthreads;
+    _Atomic int nthreads;    /* (changed under lock, read without it for fast paths) */
     pthread_mutex_t lock;    /* fd table, memory map, cwd, dispositions, thread list (>1 thread) */
     pthread_cond_t threads_cond;
 
     /* signals */
-    uint64_t sig_pending;    /* process-directed: atomic bit set */
+    _Atomic uint64_t sig_pending; /* process-directed */
     struct lind_sigaction sigact[65];
 
-    int stopped;             /* SIGSTOP & co: threads wait at their next entry/tick for SIGCONT */
+    _Atomic int stopped;     /* SIGSTOP & co: threads wait at their next entry/tick for SIGCONT */
 
     /* set by exit_group or a fatal signal; every thread's next entry returns a trap */
-    int exited;
-    int exit_code;
-    int term_signal;
+    _Atomic int exited;
+    _Atomic int exit_code;
+    _Atomic int term_signal;
 
     /* linear memory: shared by the cage's threads, created by the host; its base never moves */
-    uint8_t *base;
-    uint64_t size;
+    uint8_t *_Atomic base;
+    _Atomic uint64_t size;   /* grows (memory.grow by any thread); read without lock (guest_ptr) */
     const wasmtime_sharedmemory_t *mem;
     struct lind_module *module; /* the program it runs (threads and grate workers instantiate it) */
     int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
@@ -222,7 +224,7 @@ struct lind_cage {
     uint32_t groups[LIND_NGROUPS];
     int ngroups;
     int nice;                /* getpriority/setpriority (proc.c) */
-    uint64_t sig_origins;    /* pending signals whose sender is known: their siginfo is below */
+    _Atomic uint64_t sig_origins; /* pending signals whose sender is known: their siginfo is below */
     struct sig_origin sig_origin[65];
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
 
@@ -384,6 +386,7 @@ int timer_take_overrun(struct lind_cage *cage, int id); /* as its signal is take
 int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except);
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
+void thread_set_os_thread(struct lind_thread *th, int bound); /* bound: run by the calling OS thread */
 void signals_after_call(struct lind_call *c);   /* default actions and handlers of pending signals */
 int signals_restart(struct lind_call *c, int64_t ret); /* 1: re-issue a call that failed with EINTR */
 void signal_init(void);

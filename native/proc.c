@@ -229,7 +229,7 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         while (c) {
             struct lind_proc *next = c->next;
             if (c->ppid == proc->pid) {
-                c->ppid = new_parent;
+                __atomic_store_n(&c->ppid, new_parent, __ATOMIC_RELAXED); /* (proc_getppid reads it unlocked) */
                 if (!new_parent && c->zombie)
                     unlink_locked(c);
             }
@@ -244,7 +244,7 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         signal_post_from(parent->cage, 0, 17, &o);
     }
     if (!parent || parent->zombie) {
-        proc->ppid = 0;
+        __atomic_store_n(&proc->ppid, 0, __ATOMIC_RELAXED);
         if (proc->pid != proc->tree_root) /* the tree root stays for its embedder to read */
             unlink_locked(proc);
     }

@@ -8,6 +8,7 @@
  * the epoch callback (epoch.c). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -79,15 +80,37 @@ static void continue_cage(struct lind_cage *cage)
     if (__atomic_exchange_n(&cage->stopped, 0, __ATOMIC_ACQ_REL)) {
         /* pending stop signals are discarded by SIGCONT, as on Linux */
         uint64_t stops = BIT(19) | BIT(20) | BIT(21) | BIT(22);
-        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_pending, ~stops);
+        atomic_fetch_and(&cage->sig_pending, ~stops);
         proc_note_stop(cage, 0);
     }
 }
 
+/* os_thread is read by kickers while its OS thread binds and unbinds: a kick must never reach an
+ * OS thread that has moved on (a runner thread runs other cages, or exits when idle). A spin
+ * lock, held for a pthread_kill at most. */
+static void kick_lock(struct lind_thread *th)
+{
+    while (__atomic_exchange_n(&th->kick_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void kick_unlock(struct lind_thread *th) { __atomic_store_n(&th->kick_lock, 0, __ATOMIC_RELEASE); }
+
+/* Marks th as run by the calling OS thread (bound) or by none. */
+void thread_set_os_thread(struct lind_thread *th, int bound)
+{
+    kick_lock(th);
+    th->os_thread = bound ? (unsigned long)pthread_self() : 0;
+    th->os_thread_set = bound;
+    kick_unlock(th);
+}
+
 void thread_kick(struct lind_thread *th)
 {
+    kick_lock(th);
     if (th->os_thread_set && !pthread_equal((pthread_t)th->os_thread, pthread_self()))
         pthread_kill((pthread_t)th->os_thread, KICK_SIGNAL);
+    kick_unlock(th);
 }
 
 /* Interrupts every thread of the cage but `except` (cage lock held). */
@@ -135,7 +158,7 @@ static void cage_post_locked(struct lind_cage *cage, int sig)
             waiter = t;
     if (ignored(cage, sig) && !waiter && !kept_if_ignored(cage->main, sig))
         return;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, BIT(sig));
+    atomic_fetch_or(&cage->sig_pending, BIT(sig));
     /* wake a thread that waits for it, else one that does not block it: the main thread first,
      * unless it has called exit and only waits for the others (as a zombie leader on Linux) */
     struct lind_thread *target = waiter;
@@ -169,7 +192,7 @@ void thread_post_signal(struct lind_thread *th, int sig)
     if (sig <= 0 || sig > 64 || stop_or_cont_default(th->cage, sig) ||
         (ignored(th->cage, sig) && !kept_if_ignored(th, sig)))
         return;
-    atomic_fetch_or((_Atomic uint64_t *)&th->sig_pending, BIT(sig));
+    atomic_fetch_or(&th->sig_pending, BIT(sig));
     thread_kick(th);
 }
 
@@ -195,12 +218,12 @@ int cage_has_thread(struct lind_cage *cage, int tid)
 /* signal_post_from with the cage lock held (and sig_continue done), to thread th (NULL: the cage). */
 static int post_from_locked(struct lind_cage *cage, struct lind_thread *th, int sig, const struct sig_origin *o)
 {
-    uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
-                       (th ? atomic_load((_Atomic uint64_t *)&th->sig_pending) : 0);
+    uint64_t pending = atomic_load(&cage->sig_pending) |
+                       (th ? atomic_load(&th->sig_pending) : 0);
     if (pending & BIT(sig))
         return 1;
     cage->sig_origin[sig] = *o;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_origins, BIT(sig));
+    atomic_fetch_or(&cage->sig_origins, BIT(sig));
     if (th)
         thread_post_signal(th, sig);
     else
@@ -224,22 +247,19 @@ int signal_post_from(struct lind_cage *cage, int tid, int sig, const struct sig_
 #define L_SI_TIMER (-2)
 #define L_SI_TKILL (-6)
 #define L_SI_QUEUE (-1)
-static void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si)
+static void siginfo_fill(struct lind_cage *cage, int sig, const struct sig_origin *o, uint8_t *si)
 {
     int32_t f[6] = {sig, 0, 0, 0, 0, 0};
-    if (atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(sig)) & BIT(sig)) {
-        cage_lock(cage);
-        struct sig_origin o = cage->sig_origin[sig];
-        cage_unlock(cage); /* (before the timers' lock: their thread takes the two the other way) */
-        f[2] = o.code;
-        if (o.code == L_SI_TIMER) {
-            f[3] = o.timerid;
-            f[4] = timer_take_overrun(cage, o.timerid);
-            f[5] = (int32_t)o.value;
+    if (o) { /* (no cage lock held: the timers' thread takes the two locks the other way) */
+        f[2] = o->code;
+        if (o->code == L_SI_TIMER) {
+            f[3] = o->timerid;
+            f[4] = timer_take_overrun(cage, o->timerid);
+            f[5] = (int32_t)o->value;
         } else {
-            f[3] = o.pid;
-            f[4] = (int32_t)o.uid;
-            f[5] = o.code > 0 ? o.status : (int32_t)o.value; /* CLD_*: si_status; else si_value */
+            f[3] = o->pid;
+            f[4] = (int32_t)o->uid;
+            f[5] = o->code > 0 ? o->status : (int32_t)o->value; /* CLD_*: si_status; else si_value */
         }
     }
     memset(si, 0, 128);
@@ -248,8 +268,8 @@ static void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si)
 
 static uint64_t deliverable(struct lind_thread *th)
 {
-    uint64_t pending = atomic_load((_Atomic uint64_t *)&th->sig_pending) |
-                       atomic_load((_Atomic uint64_t *)&th->cage->sig_pending);
+    uint64_t pending = atomic_load(&th->sig_pending) |
+                       atomic_load(&th->cage->sig_pending);
     return pending & ~(th->sig_mask & ~UNBLOCKABLE);
 }
 
@@ -275,12 +295,32 @@ static void wait_while_stopped(struct lind_thread *th)
     }
 }
 
-/* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it. */
-static int take(struct lind_thread *th, int sig)
+/* A signal taken off the pending sets, with what came with it. */
+struct taken {
+    struct lind_sigaction act; /* its disposition as it was taken */
+    int has_origin;            /* its sender is known: */
+    struct sig_origin origin;
+};
+
+/* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it.
+ * Under the cage lock, so that its origin is the one posted with it, not the next one's (a
+ * timer that fires again as it is taken), and SA_RESETHAND is done as it is taken. */
+static int take(struct lind_thread *th, int sig, struct taken *t)
 {
-    if (atomic_fetch_and((_Atomic uint64_t *)&th->sig_pending, ~BIT(sig)) & BIT(sig))
-        return 1;
-    return (atomic_fetch_and((_Atomic uint64_t *)&th->cage->sig_pending, ~BIT(sig)) & BIT(sig)) != 0;
+    struct lind_cage *cage = th->cage;
+    cage_lock(cage);
+    int got = (atomic_fetch_and(&th->sig_pending, ~BIT(sig)) & BIT(sig)) ||
+              (atomic_fetch_and(&cage->sig_pending, ~BIT(sig)) & BIT(sig));
+    if (got) {
+        t->act = cage->sigact[sig];
+        t->has_origin = (atomic_fetch_and(&cage->sig_origins, ~BIT(sig)) & BIT(sig)) != 0;
+        if (t->has_origin)
+            t->origin = cage->sig_origin[sig];
+        if ((t->act.flags & L_SA_RESETHAND) && t->act.handler > L_SIG_IGN && sig != 9 && sig != 19)
+            cage->sigact[sig].handler = L_SIG_DFL;
+    }
+    cage_unlock(cage);
+    return got;
 }
 
 /* What an SA_SIGINFO handler gets, one frame per nesting level of handlers (signals_after_call
@@ -326,8 +366,10 @@ static void leave_altstack(struct lind_thread *th, wasmtime_context_t *ctx, int3
     th->on_altstack--;
 }
 
-static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, uint64_t *mask, int onstack)
+static int call_handler(struct lind_call *c, int sig, const struct taken *t, uint64_t *mask)
 {
+    uint32_t fn = t->act.handler;
+    int siginfo = !!(t->act.flags & L_SA_SIGINFO), onstack = !!(t->act.flags & L_SA_ONSTACK);
     struct lind_thread *th = c->th;
     wasmtime_val_t fval;
     if (!th->has_table)
@@ -353,7 +395,7 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         frame = th->siginfo_buf + (uint32_t)th->in_handler * SIGFRAME_SIZE;
         uint8_t *f = c->cage->base + frame;
         memset(f, 0, UC_OFFSET + UC_SIZE);
-        siginfo_fill(c->cage, sig, f);
+        siginfo_fill(c->cage, sig, t->has_origin ? &t->origin : NULL, f);
         memcpy(f + UC_OFFSET + UC_SIGMASK_OFFSET, mask, 8);
         args[1].i32 = (int32_t)frame;
         args[2].i32 = (int32_t)(frame + UC_OFFSET);
@@ -372,8 +414,12 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         /* the handler called exit(), longjmp'ed out, or trapped: in the last case the cage ends */
         wt.trap_delete(trap);
         if (!c->cage->exited && !th->exited && !th->deferred_longjmp) {
-            c->cage->exited = 1;
-            c->cage->term_signal = 11;
+            cage_lock(c->cage);
+            if (!c->cage->exited) {
+                c->cage->exited = 1;
+                c->cage->term_signal = 11;
+            }
+            cage_unlock(c->cage);
         }
     } else if (siginfo && c->cage->base && (uint64_t)frame + UC_OFFSET + UC_SIZE <= c->cage->size) {
         memcpy(mask, c->cage->base + frame + UC_OFFSET + UC_SIGMASK_OFFSET, 8);
@@ -406,11 +452,10 @@ static int handle_pending(struct lind_call *c, int *restart)
     uint64_t d;
     while (!cage->exited && !th->exited && !th->deferred_longjmp && (d = deliverable(th)) != 0) {
         int sig = __builtin_ctzll(d) + 1;
-        if (!take(th, sig))
+        struct taken t;
+        if (!take(th, sig, &t))
             continue;
-        struct lind_sigaction act = cage->sigact[sig];
-        if (!(act.flags & L_SA_SIGINFO) || act.handler <= L_SIG_IGN)
-            atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(sig)); /* (its siginfo goes unread) */
+        struct lind_sigaction act = t.act;
         if (act.handler == L_SIG_IGN)
             continue;
         if (act.handler == L_SIG_DFL || sig == 9 || sig == 19) {
@@ -423,9 +468,7 @@ static int handle_pending(struct lind_call *c, int *restart)
         }
         uint64_t saved = th->sig_mask;
         th->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : BIT(sig));
-        if (act.flags & L_SA_RESETHAND)
-            cage->sigact[sig].handler = L_SIG_DFL;
-        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO), &saved, !!(act.flags & L_SA_ONSTACK)) < 0)
+        if (call_handler(c, sig, &t, &saved) < 0)
             terminate(c, sig); /* a handler that cannot be called: as if the signal killed */
         th->sig_mask = saved;
         ran = 1;
@@ -494,17 +537,19 @@ int64_t sys_rt_sigaction(struct lind_call *c)
         return -EFAULT;
     if (act && (sig == 9 || sig == 19))
         return -EINVAL;
+    cage_lock(c->cage); /* (signal posters read the dispositions under it) */
     struct lind_sigaction prev = c->cage->sigact[sig];
     if (act) {
         struct lind_sigaction *a = &c->cage->sigact[sig];
         a->handler = act[0];
         a->flags = act[1];
         a->mask = ((uint64_t)act[4] << 32 | act[3]) & ~UNBLOCKABLE;
-        if (ignored(c->cage, sig))
-            atomic_fetch_and((_Atomic uint64_t *)&c->cage->sig_pending, ~BIT(sig));
-        if (ignored(c->cage, sig))
-            atomic_fetch_and((_Atomic uint64_t *)&c->th->sig_pending, ~BIT(sig));
+        if (ignored(c->cage, sig)) {
+            atomic_fetch_and(&c->cage->sig_pending, ~BIT(sig));
+            atomic_fetch_and(&c->th->sig_pending, ~BIT(sig));
+        }
     }
+    cage_unlock(c->cage);
     if (old) {
         old[0] = prev.handler;
         old[1] = prev.flags;
@@ -551,8 +596,8 @@ int64_t sys_rt_sigpending(struct lind_call *c)
     uint64_t *g = guest_ptr(c, c->a[0], 8);
     if (!g)
         return -EFAULT;
-    *g = (atomic_load((_Atomic uint64_t *)&c->cage->sig_pending) |
-          atomic_load((_Atomic uint64_t *)&c->th->sig_pending)) & c->th->sig_mask;
+    *g = (atomic_load(&c->cage->sig_pending) |
+          atomic_load(&c->th->sig_pending)) & c->th->sig_mask;
     return 0;
 }
 
@@ -613,12 +658,13 @@ int64_t sys_rt_sigtimedwait(struct lind_call *c)
     }
     __atomic_store_n(&th->sigwait_set, set, __ATOMIC_RELEASE); /* cage_post_signal wakes us for these */
     int64_t r;
+    struct taken t = {.has_origin = 0};
     for (;;) {
-        uint64_t ready = (atomic_load((_Atomic uint64_t *)&th->sig_pending) |
-                          atomic_load((_Atomic uint64_t *)&cage->sig_pending)) & set;
+        uint64_t ready = (atomic_load(&th->sig_pending) |
+                          atomic_load(&cage->sig_pending)) & set;
         if (ready) {
             int sig = __builtin_ctzll(ready) + 1;
-            if (!take(th, sig))
+            if (!take(th, sig, &t))
                 continue; /* another thread took it */
             r = sig;
             break;
@@ -639,9 +685,7 @@ int64_t sys_rt_sigtimedwait(struct lind_call *c)
     }
     __atomic_store_n(&th->sigwait_set, 0, __ATOMIC_RELEASE);
     if (r > 0 && info)
-        siginfo_fill(cage, (int)r, info);
-    else if (r > 0)
-        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~BIT(r));
+        siginfo_fill(cage, (int)r, t.has_origin ? &t.origin : NULL, info);
     return r;
 }
 
