@@ -50,7 +50,7 @@ struct capture {
 /* Python's receiver of streamed output (the API's stdout/stderr callbacks). Called without the
  * hub's lock: it takes Python's lock, which a Python thread may hold while it waits for ours. */
 typedef void (*capture_sink_fn)(struct capture *cap, int which, const char *data, size_t len);
-static capture_sink_fn sink;
+static _Atomic(capture_sink_fn) sink; /* (set by Python at any time, read by the hub) */
 
 void lind_capture_set_sink(capture_sink_fn fn) { sink = fn; }
 
