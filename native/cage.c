@@ -91,6 +91,7 @@ void lind_thread_bind(struct lind_thread *th)
     /* OS threads are reused for many cages: CPU time counts from here */
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     th->cpu_base_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    th->cpu_charged = 0; /* (a root is bound once to be loaded, then to run) */
 }
 
 int64_t thread_cpu_ns(const struct lind_thread *th)

@@ -363,6 +363,7 @@ void tree_put(struct lind_tree *t);
 void tree_kill(struct lind_tree *t, int reason);
 void tree_kill_locked(struct lind_tree *t, int reason);
 void tree_start_clock(struct lind_tree *t);
+int tree_end_reason(struct lind_tree *t);      /* TREE_RUNNING, or why it was killed */
 void trees_tick(void);
 void tree_charge_cpu(struct lind_tree *t, uint64_t ns);
 void tree_account_memory(struct lind_cage *cage, uint64_t size);
@@ -431,6 +432,7 @@ struct lind_thread *thread_new(struct lind_cage *cage, int tid);
 int64_t thread_clone(struct lind_call *c);
 void lind_thread_finish(struct lind_thread *th);
 int proc_alloc_tid(void);
+void proc_free_tid(int tid);    /* its thread is freed */
 void cage_lock(struct lind_cage *cage);
 void deadline_after_ms(struct timespec *ts, long ms);
 /* pthread_cond_wait, or pthread_cond_timedwait until *deadline (deadline_after_ms) when given. */

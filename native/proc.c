@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "lind.h"
@@ -22,8 +23,43 @@
 pthread_mutex_t proc_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 pthread_cond_t proc_cond = PTHREAD_COND_INITIALIZER;
 static struct lind_proc *buckets[NBUCKETS];
-static int next_pid = 1;
 static int nprocs;
+
+/* Pids and tids share one space, as on Linux, and are drawn at random from it, each unique while
+ * in use: their values tell a cage nothing of other tenants (how many cages the process has made,
+ * when), which sequential numbers would. A pid is in use while its entry exists, a tid while its
+ * thread does. */
+#define PID_MIN 300
+#define PID_MAX (1 << 22) /* Linux's pid_max on 64-bit hosts */
+static uint64_t pid_used[PID_MAX / 64];
+static uint64_t pid_rng;
+
+static int pid_is_used(int pid) { return (pid_used[pid / 64] >> (pid % 64)) & 1; }
+
+/* A free pid, taken (proc_lock held); -EAGAIN when every one is in use. */
+static int pid_take_locked(void)
+{
+    while (!pid_rng && getrandom(&pid_rng, sizeof pid_rng, 0) != (ssize_t)sizeof pid_rng)
+        pid_rng = (uint64_t)monotonic_ns() | 1;
+    pid_rng ^= pid_rng << 13; /* xorshift64 */
+    pid_rng ^= pid_rng >> 7;
+    pid_rng ^= pid_rng << 17;
+    int start = PID_MIN + (int)(pid_rng % (PID_MAX - PID_MIN));
+    for (int i = 0; i < PID_MAX - PID_MIN; i++) {
+        int pid = PID_MIN + (start - PID_MIN + i) % (PID_MAX - PID_MIN);
+        if (!pid_is_used(pid)) {
+            pid_used[pid / 64] |= 1ull << (pid % 64);
+            return pid;
+        }
+    }
+    return -EAGAIN;
+}
+
+static void pid_release_locked(int pid)
+{
+    if (pid >= PID_MIN && pid < PID_MAX)
+        pid_used[pid / 64] &= ~(1ull << (pid % 64));
+}
 
 static struct lind_proc *find_locked(int pid)
 {
@@ -56,6 +92,7 @@ static void put_locked(struct lind_proc *proc)
     if (proc->tree_next)
         proc->tree_next->tree_prev = proc->tree_prev;
     tree_put_locked(t);
+    pid_release_locked(proc->pid);
     free(proc);
 }
 
@@ -76,8 +113,8 @@ static void unlink_locked(struct lind_proc *proc)
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid) { return proc_new_with_pid(cage, ppid, 0); }
 
 /* ... with a pid reserved earlier by proc_alloc_tid (0: a new one). NULL when the tree is dying or
- * full (--max-cages): checked under the lock that enrols it, so a kill or a limit cannot be
- * outrun by forks in flight. */
+ * full (--max-cages), checked under the lock that enrols it, so that a kill or a limit cannot be
+ * outrun by forks in flight, or when no pid is free. */
 struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
 {
     struct lind_tree *t = cage->tree;
@@ -85,7 +122,11 @@ struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
     if (!p)
         return NULL;
     pthread_mutex_lock(&proc_lock);
-    if (t->dying || (t->max_cages > 0 && t->live >= t->max_cages)) {
+    if (!pid)
+        pid = pid_take_locked();
+    if (pid < 0 || t->dying || (t->max_cages > 0 && t->live >= t->max_cages)) {
+        if (pid > 0)
+            pid_release_locked(pid);
         pthread_mutex_unlock(&proc_lock);
         free(p);
         return NULL;
@@ -97,7 +138,7 @@ struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
     if (t->members)
         t->members->tree_prev = p;
     t->members = p;
-    p->pid = pid ? pid : next_pid++;
+    p->pid = pid;
     if (!ppid)
         t->root_pid = p->pid;
     p->ppid = ppid;
@@ -122,13 +163,21 @@ void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *max
     pthread_mutex_unlock(&proc_lock);
 }
 
-/* A thread id from the pid space (threads other than a cage's main one). */
+/* A thread id from the pid space (threads other than a cage's main one), or -EAGAIN. */
 int proc_alloc_tid(void)
 {
     pthread_mutex_lock(&proc_lock);
-    int tid = next_pid++;
+    int tid = pid_take_locked();
     pthread_mutex_unlock(&proc_lock);
     return tid;
+}
+
+/* A thread id no longer in use (its thread is freed). */
+void proc_free_tid(int tid)
+{
+    pthread_mutex_lock(&proc_lock);
+    pid_release_locked(tid);
+    pthread_mutex_unlock(&proc_lock);
 }
 
 /* The live cage with that pid as tree t sees it (NULL t: every tree), referenced, or NULL. */

@@ -98,9 +98,13 @@ int64_t thread_clone(struct lind_call *c)
     if (!(flags & L_CLONE_VM) || !(flags & L_CLONE_THREAD) || !stack || !start)
         return -EINVAL;
     int tid = proc_alloc_tid();
+    if (tid < 0)
+        return tid;
     struct lind_thread *th = thread_new(cage, tid);
-    if (!th)
+    if (!th) {
+        proc_free_tid(tid);
         return -EAGAIN;
+    }
     th->sig_mask = c->th->sig_mask;
     memcpy(th->name, c->th->name, sizeof th->name);
     if (flags & L_CLONE_CHILD_CLEARTID)
@@ -108,6 +112,7 @@ int64_t thread_clone(struct lind_call *c)
     if ((flags & L_CLONE_PARENT_SETTID) && ptid) {
         int32_t *p = guest_ptr(c, ptid, 4);
         if (!p) {
+            proc_free_tid(tid);
             free(th);
             return -EFAULT;
         }
@@ -153,6 +158,7 @@ void lind_thread_finish(struct lind_thread *th)
     pthread_cond_broadcast(&cage->threads_cond);
     cage_unlock(cage);
     jmp_records_free(th);
+    proc_free_tid(th->tid);
     free(th);
 }
 

@@ -58,6 +58,8 @@ static int64_t grate_region(struct lind_cage *grate, uint32_t bytes)
 static void worker_free(struct grate_worker *w)
 {
     instance_free(w->inst, 0);
+    if (w->th)
+        proc_free_tid(w->th->tid);
     free(w->th);
     free(w);
 }
@@ -74,7 +76,10 @@ static struct grate_worker *worker_new(struct lind_cage *grate)
     struct grate_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->th = thread_new(grate, proc_alloc_tid());
+    int tid = proc_alloc_tid();
+    w->th = tid > 0 ? thread_new(grate, tid) : NULL;
+    if (!w->th && tid > 0)
+        proc_free_tid(tid);
     if (w->th)
         w->inst = instance_new(grate->module, w->th, grate->mem, "_start", 0, 0, msg, sizeof msg);
     if (!w->inst || !instance_export(w->inst, "pass_fptr_to_wt", WASMTIME_EXTERN_FUNC, &x) ||
@@ -98,6 +103,8 @@ static struct grate_worker *worker_new(struct lind_cage *grate)
 fail:
     if (w->inst)
         instance_free(w->inst, 0);
+    if (w->th)
+        proc_free_tid(w->th->tid);
     free(w->th);
     free(w);
     return NULL;
