@@ -88,7 +88,7 @@ int fd_host_owned(struct lind_call *c, int fd)
 {
     struct fd_file *f;
     int h = fd_host_file(c, fd, &f);
-    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h)) ? -EPERM : h;
+    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h) || path_fd_is_root(c->cage, h)) ? -EPERM : h;
 }
 
 void fd_set_foreign(struct lind_cage *cage, int fd)

@@ -51,7 +51,8 @@ int64_t sys_creat(struct lind_call *c)
 
 /* (dirfd, path, AT_* flags) -> an O_PATH host fd owned by the caller. */
 /* RES_CHANGE in atflags: the caller is to change the node's metadata (mode, owner, times, a link
- * to it): an empty path naming a foreign fd (fd_host_owned) gives EPERM. */
+ * to it): an empty path naming a foreign fd (fd_host_owned), or the root directory itself, gives
+ * EPERM. */
 #define RES_CHANGE 0x40000000
 static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags, int extra)
 {
@@ -64,9 +65,10 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
             return r;
         if (abs[0] == 0) {
             if (dirfd == L_AT_FDCWD) {
-                char cwd[PATH_MAX];
-                int e = cage_cwd(c->cage, cwd);
-                return e < 0 ? e : path_open(c->cage, cwd, O_PATH | extra, 0, 0);
+                int e = cage_cwd(c->cage, abs);
+                if (e < 0)
+                    return e;
+                goto open;
             }
             int h = change ? fd_host_owned(c, dirfd) : fd_host(c, dirfd);
             if (h < 0)
@@ -78,7 +80,13 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
     int r = path_from_guest(c, dirfd, path, abs);
     if (r < 0)
         return r;
-    return path_open(c->cage, abs, O_PATH | extra | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+open:;
+    int fd = path_open(c->cage, abs, O_PATH | extra | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+    if (fd >= 0 && change && path_fd_is_root(c->cage, fd)) {
+        close(fd);
+        return -EPERM;
+    }
+    return fd;
 }
 
 static void proc_path(int fd, char *out) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
@@ -383,6 +391,17 @@ int64_t sys_fchmodat2(struct lind_call *c)
     return do_chmod(c, arg_dirfd(c, 0), c->a[1], arg_u32(c, 2), arg_int(c, 3));
 }
 
+/* The cage's root identity holds no CAP_CHOWN: a file cannot be given to another host user or
+ * group (with the host process running as root, that would hand host identities to the cage).
+ * A chown that changes nothing succeeds. */
+int chown_allowed(int host_fd, uint32_t uid, uint32_t gid)
+{
+    struct stat st;
+    if (fstat(host_fd, &st) < 0)
+        return -errno;
+    return (uid == (uint32_t)-1 || uid == st.st_uid) && (gid == (uint32_t)-1 || gid == st.st_gid) ? 0 : -EPERM;
+}
+
 static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t uid, uint32_t gid, int flags)
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
@@ -390,7 +409,7 @@ static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     int fd = resolve_at(c, dirfd, path, flags | RES_CHANGE, 0);
     if (fd < 0)
         return fd;
-    int r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    int r = chown_allowed(fd, uid, gid);
     close(fd);
     return r;
 }

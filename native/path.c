@@ -225,6 +225,14 @@ int path_fd_outside_root(struct lind_cage *cage, int host_fd)
     return !under_root(cage, host);
 }
 
+/* Is the host fd the cage's root directory itself (the embedder's directory: its mode, owner and
+ * times are not the cage's to change)? */
+int path_fd_is_root(struct lind_cage *cage, int host_fd)
+{
+    struct stat a, b;
+    return fstat(host_fd, &a) == 0 && fstat(cage->root_fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int path_of_fd(struct lind_cage *cage, int host_fd, char *out)
 {
     char link[64], host[PATH_MAX];
