@@ -62,7 +62,8 @@ def cmd_run(argv: list[str]) -> int:
     p.add_argument("--cwd", default="/", help="starting directory inside the root (default /)")
     p.add_argument("--cache", help="AOT cache directory (default $LIND_CACHE or ~/.cache/lind-aot/aot)")
     p.add_argument("--mem", type=_size,
-                   help="linear-memory cap per cage, e.g. 256M (default 1G; brk/mmap fail with ENOMEM beyond)")
+                   help="linear-memory cap per cage, e.g. 256M (default 1G): the memory's maximum, beyond which "
+                   "brk/mmap fail with ENOMEM and memory.grow with -1; a program needing more to start is refused")
     p.add_argument("--cpu-time", type=_seconds,
                    help="CPU time of the whole cage tree (all its threads), e.g. 1.5s or 300ms: then it is killed")
     p.add_argument("--wall-time", type=_seconds, help="wall-clock limit, e.g. 10s (the cage tree is killed)")

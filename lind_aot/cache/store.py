@@ -119,6 +119,7 @@ class ArtifactCache:
         self._report = report or _stderr_line
         self._lock = threading.Lock()
         self._modules: OrderedDict[str, Program] = OrderedDict()  # loaded, by key (LRU)
+        self._loading: dict[str, list] = {}  # key -> [its lock, threads using it] while it loads
         self.events: list[str] = []  # "hit" / "miss" / "discarded" / "damaged", for callers that report
         self.reports: list[str] = []  # the one-line messages given to `report`
         self._writer = writer.Writer(self.path)
@@ -502,22 +503,38 @@ class ArtifactCache:
 
     def load(self, wasm: bytes, source: str = "") -> Program:
         """A runnable program for wasm on this machine, through the cache (and an in-process LRU of
-        loaded programs, so that exec of a program already loaded costs no deserialize)."""
+        loaded programs, so that exec of a program already loaded costs no deserialize). A compile
+        holds only its own program's lock: other programs load meanwhile (an exec of a huge module
+        must not stall every other tenant's spawn), and two loads of one program compile it once."""
         key = self.key_for(wasm, eng.host_target())
         with self._lock:
             mod = self._modules.get(key)
             if mod is not None:
                 self._modules.move_to_end(key)
                 return mod
-            _, art, _ = self.compile(wasm, None, source)
-            try:
-                mod = load_program(art)
-            except ValueError as e:
-                raise CacheError(f"{source or 'module'}: {e}") from None
-            self._modules[key] = mod
-            if len(self._modules) > MODULE_LRU:
-                self._modules.popitem(last=False)
-            return mod
+            loading = self._loading.setdefault(key, [threading.Lock(), 0])
+            loading[1] += 1
+        try:
+            with loading[0]:
+                with self._lock:
+                    mod = self._modules.get(key)
+                if mod is not None:  # (loaded by the thread this one waited for)
+                    return mod
+                _, art, _ = self.compile(wasm, None, source)
+                try:
+                    mod = load_program(art)
+                except ValueError as e:
+                    raise CacheError(f"{source or 'module'}: {e}") from None
+                with self._lock:
+                    self._modules[key] = mod
+                    if len(self._modules) > MODULE_LRU:
+                        self._modules.popitem(last=False)
+                return mod
+        finally:
+            with self._lock:
+                loading[1] -= 1
+                if loading[1] == 0:
+                    del self._loading[key]
 
 
 def _walk(s: lmdbread.Snapshot) -> None:

@@ -178,11 +178,12 @@ def _declare(lib: ctypes.CDLL) -> None:
         fn.argtypes = args
 
 
-# Calls that may wait (run a cage, wait for output or a tree, wait for calls in flight) release
-# Python's lock; every other call is a few microseconds of C and keeps it: handing the lock back and
-# forth around each of them made two threads running short cages slower than one.
-BLOCKING = ("lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait", "lind_handle_wait",
-            "lind_tree_wait")
+# Calls that may wait (run a cage, wait for output or a tree, wait for calls in flight, or make a
+# root cage: instantiating runs the module's start function, which may loop) release Python's lock;
+# every other call is a few microseconds of C and keeps it: handing the lock back and forth around
+# each of them made two threads running short cages slower than one.
+BLOCKING = ("lind_cage_create", "lind_cage_run_many", "lind_cage_create_run_many", "lind_capture_wait",
+            "lind_handle_wait", "lind_tree_wait")
 
 
 def load() -> ctypes.CDLL:

@@ -19,10 +19,17 @@ uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *
     long hp = sysconf(_SC_PAGESIZE);
     size_t npages = size / (uint64_t)hp;
     *n = npages;
-    if (pagemap_fd == -2)
-        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE);
+    if (fd == -2) { /* (opened once: the first of racing forks keeps its fd) */
+        int mine = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        fd = -2;
+        if (__atomic_compare_exchange_n(&pagemap_fd, &fd, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            fd = mine;
+        else if (mine >= 0)
+            close(mine);
+    }
     uint8_t *out = malloc(npages ? npages : 1);
-    if (pagemap_fd < 0 || !out) {
+    if (fd < 0 || !out) {
         free(out);
         return NULL;
     }
@@ -30,7 +37,7 @@ uint8_t *host_pages(const uint8_t *base, uint64_t size, int dirty_only, size_t *
     uint64_t ents[512];
     for (size_t done = 0; done < npages;) {
         size_t k = npages - done < 512 ? npages - done : 512;
-        if (pread(pagemap_fd, ents, k * 8, (off_t)((first + done) * 8)) != (ssize_t)(k * 8)) {
+        if (pread(fd, ents, k * 8, (off_t)((first + done) * 8)) != (ssize_t)(k * 8)) {
             free(out);
             return NULL;
         }

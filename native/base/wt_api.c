@@ -88,6 +88,9 @@ int wt_api_load(const char *path, void **handle)
     RESOLVE(memorytype_copy, "wasm_memorytype_copy");
     RESOLVE(memorytype_delete, "wasm_memorytype_delete");
     RESOLVE(memorytype_minimum, "wasmtime_memorytype_minimum");
+    RESOLVE(memorytype_maximum, "wasmtime_memorytype_maximum");
+    RESOLVE(memorytype_new, "wasmtime_memorytype_new");
+    RESOLVE(sharedmemory_type, "wasmtime_sharedmemory_type");
     RESOLVE(engine_increment_epoch, "wasmtime_engine_increment_epoch");
     RESOLVE(func_type, "wasmtime_func_type");
     RESOLVE(functype_params, "wasm_functype_params");

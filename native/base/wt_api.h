@@ -152,6 +152,10 @@ struct wt_api {
     wasm_memorytype_t *(*memorytype_copy)(const wasm_memorytype_t *);
     void (*memorytype_delete)(wasm_memorytype_t *);
     uint64_t (*memorytype_minimum)(const wasm_memorytype_t *);
+    bool (*memorytype_maximum)(const wasm_memorytype_t *, uint64_t *);
+    wasmtime_error_t *(*memorytype_new)(uint64_t min, bool max_present, uint64_t max, bool is_64, bool shared,
+                                        uint8_t page_size_log2, wasm_memorytype_t **);
+    wasm_memorytype_t *(*sharedmemory_type)(const wasmtime_sharedmemory_t *);
     void (*engine_increment_epoch)(wasm_engine_t *);
     /* function types (func_fits) */
     wasm_functype_t *(*func_type)(const wasmtime_context_t *, const wasmtime_func_t *);

@@ -113,7 +113,7 @@ int lind_cage_finish(struct lind_cage *cage)
     tree_account_memory(cage, 0);
     cage->proc->cpu_ns = (uint64_t)thread_cpu_ns(cage->main) + cage->threads_cpu_ns;
     cage->proc->maxrss_kb = (cage->peak_mem > cage->size ? cage->peak_mem : cage->size) / 1024;
-    cage->main->os_thread_set = 0;
+    thread_set_os_thread(cage->main, 0);
     proc_exit(cage->proc, wstatus);
     return wstatus;
 }
@@ -186,10 +186,12 @@ void lind_cage_usage(const struct lind_cage *cage, uint64_t *out)
 /* Records how a cage ended when it did not call exit (a trap): as if killed by `sig`. */
 void lind_cage_set_killed(struct lind_cage *cage, int sig)
 {
+    cage_lock(cage);
     if (!cage->exited) {
         cage->exited = 1;
         cage->term_signal = sig;
     }
+    cage_unlock(cage);
 }
 
 /* Frees the cage (after lind_cage_finish). A tree root's process entry goes too. */
@@ -227,12 +229,14 @@ void cage_exec_reset(struct lind_cage *cage, struct lind_thread *th)
 {
     timers_exec(cage); /* POSIX timers do not survive exec (alarm and setitimer's do) */
     fd_close_on_exec(cage);
+    cage_lock(cage); /* (signal posters read the dispositions under it) */
     for (int s = 1; s <= 64; s++) /* handlers go back to default; ignored stays ignored */
         if (cage->sigact[s].handler > 1) {
             cage->sigact[s].handler = 0;
             cage->sigact[s].flags = 0;
             cage->sigact[s].mask = 0;
         }
+    cage_unlock(cage);
     shared_maps_flush(cage);
     memory_release(cage);
     cage->base = NULL;
@@ -305,18 +309,26 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->id = (uint64_t)child->proc->pid;
     child->parent = parent->id;
     net_policy_fork(parent, child);
-    child->main = thread_new(child, (int)child->id);
-    if (!child->main)
+    /* the child is in its tree now (a tree kill may doom it): its main thread is made whole
+     * first, then published under its lock */
+    struct lind_thread *m = thread_new(child, (int)child->id);
+    if (!m)
         goto fail;
-    child->main->sig_mask = th->sig_mask;
-    memcpy(child->main->name, th->name, sizeof th->name);
-    child->main->altstack_sp = th->altstack_sp; /* fork keeps the alternate signal stack */
-    child->main->altstack_size = th->altstack_size;
-    child->main->async_buf = th->async_buf;
-    child->main->async_len = th->async_len;
-    child->main->siginfo_buf = th->siginfo_buf;
-    if (jmp_records_clone(child->main, th) < 0)
+    m->sig_mask = th->sig_mask;
+    memcpy(m->name, th->name, sizeof th->name);
+    m->altstack_sp = th->altstack_sp; /* fork keeps the alternate signal stack */
+    m->altstack_size = th->altstack_size;
+    m->async_buf = th->async_buf;
+    m->async_len = th->async_len;
+    m->siginfo_buf = th->siginfo_buf;
+    if (jmp_records_clone(m, th) < 0) {
+        jmp_records_free(m);
+        free(m);
         goto fail;
+    }
+    cage_lock(child);
+    child->main = m;
+    cage_unlock(child);
     return child;
 fail:
     if (child->proc) {

@@ -36,24 +36,24 @@ struct lind_cage {
     /* threads: main is the thread whose tid is the pid; others are listed under lock */
     struct lind_thread *main;
     struct lind_thread *others;
-    int nthreads;
+    _Atomic int nthreads;    /* (changed under lock, read without it for fast paths) */
     pthread_mutex_t lock;    /* fd table, memory map, cwd, dispositions, thread list (>1 thread) */
     pthread_cond_t threads_cond;
 
     /* signals */
-    uint64_t sig_pending;    /* process-directed: atomic bit set */
+    _Atomic uint64_t sig_pending; /* process-directed */
     struct lind_sigaction sigact[65];
 
-    int stopped;             /* SIGSTOP & co: threads wait at their next entry/tick for SIGCONT */
+    _Atomic int stopped;     /* SIGSTOP & co: threads wait at their next entry/tick for SIGCONT */
 
     /* set by exit_group or a fatal signal; every thread's next entry returns a trap */
-    int exited;
-    int exit_code;
-    int term_signal;
+    _Atomic int exited;
+    _Atomic int exit_code;
+    _Atomic int term_signal;
 
     /* linear memory: shared by the cage's threads, created by the host; its base never moves */
-    uint8_t *base;
-    uint64_t size;
+    uint8_t *_Atomic base;
+    _Atomic uint64_t size;   /* grows (memory.grow by any thread); read without lock (guest_ptr) */
     const wasmtime_sharedmemory_t *mem;
     struct lind_module *module; /* the program it runs (threads and grate workers instantiate it) */
     int cow_fd;              /* fork base file mapped privately over [0, cow_len) (cowfork.c); -1 */
@@ -79,7 +79,7 @@ struct lind_cage {
     uint32_t groups[LIND_NGROUPS];
     int ngroups;
     int nice;                /* getpriority/setpriority (proc.c) */
-    uint64_t sig_origins;    /* pending signals whose sender is known: their siginfo is below */
+    _Atomic uint64_t sig_origins; /* pending signals whose sender is known: their siginfo is below */
     struct sig_origin sig_origin[65];
     struct { uint64_t cur, max; } rlim[LIND_NRLIMITS];
 

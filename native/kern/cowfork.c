@@ -25,12 +25,14 @@
 
 static int cow_enabled(void)
 {
-    static int on = -1;
-    if (on < 0) {
+    static int on = -1; /* (read once; forks of any thread may ask first) */
+    int v = __atomic_load_n(&on, __ATOMIC_RELAXED);
+    if (v < 0) {
         const char *e = getenv("LIND_FORK_COW");
-        on = !(e && strcmp(e, "0") == 0);
+        v = !(e && strcmp(e, "0") == 0);
+        __atomic_store_n(&on, v, __ATOMIC_RELAXED);
     }
-    return on;
+    return v;
 }
 
 /* Below this much used memory, copying into a (reused, resident) memory beats page faults. */

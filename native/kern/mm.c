@@ -29,12 +29,27 @@
 
 #define PAGE_UP(x) (((uint64_t)(x) + LIND_PAGE - 1) & ~(uint64_t)(LIND_PAGE - 1))
 
-/* The cached size can lag behind when the guest ran memory.grow itself: re-read it. */
+/* The size of the memory now: the cached one can lag behind when the guest ran memory.grow
+ * itself. Needs no lock (guest_ptr, on every thread) and changes nothing: the cached size and
+ * the page map follow under the cage lock (memory_refresh_cage). */
+static uint64_t memory_size_now(const struct lind_cage *cage)
+{
+    const wasmtime_sharedmemory_t *mem = cage->mem;
+    uint64_t cached = cage->size;
+    if (!mem)
+        return cached;
+    uint64_t now = wt.sharedmemory_data_size(mem);
+    return now > cached ? now : cached;
+}
+
+/* The whole refresh: the size, and what follows from it (cage lock held). */
 static void memory_refresh_cage(struct lind_cage *cage)
 {
     if (!cage->mem)
         return;
-    cage->base = wt.sharedmemory_data(cage->mem);
+    uint8_t *base = wt.sharedmemory_data(cage->mem);
+    if (cage->base != base)
+        cage->base = base; /* (it never moves: only a new memory sets it) */
     cage->size = wt.sharedmemory_data_size(cage->mem);
     if (cage->size > cage->peak_mem)
         cage->peak_mem = cage->size;
@@ -68,11 +83,8 @@ void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len)
     struct lind_cage *m = memory_of(c, addr);
     if (a == 0 || !m->base)
         return NULL;
-    if (a + len > m->size) {
-        memory_refresh_cage(m);
-        if (a + len > m->size)
-            return NULL;
-    }
+    if (a + len > m->size && a + len > memory_size_now(m))
+        return NULL;
     return m->base + a;
 }
 
@@ -94,12 +106,10 @@ int guest_string(struct lind_call *c, uint64_t addr, char *out, size_t cap)
     struct lind_cage *m = memory_of(c, addr);
     if (a == 0 || !m->base)
         return -EFAULT;
-    if (a >= m->size) {
-        memory_refresh_cage(m);
-        if (a >= m->size)
-            return -EFAULT;
-    }
-    uint64_t avail = m->size - a;
+    uint64_t size = memory_size_now(m);
+    if (a >= size)
+        return -EFAULT;
+    uint64_t avail = size - a;
     const char *s = (const char *)m->base + a;
     size_t n = strnlen(s, avail < cap ? avail : cap);
     if (n == cap)

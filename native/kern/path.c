@@ -237,7 +237,26 @@ int fd_host_owned(struct lind_call *c, int fd)
 {
     struct fd_file *f;
     int h = fd_host_file(c, fd, &f);
-    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h)) ? -EPERM : h;
+    return h >= 0 && (f->foreign || path_fd_outside_root(c->cage, h) || path_fd_is_root(c->cage, h)) ? -EPERM : h;
+}
+
+/* Is the host fd the cage's root directory itself (the embedder's directory: its mode, owner and
+ * times are not the cage's to change)? */
+int path_fd_is_root(struct lind_cage *cage, int host_fd)
+{
+    struct stat a, b;
+    return fstat(host_fd, &a) == 0 && fstat(cage->root_fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The cage's root identity holds no CAP_CHOWN: a file cannot be given to another host user or
+ * group (with the host process running as root, that would hand host identities to the cage).
+ * A chown that changes nothing succeeds. */
+int chown_allowed(int host_fd, uint32_t uid, uint32_t gid)
+{
+    struct stat st;
+    if (fstat(host_fd, &st) < 0)
+        return -errno;
+    return (uid == (uint32_t)-1 || uid == st.st_uid) && (gid == (uint32_t)-1 || gid == st.st_gid) ? 0 : -EPERM;
 }
 
 /* The cage-visible absolute path of a host fd; -ENOTDIR if it lies outside the root. */

@@ -21,6 +21,7 @@
 #include "kern/cage.h"
 #include "kern/call.h"
 #include "kern/grate.h"
+#include "kern/pids.h"
 #include "kern/proc.h"
 #include "kern/signal.h"
 #include "kern/tree.h"
@@ -28,7 +29,6 @@
 #define NBUCKETS 4096
 
 static struct lind_proc *buckets[NBUCKETS];
-static int next_pid = 1;
 static int nprocs;
 
 static struct lind_proc *find_locked(int pid)
@@ -62,6 +62,7 @@ static void put_locked(struct lind_proc *proc)
     if (proc->tree_next)
         proc->tree_next->tree_prev = proc->tree_prev;
     tree_put_locked(t);
+    pid_release(proc->pid);
     free(proc);
 }
 
@@ -81,9 +82,9 @@ static void unlink_locked(struct lind_proc *proc)
 /* A new process entry for cage, in cage->tree (ppid 0: the tree's root). */
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid) { return proc_new_with_pid(cage, ppid, 0); }
 
-/* ... with a pid reserved earlier by proc_alloc_tid (0: a new one). NULL when the tree is dying or
- * full (--max-cages): checked under the lock that enrols it, so a kill or a limit cannot be
- * outrun by forks in flight. */
+/* ... with a pid reserved earlier by pid_take (0: a new one). NULL when the tree is dying or
+ * full (--max-cages), checked under the lock that enrols it, so that a kill or a limit cannot be
+ * outrun by forks in flight, or when no pid is free. */
 struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
 {
     struct lind_tree *t = cage->tree;
@@ -91,7 +92,11 @@ struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
     if (!p)
         return NULL;
     pthread_mutex_lock(&proc_lock);
-    if (t->dying || (t->max_cages > 0 && t->live >= t->max_cages)) {
+    if (!pid)
+        pid = pid_take();
+    if (pid < 0 || t->dying || (t->max_cages > 0 && t->live >= t->max_cages)) {
+        if (pid > 0)
+            pid_release(pid);
         pthread_mutex_unlock(&proc_lock);
         free(p);
         return NULL;
@@ -103,7 +108,7 @@ struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid)
     if (t->members)
         t->members->tree_prev = p;
     t->members = p;
-    p->pid = pid ? pid : next_pid++;
+    p->pid = pid;
     if (!ppid)
         t->root_pid = p->pid;
     p->ppid = ppid;
@@ -126,15 +131,6 @@ void proc_children_usage(struct lind_cage *cage, uint64_t *cpu_ns, uint64_t *max
     *cpu_ns = cage->proc->children_cpu_ns;
     *maxrss_kb = cage->proc->children_maxrss_kb;
     pthread_mutex_unlock(&proc_lock);
-}
-
-/* A thread id from the pid space (threads other than a cage's main one). */
-int proc_alloc_tid(void)
-{
-    pthread_mutex_lock(&proc_lock);
-    int tid = next_pid++;
-    pthread_mutex_unlock(&proc_lock);
-    return tid;
 }
 
 /* The live cage with that pid as tree t sees it (NULL t: every tree), referenced, or NULL. */
@@ -235,7 +231,7 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         while (c) {
             struct lind_proc *next = c->next;
             if (c->ppid == proc->pid) {
-                c->ppid = new_parent;
+                __atomic_store_n(&c->ppid, new_parent, __ATOMIC_RELAXED); /* (proc_getppid reads it unlocked) */
                 if (!new_parent && c->zombie)
                     unlink_locked(c);
             }
@@ -250,7 +246,7 @@ void proc_exit(struct lind_proc *proc, int wstatus)
         signal_post_from(parent->cage, 0, 17, &o);
     }
     if (!parent || parent->zombie) {
-        proc->ppid = 0;
+        __atomic_store_n(&proc->ppid, 0, __ATOMIC_RELAXED);
         if (proc->pid != proc->tree_root) /* the tree root stays for its embedder to read */
             unlink_locked(proc);
     }

@@ -34,7 +34,6 @@ struct lind_proc {
 
 struct lind_proc *proc_new(struct lind_cage *cage, int ppid);
 struct lind_proc *proc_new_with_pid(struct lind_cage *cage, int ppid, int pid);
-int proc_alloc_tid(void);
 int proc_is_ancestor(int ancestor, int pid);
 void proc_exit(struct lind_proc *proc, int wstatus);
 void proc_release(struct lind_proc *proc);

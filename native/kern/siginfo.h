@@ -9,6 +9,6 @@ struct lind_cage;
 
 /* The siginfo_t (128 bytes, docs/abi.md) of signal sig as it is taken: its sender's (SI_USER with
  * pid 0 when it is not known). */
-void siginfo_fill(struct lind_cage *cage, int sig, uint8_t *si);
+void siginfo_fill(struct lind_cage *cage, int sig, const struct sig_origin *o, uint8_t *si); /* o NULL: unknown */
 
 #endif

@@ -10,6 +10,7 @@
  * Called by: kern/ (proc, thread, tree), sys/, rt/ (epoch, sigdeliver), threei/ (dispatch). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -68,16 +69,38 @@ int signal_continue(struct lind_cage *cage)
     if (__atomic_exchange_n(&cage->stopped, 0, __ATOMIC_ACQ_REL)) {
         /* pending stop signals are discarded by SIGCONT, as on Linux */
         uint64_t stops = SIG_BIT(19) | SIG_BIT(20) | SIG_BIT(21) | SIG_BIT(22);
-        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_pending, ~stops);
+        atomic_fetch_and(&cage->sig_pending, ~stops);
         return 1;
     }
     return 0;
 }
 
+/* os_thread is read by kickers while its OS thread binds and unbinds: a kick must never reach an
+ * OS thread that has moved on (a runner thread runs other cages, or exits when idle). A spin
+ * lock, held for a pthread_kill at most. */
+static void kick_lock(struct lind_thread *th)
+{
+    while (__atomic_exchange_n(&th->kick_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void kick_unlock(struct lind_thread *th) { __atomic_store_n(&th->kick_lock, 0, __ATOMIC_RELEASE); }
+
+/* Marks th as run by the calling OS thread (bound) or by none. */
+void thread_set_os_thread(struct lind_thread *th, int bound)
+{
+    kick_lock(th);
+    th->os_thread = bound ? (unsigned long)pthread_self() : 0;
+    th->os_thread_set = bound;
+    kick_unlock(th);
+}
+
 void thread_kick(struct lind_thread *th)
 {
+    kick_lock(th);
     if (th->os_thread_set && !pthread_equal((pthread_t)th->os_thread, pthread_self()))
         pthread_kill((pthread_t)th->os_thread, KICK_SIGNAL);
+    kick_unlock(th);
 }
 
 /* Interrupts every thread of the cage but `except` (cage lock held). */
@@ -130,7 +153,7 @@ static void cage_post_locked(struct lind_cage *cage, int sig)
             waiter = t;
     if (signal_ignored(cage, sig) && !waiter && !kept_if_ignored(cage->main, sig))
         return;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_pending, SIG_BIT(sig));
+    atomic_fetch_or(&cage->sig_pending, SIG_BIT(sig));
     /* wake a thread that waits for it, else one that does not block it: the main thread first,
      * unless it has called exit and only waits for the others (as a zombie leader on Linux) */
     struct lind_thread *target = waiter;
@@ -168,7 +191,7 @@ void thread_post_signal(struct lind_thread *th, int sig)
     if (sig <= 0 || sig > 64 || stop_or_cont_default(th->cage, sig) ||
         (signal_ignored(th->cage, sig) && !kept_if_ignored(th, sig)))
         return;
-    atomic_fetch_or((_Atomic uint64_t *)&th->sig_pending, SIG_BIT(sig));
+    atomic_fetch_or(&th->sig_pending, SIG_BIT(sig));
     thread_kick(th);
 }
 
@@ -195,12 +218,12 @@ int cage_has_thread(struct lind_cage *cage, int tid)
  * cage). */
 int signal_post_from_locked(struct lind_cage *cage, struct lind_thread *th, int sig, const struct sig_origin *o)
 {
-    uint64_t pending = atomic_load((_Atomic uint64_t *)&cage->sig_pending) |
-                       (th ? atomic_load((_Atomic uint64_t *)&th->sig_pending) : 0);
+    uint64_t pending = atomic_load(&cage->sig_pending) |
+                       (th ? atomic_load(&th->sig_pending) : 0);
     if (pending & SIG_BIT(sig))
         return 1;
     cage->sig_origin[sig] = *o;
-    atomic_fetch_or((_Atomic uint64_t *)&cage->sig_origins, SIG_BIT(sig));
+    atomic_fetch_or(&cage->sig_origins, SIG_BIT(sig));
     if (th)
         thread_post_signal(th, sig);
     else
@@ -220,8 +243,8 @@ int signal_post_origin(struct lind_cage *cage, int tid, int sig, const struct si
 /* The pending signals th may take now (its own and its cage's, but those it blocks). */
 uint64_t signal_deliverable(struct lind_thread *th)
 {
-    uint64_t pending = atomic_load((_Atomic uint64_t *)&th->sig_pending) |
-                       atomic_load((_Atomic uint64_t *)&th->cage->sig_pending);
+    uint64_t pending = atomic_load(&th->sig_pending) |
+                       atomic_load(&th->cage->sig_pending);
     return pending & ~(th->sig_mask & ~SIG_UNBLOCKABLE);
 }
 
@@ -236,10 +259,23 @@ int thread_doomed(struct lind_thread *th)
     return (signal_deliverable(th) & SIG_BIT(9)) || th->cage->exited || th->exited;
 }
 
-/* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it. */
-int signal_take(struct lind_thread *th, int sig)
+/* Takes signal sig off the pending sets (the thread's own first); 0 if another thread took it.
+ * Under the cage lock, so that its origin is the one posted with it, not the next one's (a
+ * timer that fires again as it is taken), and SA_RESETHAND is done as it is taken. */
+int signal_take(struct lind_thread *th, int sig, struct signal_taken *t)
 {
-    if (atomic_fetch_and((_Atomic uint64_t *)&th->sig_pending, ~SIG_BIT(sig)) & SIG_BIT(sig))
-        return 1;
-    return (atomic_fetch_and((_Atomic uint64_t *)&th->cage->sig_pending, ~SIG_BIT(sig)) & SIG_BIT(sig)) != 0;
+    struct lind_cage *cage = th->cage;
+    cage_lock(cage);
+    int got = (atomic_fetch_and(&th->sig_pending, ~SIG_BIT(sig)) & SIG_BIT(sig)) ||
+              (atomic_fetch_and(&cage->sig_pending, ~SIG_BIT(sig)) & SIG_BIT(sig));
+    if (got) {
+        t->act = cage->sigact[sig];
+        t->has_origin = (atomic_fetch_and(&cage->sig_origins, ~SIG_BIT(sig)) & SIG_BIT(sig)) != 0;
+        if (t->has_origin)
+            t->origin = cage->sig_origin[sig];
+        if ((t->act.flags & L_SA_RESETHAND) && t->act.handler > L_SIG_IGN && sig != 9 && sig != 19)
+            cage->sigact[sig].handler = L_SIG_DFL;
+    }
+    cage_unlock(cage);
+    return got;
 }

@@ -49,7 +49,13 @@ enum sig_default { DEF_TERM, DEF_IGN, DEF_STOP, DEF_CONT, DEF_CORE };
 enum sig_default signal_default_action(int sig);
 int signal_ignored(struct lind_cage *cage, int sig);
 uint64_t signal_deliverable(struct lind_thread *th);
-int signal_take(struct lind_thread *th, int sig); /* off the pending sets; 0 if another thread took it */
+/* A signal taken off the pending sets, with what came with it. */
+struct signal_taken {
+    struct lind_sigaction act; /* its disposition as it was taken */
+    int has_origin;            /* its sender is known: */
+    struct sig_origin origin;
+};
+int signal_take(struct lind_thread *th, int sig, struct signal_taken *t); /* 0 if another thread took it */
 int signal_continue(struct lind_cage *cage);
 void signal_post(struct lind_cage *cage, int sig);
 int signal_post_origin(struct lind_cage *cage, int tid, int sig, const struct sig_origin *o);
@@ -64,6 +70,7 @@ int thread_interrupted(struct lind_thread *th);  /* a signal is pending that sho
 int thread_doomed(struct lind_thread *th);       /* SIGKILL is pending or the cage has ended: stop work */
 void cage_kick_threads(struct lind_cage *cage, struct lind_thread *except); /* cage lock held */
 void thread_kick(struct lind_thread *th);  /* interrupts its blocking host call, if any */
+void thread_set_os_thread(struct lind_thread *th, int bound); /* bound: run by the calling OS thread */
 void cage_doom(struct lind_cage *cage);    /* ends it as SIGKILL does */
 
 #endif

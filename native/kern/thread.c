@@ -16,6 +16,7 @@
 #include "base/util.h"
 #include "kern/cage.h"
 #include "kern/jmpbuf.h"
+#include "kern/pids.h"
 #include "kern/signal.h"
 #include "kern/thread.h"
 
@@ -23,11 +24,11 @@
 void lind_thread_bind(struct lind_thread *th)
 {
     struct timespec ts;
-    th->os_thread = (unsigned long)pthread_self();
-    th->os_thread_set = 1;
+    thread_set_os_thread(th, 1);
     /* OS threads are reused for many cages: CPU time counts from here */
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     th->cpu_base_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    th->cpu_charged = 0; /* (a root is bound once to be loaded, then to run) */
 }
 
 int64_t thread_cpu_ns(const struct lind_thread *th)
@@ -38,7 +39,7 @@ int64_t thread_cpu_ns(const struct lind_thread *th)
     return now > th->cpu_base_ns ? now - th->cpu_base_ns : 0;
 }
 
-void lind_thread_unbind(struct lind_thread *th) { th->os_thread_set = 0; }
+void lind_thread_unbind(struct lind_thread *th) { thread_set_os_thread(th, 0); }
 
 /* Its name as Linux sets it at exec (prctl PR_GET_NAME): the file name, cut to 15 bytes. */
 void thread_name_from_path(struct lind_thread *th, const char *path)
@@ -82,6 +83,7 @@ void lind_thread_finish(struct lind_thread *th)
     pthread_cond_broadcast(&cage->threads_cond);
     cage_unlock(cage);
     jmp_records_free(th);
+    pid_release(th->tid);
     free(th);
 }
 

@@ -21,18 +21,20 @@ struct lind_thread {
     int tid;
 
     /* lifecycle requests to the run loop (runner.c; fork unwinds the wasm stack with asyncify) */
-    int pending;
+    _Atomic int pending;     /* (set by another thread for exec) */
     int rewinding;           /* re-entering the fork call after the unwind */
     int64_t fork_result;
     uint32_t async_buf, async_len;
 
-    uint64_t sig_pending;    /* thread-directed signals: atomic bit set, bit (n-1) for signal n */
-    uint64_t sig_mask;
-    uint64_t sigwait_set;    /* the signals it waits for in rt_sigtimedwait (0: not waiting) */
+    /* read by the threads that post signals to it: atomic (the poster reads, the thread writes) */
+    _Atomic uint64_t sig_pending; /* thread-directed signals: bit (n-1) for signal n */
+    _Atomic uint64_t sig_mask;
+    _Atomic uint64_t sigwait_set; /* the signals it waits for in rt_sigtimedwait (0: not waiting) */
     char name[16];           /* prctl(PR_SET_NAME) */
     int in_handler;          /* nesting depth of guest signal handlers being run */
     unsigned long os_thread; /* pthread_t of the OS thread running it, to interrupt it */
-    int os_thread_set;
+    int os_thread_set;       /* os_thread is bound: both under kick_lock (kern/signal.c thread_kick) */
+    int kick_lock;
     wasmtime_table_t functable; /* this instance's function table, to call signal handlers */
     int has_table;
     wasmtime_global_t sp_global; /* this instance's __stack_pointer, to run handlers on an alternate stack */
@@ -57,8 +59,8 @@ struct lind_thread {
     int64_t cpu_base_ns;     /* CPU time of its OS thread when it started running this thread */
     uint64_t cpu_charged;    /* of its CPU time (thread_cpu_ns), what is charged to its tree */
     struct lind_thread *origin; /* for a grate worker: the cage thread whose call it serves */
-    int exited;              /* this thread called exit */
-    int exiting;             /* the main thread called exit and waits for the others */
+    _Atomic int exited;      /* this thread called exit */
+    _Atomic int exiting;     /* the main thread called exit and waits for the others */
     struct lind_module *exec_module; /* the program an exec loaded, for the run loop */
     int exec_takeover;       /* another thread of the cage called that exec (sys/sys_lifecycle.c) */
     struct lind_thread *next;

@@ -180,7 +180,7 @@ struct lind_module *tree_program(struct lind_tree *t, const char *name)
     return NULL;
 }
 
-/* The root starts running: its wall time counts from now. */
+/* The root is being loaded (its start function may run): its wall time counts from now. */
 void tree_start_clock(struct lind_tree *t)
 {
     pthread_mutex_lock(&proc_lock);
@@ -188,6 +188,15 @@ void tree_start_clock(struct lind_tree *t)
     if (t->wall_ms > 0)
         t->wall_deadline_ns = t->started_ns + t->wall_ms * 1000000;
     pthread_mutex_unlock(&proc_lock);
+}
+
+/* Why the tree was killed (TREE_RUNNING: it was not). */
+int tree_end_reason(struct lind_tree *t)
+{
+    pthread_mutex_lock(&proc_lock);
+    int r = t->dying ? t->end_reason : TREE_RUNNING;
+    pthread_mutex_unlock(&proc_lock);
+    return r;
 }
 
 /* The ticker, every tick: wall-time limits, and dying trees' threads kicked again. */

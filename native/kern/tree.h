@@ -55,6 +55,7 @@ void tree_put(struct lind_tree *t);
 void tree_kill(struct lind_tree *t, int reason);
 void tree_kill_locked(struct lind_tree *t, int reason);
 void tree_start_clock(struct lind_tree *t);
+int tree_end_reason(struct lind_tree *t);      /* TREE_RUNNING, or why it was killed */
 void trees_tick(void);
 void tree_charge_cpu(struct lind_tree *t, uint64_t ns);
 void tree_account_memory(struct lind_cage *cage, uint64_t size);

@@ -52,7 +52,7 @@ struct capture {
 /* Python's receiver of streamed output (the API's stdout/stderr callbacks). Called without the
  * hub's lock: it takes Python's lock, which a Python thread may hold while it waits for ours. */
 typedef void (*capture_sink_fn)(struct capture *cap, int which, const char *data, size_t len);
-static capture_sink_fn sink;
+static _Atomic(capture_sink_fn) sink; /* (set by Python at any time, read by the hub) */
 
 void lind_capture_set_sink(capture_sink_fn fn) { sink = fn; }
 
@@ -210,9 +210,10 @@ static void *hub_main(void *unused)
 {
     (void)unused;
     struct epoll_event ev[64];
+    int timeout = 100;
     for (;;) {
         /* (a timeout even when idle: the graveyard is emptied) */
-        int n = epoll_wait(hub_epoll, ev, 64, new_head ? 1 : 100);
+        int n = epoll_wait(hub_epoll, ev, 64, timeout);
         pthread_mutex_lock(&hub_lock);
         int64_t due = monotonic_ns() - REGISTER_DELAY_NS;
         while (new_head && new_head->born_ns <= due)
@@ -223,6 +224,7 @@ static void *hub_main(void *unused)
                 stream_service(st);
         }
         free_graveyard();
+        timeout = new_head ? 1 : 100; /* (captures waiting to be registered: soon) */
         pthread_mutex_unlock(&hub_lock);
     }
     return NULL;

@@ -3,6 +3,9 @@
  * through wasmtime-py makes a spawn, a fork child or a thread cost microseconds of C instead of
  * a hundred microseconds of Python under its global lock.
  *
+ * A cage's memory is made with its memory limit as the memory's maximum: the wasm memory.grow
+ * instruction, which never reaches the data plane, cannot grow it further (it returns -1).
+ *
  * Memories of ended cages are kept in a small pool and reused, scrubbed, because faulting in
  * fresh pages costs more than zeroing used ones.
  * Calls:  base/ (guest_abi, pagemap, wt_api), kern/, rt/ (epoch).
@@ -31,6 +34,7 @@ static wasm_engine_t *engine;
 static const wasm_functype_t *syscall_type;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static wasmtime_sharedmemory_t *pool[POOL_MAX];
+static uint64_t pool_max[POOL_MAX]; /* each one's maximum, in wasm pages */
 static int npool;
 
 wasmtime_error_t *lind_epoch_callback(wasmtime_context_t *ctx, void *data, uint64_t *delta,
@@ -66,17 +70,39 @@ static void set_message(char *err, size_t cap, const char *what, wasmtime_error_
         wt.trap_delete(t);
 }
 
-/* A memory for a new instance of m: a pooled one no larger than the cage's memory limit (a larger
- * one would hand the cage pages beyond it), else a new one. */
+static uint64_t memory_max_pages(const wasmtime_sharedmemory_t *mem)
+{
+    uint64_t max = 0;
+    wasm_memorytype_t *t = wt.sharedmemory_type(mem);
+    if (t) {
+        if (!wt.memorytype_maximum(t, &max))
+            max = 0;
+        wt.memorytype_delete(t);
+    }
+    return max;
+}
+
+/* A memory for a new instance of m whose maximum is the cage's memory limit (or the module's own,
+ * when lower): a pooled one of that maximum, else a new one. */
 static wasmtime_sharedmemory_t *memory_for(struct lind_module *m, uint64_t limit, char *err, size_t cap)
 {
-    uint64_t need = wt.memorytype_minimum(m->memtype) * LIND_WASM_PAGE;
+    uint64_t min = wt.memorytype_minimum(m->memtype), need = min * LIND_WASM_PAGE;
+    uint64_t max = limit / LIND_WASM_PAGE, declared;
+    if (wt.memorytype_maximum(m->memtype, &declared) && declared < max)
+        max = declared;
+    if (min > max) {
+        snprintf(err, cap, "the program needs %llu KiB of memory to start, more than its limit of %llu KiB",
+                 (unsigned long long)(need >> 10), (unsigned long long)(limit >> 10));
+        return NULL;
+    }
     wasmtime_sharedmemory_t *mem = NULL;
     pthread_mutex_lock(&pool_lock);
     for (int i = npool - 1; i >= 0 && !mem; i--)
-        if (wt.sharedmemory_data_size(pool[i]) <= limit) {
+        if (pool_max[i] == max) {
             mem = pool[i];
-            pool[i] = pool[--npool];
+            npool--;
+            pool[i] = pool[npool];
+            pool_max[i] = pool_max[npool];
         }
     pthread_mutex_unlock(&pool_lock);
     if (mem) {
@@ -92,7 +118,12 @@ static wasmtime_sharedmemory_t *memory_for(struct lind_module *m, uint64_t limit
         if (mem)
             return mem;
     }
-    wasmtime_error_t *e = wt.sharedmemory_new(engine, m->memtype, &mem);
+    wasm_memorytype_t *type = NULL;
+    wasmtime_error_t *e = wt.memorytype_new(min, true, max, false, true, 16, &type);
+    if (!e) {
+        e = wt.sharedmemory_new(engine, type, &mem);
+        wt.memorytype_delete(type);
+    }
     if (e) {
         set_message(err, cap, "cannot create the memory", e, NULL);
         return NULL;
@@ -109,8 +140,10 @@ static void memory_give(wasmtime_sharedmemory_t *mem)
     keep = size <= POOL_MAX_BYTES && npool < POOL_MAX;
     pthread_mutex_unlock(&pool_lock);
     if (keep && memory_scrub(wt.sharedmemory_data(mem), size) == 0) {
+        uint64_t max = memory_max_pages(mem);
         pthread_mutex_lock(&pool_lock);
         if (npool < POOL_MAX) {
+            pool_max[npool] = max;
             pool[npool++] = mem;
             mem = NULL;
         }
@@ -133,7 +166,7 @@ struct lind_instance *instance_new(struct lind_module *m, struct lind_thread *th
         snprintf(err, cap, "out of memory");
         return NULL;
     }
-    inst->mem = mem ? wt.sharedmemory_clone(mem) : memory_for(m, th->cage->mem_limit, err, cap);
+    inst->mem = mem ? wt.sharedmemory_clone(mem) : memory_for(m, th->cage->mem_cap, err, cap);
     if (!inst->mem) {
         free(inst);
         return NULL;

@@ -346,8 +346,21 @@ struct lind_cage *lind_cage_create(struct lind_cage_setup *s, struct lind_instan
             snprintf(s->error, sizeof s->error, "out of memory");
             goto fail;
         }
-    if (cage_load(cage, s->module, inst, s->error, sizeof s->error) < 0)
+    /* Instantiating runs the module's start function, which may loop: the tree's clock starts
+     * first, and the thread is bound, so that its limits and kills reach it there too (Python's
+     * lock is not held: native.py BLOCKING). */
+    tree_start_clock(cage->tree);
+    lind_thread_bind(cage->main);
+    r = cage_load(cage, s->module, inst, s->error, sizeof s->error);
+    thread_charge_cpu(cage->main);
+    lind_thread_unbind(cage->main);
+    if (r < 0) {
+        int reason = tree_end_reason(cage->tree);
+        if (reason != TREE_RUNNING)
+            snprintf(s->error, sizeof s->error, "killed while being loaded, in the module's start function (%s)",
+                     reason == TREE_WALL_LIMIT ? "wall-time limit" : reason == TREE_CPU_LIMIT ? "CPU-time limit" : "killed");
         goto fail;
+    }
     return cage;
 fail:
     lind_cage_finish(cage);
@@ -370,7 +383,6 @@ static void cage_run(struct lind_cage *cage, struct lind_instance *inst, struct 
     pthread_mutex_lock(&proc_lock);
     tree_get_locked(tree); /* for its figures once every cage of it has ended */
     pthread_mutex_unlock(&proc_lock);
-    tree_start_clock(tree);
     cage_main(cage, inst, out);
     /* the root's end killed the rest of the tree (but for a grate's cages, which live on): its
      * figures are complete once it is empty */

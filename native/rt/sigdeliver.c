@@ -75,8 +75,10 @@ static void leave_altstack(struct lind_thread *th, wasmtime_context_t *ctx, int3
     th->on_altstack--;
 }
 
-static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, uint64_t *mask, int onstack)
+static int call_handler(struct lind_call *c, int sig, const struct signal_taken *t, uint64_t *mask)
 {
+    uint32_t fn = t->act.handler;
+    int siginfo = !!(t->act.flags & L_SA_SIGINFO), onstack = !!(t->act.flags & L_SA_ONSTACK);
     struct lind_thread *th = c->th;
     wasmtime_val_t fval;
     if (!th->has_table)
@@ -102,7 +104,7 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         frame = th->siginfo_buf + (uint32_t)th->in_handler * SIGFRAME_SIZE;
         uint8_t *f = c->cage->base + frame;
         memset(f, 0, UC_OFFSET + UC_SIZE);
-        siginfo_fill(c->cage, sig, f);
+        siginfo_fill(c->cage, sig, t->has_origin ? &t->origin : NULL, f);
         memcpy(f + UC_OFFSET + UC_SIGMASK_OFFSET, mask, 8);
         args[1].i32 = (int32_t)frame;
         args[2].i32 = (int32_t)(frame + UC_OFFSET);
@@ -121,8 +123,12 @@ static int call_handler(struct lind_call *c, int sig, uint32_t fn, int siginfo, 
         /* the handler called exit(), longjmp'ed out, or trapped: in the last case the cage ends */
         wt.trap_delete(trap);
         if (!c->cage->exited && !th->exited && !th->deferred_longjmp) {
-            c->cage->exited = 1;
-            c->cage->term_signal = 11;
+            cage_lock(c->cage);
+            if (!c->cage->exited) {
+                c->cage->exited = 1;
+                c->cage->term_signal = 11;
+            }
+            cage_unlock(c->cage);
         }
     } else if (siginfo && c->cage->base && (uint64_t)frame + UC_OFFSET + UC_SIZE <= c->cage->size) {
         memcpy(mask, c->cage->base + frame + UC_OFFSET + UC_SIGMASK_OFFSET, 8);
@@ -155,11 +161,10 @@ int signals_deliver(struct lind_call *c, int *restart)
     uint64_t d;
     while (!cage->exited && !th->exited && !th->deferred_longjmp && (d = signal_deliverable(th)) != 0) {
         int sig = __builtin_ctzll(d) + 1;
-        if (!signal_take(th, sig))
+        struct signal_taken t;
+        if (!signal_take(th, sig, &t))
             continue;
-        struct lind_sigaction act = cage->sigact[sig];
-        if (!(act.flags & L_SA_SIGINFO) || act.handler <= L_SIG_IGN)
-            atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~SIG_BIT(sig)); /* (its siginfo goes unread) */
+        struct lind_sigaction act = t.act;
         if (act.handler == L_SIG_IGN)
             continue;
         if (act.handler == L_SIG_DFL || sig == 9 || sig == 19) {
@@ -172,9 +177,7 @@ int signals_deliver(struct lind_call *c, int *restart)
         }
         uint64_t saved = th->sig_mask;
         th->sig_mask |= act.mask | ((act.flags & L_SA_NODEFER) ? 0 : SIG_BIT(sig));
-        if (act.flags & L_SA_RESETHAND)
-            cage->sigact[sig].handler = L_SIG_DFL;
-        if (call_handler(c, sig, act.handler, !!(act.flags & L_SA_SIGINFO), &saved, !!(act.flags & L_SA_ONSTACK)) < 0)
+        if (call_handler(c, sig, &t, &saved) < 0)
             terminate(c, sig); /* a handler that cannot be called: as if the signal killed */
         th->sig_mask = saved;
         ran = 1;

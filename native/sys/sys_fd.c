@@ -306,7 +306,7 @@ int64_t sys_fchown(struct lind_call *c)
     int h = fd_host_owned(c, arg_int(c, 0));
     if (h < 0)
         return h;
-    return fchown(h, arg_u32(c, 1), arg_u32(c, 2)) < 0 ? -errno : 0;
+    return chown_allowed(h, arg_u32(c, 1), arg_u32(c, 2));
 }
 
 /* struct stat (144 bytes) has the kernel's x86-64 layout in the guest: copied as is. */

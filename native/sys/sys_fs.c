@@ -60,7 +60,8 @@ int64_t sys_creat(struct lind_call *c)
 
 /* (dirfd, path, AT_* flags) -> an O_PATH host fd owned by the caller. */
 /* RES_CHANGE in atflags: the caller is to change the node's metadata (mode, owner, times, a link
- * to it): an empty path naming a foreign fd (fd_host_owned) gives EPERM. */
+ * to it): an empty path naming a foreign fd (fd_host_owned), or the root directory itself, gives
+ * EPERM. */
 #define RES_CHANGE 0x40000000
 static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags, int extra)
 {
@@ -73,9 +74,10 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
             return r;
         if (abs[0] == 0) {
             if (dirfd == L_AT_FDCWD) {
-                char cwd[PATH_MAX];
-                int e = cage_cwd(c->cage, cwd);
-                return e < 0 ? e : path_open(c->cage, cwd, O_PATH | extra, 0, 0);
+                int e = cage_cwd(c->cage, abs);
+                if (e < 0)
+                    return e;
+                goto open;
             }
             int h = change ? fd_host_owned(c, dirfd) : fd_host(c, dirfd);
             if (h < 0)
@@ -87,7 +89,13 @@ static int resolve_at(struct lind_call *c, int dirfd, uint64_t path, int atflags
     int r = path_from_guest(c, dirfd, path, abs);
     if (r < 0)
         return r;
-    return path_open(c->cage, abs, O_PATH | extra | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+open:;
+    int fd = path_open(c->cage, abs, O_PATH | extra | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0, 0);
+    if (fd >= 0 && change && path_fd_is_root(c->cage, fd)) {
+        close(fd);
+        return -EPERM;
+    }
+    return fd;
 }
 
 static void proc_path(int fd, char *out) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
@@ -399,7 +407,7 @@ static int64_t do_chown(struct lind_call *c, int dirfd, uint64_t path, uint32_t 
     int fd = resolve_at(c, dirfd, path, flags | RES_CHANGE, 0);
     if (fd < 0)
         return fd;
-    int r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    int r = chown_allowed(fd, uid, gid);
     close(fd);
     return r;
 }

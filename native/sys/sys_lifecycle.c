@@ -21,6 +21,7 @@
 #include "kern/mm.h"
 #include "kern/module.h"
 #include "kern/path.h"
+#include "kern/pids.h"
 #include "kern/proc.h"
 #include "kern/signal.h"
 #include "kern/thread.h"
@@ -52,9 +53,12 @@ static int64_t do_fork(struct lind_call *c)
          * now so that the grate sees it */
         if (th->cage != c->cage || th->deferred_fork)
             return -EINVAL;
+        int pid = pid_take();
+        if (pid < 0)
+            return pid;
         th->deferred_fork = 1;
-        th->reserved_pid = proc_alloc_tid();
-        return th->reserved_pid;
+        th->reserved_pid = pid;
+        return pid;
     }
     if (th->in_handler)
         return -EAGAIN; /* cannot unwind through the host frame of a signal delivery */

@@ -34,17 +34,19 @@ int64_t sys_rt_sigaction(struct lind_call *c)
         return -EFAULT;
     if (act && (sig == 9 || sig == 19))
         return -EINVAL;
+    cage_lock(c->cage); /* (signal posters read the dispositions under it) */
     struct lind_sigaction prev = c->cage->sigact[sig];
     if (act) {
         struct lind_sigaction *a = &c->cage->sigact[sig];
         a->handler = act[0];
         a->flags = act[1];
         a->mask = ((uint64_t)act[4] << 32 | act[3]) & ~SIG_UNBLOCKABLE;
-        if (signal_ignored(c->cage, sig))
-            atomic_fetch_and((_Atomic uint64_t *)&c->cage->sig_pending, ~SIG_BIT(sig));
-        if (signal_ignored(c->cage, sig))
-            atomic_fetch_and((_Atomic uint64_t *)&c->th->sig_pending, ~SIG_BIT(sig));
+        if (signal_ignored(c->cage, sig)) {
+            atomic_fetch_and(&c->cage->sig_pending, ~SIG_BIT(sig));
+            atomic_fetch_and(&c->th->sig_pending, ~SIG_BIT(sig));
+        }
     }
+    cage_unlock(c->cage);
     if (old) {
         old[0] = prev.handler;
         old[1] = prev.flags;
@@ -91,8 +93,8 @@ int64_t sys_rt_sigpending(struct lind_call *c)
     uint64_t *g = guest_ptr(c, c->a[0], 8);
     if (!g)
         return -EFAULT;
-    *g = (atomic_load((_Atomic uint64_t *)&c->cage->sig_pending) |
-          atomic_load((_Atomic uint64_t *)&c->th->sig_pending)) & c->th->sig_mask;
+    *g = (atomic_load(&c->cage->sig_pending) |
+          atomic_load(&c->th->sig_pending)) & c->th->sig_mask;
     return 0;
 }
 
@@ -153,12 +155,13 @@ int64_t sys_rt_sigtimedwait(struct lind_call *c)
     }
     __atomic_store_n(&th->sigwait_set, set, __ATOMIC_RELEASE); /* cage_post_signal wakes us for these */
     int64_t r;
+    struct signal_taken t = {.has_origin = 0};
     for (;;) {
-        uint64_t ready = (atomic_load((_Atomic uint64_t *)&th->sig_pending) |
-                          atomic_load((_Atomic uint64_t *)&cage->sig_pending)) & set;
+        uint64_t ready = (atomic_load(&th->sig_pending) |
+                          atomic_load(&cage->sig_pending)) & set;
         if (ready) {
             int sig = __builtin_ctzll(ready) + 1;
-            if (!signal_take(th, sig))
+            if (!signal_take(th, sig, &t))
                 continue; /* another thread took it */
             r = sig;
             break;
@@ -179,9 +182,7 @@ int64_t sys_rt_sigtimedwait(struct lind_call *c)
     }
     __atomic_store_n(&th->sigwait_set, 0, __ATOMIC_RELEASE);
     if (r > 0 && info)
-        siginfo_fill(cage, (int)r, info);
-    else if (r > 0)
-        atomic_fetch_and((_Atomic uint64_t *)&cage->sig_origins, ~SIG_BIT(r));
+        siginfo_fill(cage, (int)r, t.has_origin ? &t.origin : NULL, info);
     return r;
 }
 

@@ -17,6 +17,7 @@
 #include "kern/cage.h"
 #include "kern/call.h"
 #include "kern/mm.h"
+#include "kern/pids.h"
 #include "kern/proc.h"
 #include "kern/signal.h"
 #include "kern/thread.h"
@@ -38,10 +39,14 @@ int64_t thread_clone(struct lind_call *c)
     uint32_t stack = arg_u32(c, 1), ptid = arg_u32(c, 2), ctid = arg_u32(c, 3), start = arg_u32(c, 5);
     if (!(flags & L_CLONE_VM) || !(flags & L_CLONE_THREAD) || !stack || !start)
         return -EINVAL;
-    int tid = proc_alloc_tid();
+    int tid = pid_take();
+    if (tid < 0)
+        return tid;
     struct lind_thread *th = thread_new(cage, tid);
-    if (!th)
+    if (!th) {
+        pid_release(tid);
         return -EAGAIN;
+    }
     th->sig_mask = c->th->sig_mask;
     memcpy(th->name, c->th->name, sizeof th->name);
     if (flags & L_CLONE_CHILD_CLEARTID)
@@ -49,6 +54,7 @@ int64_t thread_clone(struct lind_call *c)
     if ((flags & L_CLONE_PARENT_SETTID) && ptid) {
         int32_t *p = guest_ptr(c, ptid, 4);
         if (!p) {
+            pid_release(tid);
             free(th);
             return -EFAULT;
         }

@@ -22,10 +22,11 @@
 #include "kern/call.h"
 #include "kern/grate.h"
 #include "kern/mm.h"
+#include "kern/pids.h"
 #include "kern/proc.h"
 #include "kern/thread.h"
-#include "sys/syscalls.h"
 #include "rt/instance.h"
+#include "sys/syscalls.h"
 #include "threei/grate.h"
 
 #define WORKER_STACK (256 * 1024) /* each worker's own stack, inside the grate's memory */
@@ -53,6 +54,8 @@ static int64_t grate_region(struct lind_cage *grate, uint32_t bytes)
 static void worker_free(struct grate_worker *w)
 {
     instance_free(w->inst, 0);
+    if (w->th)
+        pid_release(w->th->tid);
     free(w->th);
     free(w);
 }
@@ -69,7 +72,10 @@ static struct grate_worker *worker_new(struct lind_cage *grate)
     struct grate_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->th = thread_new(grate, proc_alloc_tid());
+    int tid = pid_take();
+    w->th = tid > 0 ? thread_new(grate, tid) : NULL;
+    if (!w->th && tid > 0)
+        pid_release(tid);
     if (w->th)
         w->inst = instance_new(grate->module, w->th, grate->mem, "_start", 0, 0, msg, sizeof msg);
     if (!w->inst || !instance_export(w->inst, "pass_fptr_to_wt", WASMTIME_EXTERN_FUNC, &x) ||
@@ -93,6 +99,8 @@ static struct grate_worker *worker_new(struct lind_cage *grate)
 fail:
     if (w->inst)
         instance_free(w->inst, 0);
+    if (w->th)
+        pid_release(w->th->tid);
     free(w->th);
     free(w);
     return NULL;
@@ -150,8 +158,7 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     cached_worker = w;
     struct lind_thread *wth = w->th;
     wth->origin = c->th->origin ? c->th->origin : c->th;
-    wth->os_thread = (unsigned long)pthread_self();
-    wth->os_thread_set = 1;
+    thread_set_os_thread(wth, 1);
 
     wasmtime_val_raw_t raw[14];
     raw[0].i64 = (int64_t)e.fnptr;
@@ -190,7 +197,7 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     } else {
         ret = (int64_t)raw[0].i32;
     }
-    wth->os_thread_set = 0;
+    thread_set_os_thread(wth, 0);
     wth->origin = NULL;
     __atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL) == 0 && __atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE)) {

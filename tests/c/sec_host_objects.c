@@ -37,6 +37,17 @@ int main(void)
     struct stat st;
     stat("/suid", &st);
     fprintf(stderr, "suid file mode: %o\n", st.st_mode & 07777);
+    /* the root directory is the embedder's; files are not given to other host users */
+    show("chown /", chown("/", 1234, 5678));
+    show("chmod / 0777", chmod("/", 0777));
+    show("chown ..", chown("..", 999, 999));
+    show("utimensat /", utimensat(AT_FDCWD, "/", NULL, 0));
+    int rd = open("/", O_RDONLY | O_DIRECTORY);
+    show("fchmod fd of /", fchmod(rd, 0777));
+    show("fchown file", fchown(f, 4321, 8765));
+    show("chown file to its owner", chown("/suid", st.st_uid, st.st_gid));
+    show("chown file -1 -1", chown("/suid", -1, -1));
+    show("chmod file 0600", chmod("/suid", 0600));
     struct rlimit rl = {1 << 16, 1 << 16};
     show("raise RLIMIT_NOFILE", setrlimit(RLIMIT_NOFILE, &rl));
     return 0;

@@ -1,7 +1,9 @@
 """The cage's root identity is a view, not power over host objects: it uses the files the embedder
 hands it as stdio but cannot change them (mode, owner, size, times, links), cannot reach the host's
 devices' metadata or controlling terminal, cannot make setuid files in its root, and cannot raise
-the limits the embedder set. The host files are checked afterwards: modes, owners, sizes."""
+the limits the embedder set, cannot give files to other host users (no CAP_CHOWN) or change its
+root directory itself (the embedder's). The host files are checked afterwards: modes, owners,
+sizes, times."""
 
 from __future__ import annotations
 
@@ -30,6 +32,15 @@ create 04755: 0
 fchmod 06755: 0
 chmod 04755: 0
 suid file mode: 755
+chown /: EPERM
+chmod / 0777: EPERM
+chown ..: EPERM
+utimensat /: EPERM
+fchmod fd of /: EPERM
+fchown file: EPERM
+chown file to its owner: 0
+chown file -1 -1: 0
+chmod file 0600: 0
 raise RLIMIT_NOFILE: EPERM
 """
 
@@ -42,6 +53,8 @@ def test_inherited_fds_and_nosuid(tmp_path: Path) -> None:
     for p in (host_in, host_out):
         p.touch()
         p.chmod(0o640)
+    root.chmod(0o750)
+    root_before = root.stat()
     before = {p: os.stat(p) for p in (host_in, host_out, Path("/dev/null"))}
     fds = [os.open(host_in, os.O_RDONLY), os.open(host_out, os.O_WRONLY), os.open(host_err, os.O_WRONLY | os.O_CREAT)]
     try:
@@ -57,7 +70,11 @@ def test_inherited_fds_and_nosuid(tmp_path: Path) -> None:
         assert (now.st_mode, now.st_uid, now.st_gid, now.st_size, now.st_nlink, now.st_mtime_ns) == (
             st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_mtime_ns), p
     assert not (root / "stolen").exists()
-    assert (root / "suid").stat().st_mode & 0o7777 == 0o755
+    root_now = root.stat()  # (its times and size change: the cage makes files in it)
+    assert (root_now.st_mode, root_now.st_uid, root_now.st_gid) == (root_before.st_mode, root_before.st_uid,
+                                                                   root_before.st_gid)
+    suid = (root / "suid").stat()
+    assert (suid.st_mode & 0o7777, suid.st_uid, suid.st_gid) == (0o600, os.getuid(), os.getgid())
 
 
 def test_limits_cannot_be_lifted_from_inside(tmp_path: Path) -> None:

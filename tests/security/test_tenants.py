@@ -56,3 +56,23 @@ def test_3i_tables_are_authorised_at_both_ends(tmp_path: Path) -> None:
     assert r.stdout == b"copy from it: EPERM\ncopy to it: EPERM\nregister for it: EPERM\n", r
     assert victim.poll() is None
     assert victim.kill()
+
+
+def test_pid_values_tell_nothing_of_other_tenants(tmp_path: Path) -> None:
+    """Pids and tids are drawn at random and unique while in use: a tenant cannot count the cages
+    others make from the values it gets (sequential numbers would give 50 consecutive children)."""
+    wasm = build_cage(C_DIR / "sec_pids.c", ["-pthread"])
+    sb = Sandbox(root=tmp_path)
+    runs = []
+    for _ in range(2):
+        r = sb.run(wasm, [], timeout=60)
+        assert r.returncode == 0, r
+        runs.append([int(x) for x in r.stdout.split()])
+    for ids in runs:
+        assert len(ids) == 61 and all(300 <= i < 1 << 22 for i in ids), ids
+        threads = ids[51:]
+        assert len(set(threads) | {ids[0]}) == 11, ids  # alive together: all different
+        steps = [b - a for a, b in zip(ids[:50], ids[1:51], strict=True)]
+        assert sum(s in (1, 2) for s in steps) < 5, steps  # not a counter
+    # the second run's root does not follow from the first run's cages
+    assert not 0 < runs[1][0] - max(runs[0]) <= 100, (runs[0], runs[1][0])
