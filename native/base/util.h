@@ -5,8 +5,13 @@
 #define LIND_BASE_UTIL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
+
+/* A relaxed read of a flag other threads set (an _Atomic field), where a stale value is harmless:
+ * a fast path whose slow path takes the locks. */
+#define RELAXED(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 /* CLOCK_MONOTONIC in nanoseconds (deadlines of timers, waits, wall-time limits). */
 static inline int64_t monotonic_ns(void)

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "kern/cage.h"
 #include "kern/call.h"
 #include "kern/fdtable.h"
@@ -24,7 +25,7 @@ static void file_put(struct fd_file *f)
 int fd_host_file(struct lind_call *c, int fd, struct fd_file **file)
 {
     struct lind_cage *cage = c->cage;
-    if (cage->nthreads <= 1 && !c->acting && !__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE)) {
+    if (RELAXED(cage->nthreads) <= 1 && !c->acting && !__atomic_load_n(&cage->refs, __ATOMIC_ACQUIRE)) {
         if (fd < 0 || fd >= cage->nfds || !cage->fds[fd].f)
             return -EBADF;
         *file = cage->fds[fd].f;

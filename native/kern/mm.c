@@ -20,6 +20,7 @@
 
 #include "base/guest_abi.h"
 #include "base/pagemap.h"
+#include "base/util.h"
 #include "base/wt_api.h"
 #include "kern/cage.h"
 #include "kern/call.h"
@@ -81,11 +82,12 @@ void *guest_ptr(struct lind_call *c, uint64_t addr, uint64_t len)
 {
     uint64_t a = (uint32_t)addr;
     struct lind_cage *m = memory_of(c, addr);
-    if (a == 0 || !m->base)
+    uint8_t *base = RELAXED(m->base);
+    if (a == 0 || !base)
         return NULL;
-    if (a + len > m->size && a + len > memory_size_now(m))
+    if (a + len > RELAXED(m->size) && a + len > memory_size_now(m))
         return NULL;
-    return m->base + a;
+    return base + a;
 }
 
 /* For optional pointers: NULL with *efault = 0 when the guest passed NULL. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/guest_abi.h"
+#include "base/util.h"
 #include "base/wt_api.h"
 #include "kern/cage.h"
 #include "kern/call.h"
@@ -122,18 +123,20 @@ again:
         ret = lifecycle_deferred_fork(&c, ret);
     if (th->deferred_longjmp && th->in_handler) /* longjmp out of a signal handler: end it */
         return wt.trap_new(HANDLER_LONGJMP_TRAP, sizeof HANDLER_LONGJMP_TRAP - 1);
-    if (((th->sig_pending | cage->sig_pending) || cage->stopped) && !cage->exited && th->pending == PENDING_NONE) {
+    /* (the flags other threads set are read relaxed here: acting on them takes the locks) */
+    if (((RELAXED(th->sig_pending) | RELAXED(cage->sig_pending)) || RELAXED(cage->stopped)) &&
+        !RELAXED(cage->exited) && RELAXED(th->pending) == PENDING_NONE) {
         if (signals_restart(&c, ret))
             goto again;
         signals_after_call(&c);
     }
-    if (th->deferred_longjmp && !th->in_handler && th->pending == PENDING_NONE)
+    if (th->deferred_longjmp && !th->in_handler && RELAXED(th->pending) == PENDING_NONE)
         setjmp_deferred_longjmp(&c);
     if (th->abandon_for_longjmp) /* the run loop rewinds into the setjmp */
         return wt.trap_new(LONGJMP_TRAP, sizeof LONGJMP_TRAP - 1);
-    if (cage->exited || th->exited)
+    if (RELAXED(cage->exited) || RELAXED(th->exited))
         return wt.trap_new(EXIT_TRAP, sizeof EXIT_TRAP - 1);
-    if (th->pending == PENDING_EXEC)
+    if (RELAXED(th->pending) == PENDING_EXEC)
         return wt.trap_new(EXEC_TRAP, sizeof EXEC_TRAP - 1);
     args[0].i64 = ret;
     return NULL;
