@@ -90,11 +90,11 @@ int64_t sys_rt_sigprocmask(struct lind_call *c)
 
 int64_t sys_rt_sigpending(struct lind_call *c)
 {
-    uint64_t *g = guest_ptr(c, c->a[0], 8);
+    uint8_t *g = guest_ptr(c, c->a[0], 8);
     if (!g)
         return -EFAULT;
-    *g = (atomic_load(&c->cage->sig_pending) |
-          atomic_load(&c->th->sig_pending)) & c->th->sig_mask;
+    uint64_t set = (atomic_load(&c->cage->sig_pending) | atomic_load(&c->th->sig_pending)) & c->th->sig_mask;
+    memcpy(g, &set, 8); /* (guest sigsets are 4-byte aligned) */
     return 0;
 }
 

@@ -158,7 +158,8 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     cached_worker = w;
     struct lind_thread *wth = w->th;
     wth->origin = c->th->origin ? c->th->origin : c->th;
-    thread_set_os_thread(wth, 1);
+    /* (the worker is not bound to this OS thread: kicks reach it through its caller's thread, whose
+     * OS thread this is, and the CPU time of its handlers is its caller's: kern/tree.c) */
 
     wasmtime_val_raw_t raw[14];
     raw[0].i64 = (int64_t)e.fnptr;
@@ -197,7 +198,6 @@ int64_t threei_call_grate(struct lind_call *c, struct threei_entry e)
     } else {
         ret = (int64_t)raw[0].i32;
     }
-    thread_set_os_thread(wth, 0);
     wth->origin = NULL;
     __atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&pool->inflight, 1, __ATOMIC_ACQ_REL) == 0 && __atomic_load_n(&pool->dead, __ATOMIC_ACQUIRE)) {
