@@ -87,6 +87,9 @@ def cmd_run(argv: list[str]) -> int:
     try:
         mv = microvisor(_cache(a.cache))
         mv.lib.lind_set_net_policy_default(NET_POLICIES[a.net])
+        # Signals to this process kill the tree while its root is loaded (its wasm start function
+        # may loop); once the root's pid is known they go to its process group (below).
+        mv.lib.lind_forward_signals(0)
         if a.grate:  # (lind_aot/threei/grates.py)
             from lind_aot.threei import grates
 

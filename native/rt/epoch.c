@@ -38,13 +38,19 @@ static void start_ticker_once(void) { start_service_thread(ticker, 1); }
 
 static const int FORWARDED[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 static _Atomic uint32_t forward_pending; /* bit n: host signal n arrived */
-static int forward_pid;
+static _Atomic int forward_pid;          /* 0: the root is still being loaded (no pid yet) */
+static _Atomic int forwarding;           /* lind_forward_signals was called */
+/* `lind run`'s tree while its root is loaded (its wasm start function may loop): a forwarded
+ * signal kills it. Its lock is taken before proc_lock (tree_kill). */
+static pthread_mutex_t loading_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lind_tree *loading_tree;
 
 static void note_forwarded(int sig) { atomic_fetch_or(&forward_pending, 1u << sig); }
 
 /* Python (`lind run`, before it runs the tree's root cage on the calling thread): SIGHUP, SIGINT,
  * SIGQUIT and SIGTERM to the host process go to the tree's process group (or its root cage, if it
- * left the group), as a shell's foreground job gets them. The calling thread, and so every runner
+ * left the group), as a shell's foreground job gets them; with pid 0 (before the root is made, which
+ * runs its start function), the tree being loaded is killed. The calling thread, and so every runner
  * thread it starts, blocks them: the ticker, which does not, receives them and forwards them
  * outside the signal handler. (Python's own handlers could not run while the main thread is in C.) */
 int lind_forward_signals(int pid)
@@ -56,6 +62,7 @@ int lind_forward_signals(int pid)
     sigset_t set;
     sigemptyset(&set);
     forward_pid = pid;
+    forwarding = 1;
     for (size_t i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++) {
         sigaddset(&set, FORWARDED[i]);
         if (sigaction(FORWARDED[i], &sa, NULL) < 0)
@@ -71,11 +78,31 @@ static int64_t forward_kill_at; /* the ticker's: when the tree goes if the signa
  * handle SIGINT to clean up, but it cannot keep `lind run` from ending). */
 static void forward_signals(uint32_t sigs)
 {
+    if (forward_pid == 0) {
+        pthread_mutex_lock(&loading_lock);
+        if (loading_tree)
+            tree_kill(loading_tree, TREE_KILLED);
+        else
+            atomic_fetch_or(&forward_pending, sigs); /* (kept until the tree is there) */
+        pthread_mutex_unlock(&loading_lock);
+        return;
+    }
     for (int sig = 1; sig < 32; sig++)
         if (sigs & (1u << sig) && proc_kill_group(forward_pid, sig) < 0)
             lind_kill(forward_pid, sig);
     if (!forward_kill_at)
         forward_kill_at = monotonic_ns() + FORWARD_GRACE_MS * 1000000ll;
+}
+
+/* rt/runner.c, around the loading of a root cage: the tree `lind run`'s signals go to meanwhile
+ * (NULL: none). Only `lind run` forwards signals; for everyone else this does nothing. */
+void epoch_loading(struct lind_tree *t)
+{
+    if (!forwarding)
+        return;
+    pthread_mutex_lock(&loading_lock);
+    loading_tree = t;
+    pthread_mutex_unlock(&loading_lock);
 }
 
 static void *ticker(void *arg)

@@ -26,6 +26,7 @@
 #include "kern/tree.h"
 #include "kern/upcalls.h"
 #include "rt/capture.h"
+#include "rt/epoch.h"
 #include "rt/instance.h"
 #include "rt/runloop.h"
 #include "rt/runner.h"
@@ -351,14 +352,17 @@ struct lind_cage *lind_cage_create(struct lind_cage_setup *s, struct lind_instan
      * lock is not held: native.py BLOCKING). */
     tree_start_clock(cage->tree);
     lind_thread_bind(cage->main);
+    epoch_loading(cage->tree);
     r = cage_load(cage, s->module, inst, s->error, sizeof s->error);
+    epoch_loading(NULL);
     thread_charge_cpu(cage->main);
     lind_thread_unbind(cage->main);
     if (r < 0) {
         int reason = tree_end_reason(cage->tree);
         if (reason != TREE_RUNNING)
             snprintf(s->error, sizeof s->error, "killed while being loaded, in the module's start function (%s)",
-                     reason == TREE_WALL_LIMIT ? "wall-time limit" : reason == TREE_CPU_LIMIT ? "CPU-time limit" : "killed");
+                     reason == TREE_WALL_LIMIT ? "wall-time limit" : reason == TREE_CPU_LIMIT ? "CPU-time limit"
+                                                                                              : "killed");
         goto fail;
     }
     return cage;

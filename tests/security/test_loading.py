@@ -7,6 +7,7 @@ exec of a huge module) holds only its own program's lock: loading another progra
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conftest import C_DIR, build_cage  # noqa: E402
+from conftest import C_DIR, LIND, build_cage  # noqa: E402
 
 from lind_aot.api import Limits, Sandbox, SpawnError  # noqa: E402
 from lind_aot.cache.store import ArtifactCache  # noqa: E402
@@ -66,6 +67,25 @@ def test_a_looping_start_function_meets_its_limit_and_freezes_nobody(tmp_path: P
     assert str(e.value) == f"killed while being loaded, in the module's start function ({name})"
     assert took < 20, took  # (without the limit in force there: for ever)
     assert len(other) == 5 and all(o == other[0] and o for o in other), other
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_lind_run_is_stopped_while_a_start_function_loops(tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C (or SIGTERM) to `lind run` ends a tree whose root is still being loaded, with no limit
+    given: the tree's pid is not known yet, so the signal kills the tree being loaded."""
+    spin = _looping_start(tmp_path)
+    p = subprocess.Popen([*LIND, "run", "--root", str(tmp_path), str(spin)], stderr=subprocess.PIPE)
+    time.sleep(1.5)  # (well into the start function)
+    assert p.poll() is None
+    t0 = time.monotonic()
+    p.send_signal(sig)
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("lind run did not end after the signal") from None
+    assert time.monotonic() - t0 < 5
+    assert b"killed while being loaded, in the module's start function (killed)" in err, err
 
 
 def test_a_compile_does_not_hold_up_other_programs(tmp_path: Path) -> None:
