@@ -249,6 +249,14 @@ void cage_exec_reset(struct lind_cage *cage, struct lind_thread *th)
     jmp_records_free(th);
 }
 
+/* The parent's struct as it is (its lock held). The copy also reads the counters and flags that
+ * other threads and cages change atomically without that lock (tests/stress/tsan.supp): each of
+ * them is set anew for the child by lind_cage_fork. (Not inlined: the suppression names it.) */
+__attribute__((noinline)) static void cage_copy_for_fork(struct lind_cage *child, const struct lind_cage *parent)
+{
+    memcpy(child, parent, sizeof *child);
+}
+
 /* The bookkeeping half of fork by thread th: a new cage sharing the parent's open files, whose
  * only thread is a copy of th. */
 struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *th)
@@ -264,8 +272,13 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     if (!child)
         return NULL;
     cage_lock(parent);
-    memcpy(child, parent, sizeof *child);
+    cage_copy_for_fork(child, parent);
     cage_unlock(parent);
+    child->refs = 0;
+    child->exited = child->exit_code = child->term_signal = child->stopped = 0;
+    child->sig_origins = 0;
+    child->nsyscalls = child->threads_cpu_ns = child->peak_mem = 0;
+    child->xcpu_sent = 0;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -299,7 +312,6 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     if (fd_table_clone(child, parent) < 0)
         goto fail;
     child->pool = NULL;
-    child->refs = 0;
     child->proc = proc_new_with_pid(child, (int)parent->id, th->reserved_pid);
     if (!child->proc) {
         if (__atomic_load_n(&parent->tree->dying, __ATOMIC_ACQUIRE))
