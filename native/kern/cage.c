@@ -26,6 +26,17 @@
 #include "kern/timer.h"
 #include "kern/tree.h"
 
+/* A new cage's lock (recursive) and the condition its main thread waits on for the others. */
+static void cage_init_locks(struct lind_cage *cage)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&cage->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_cond_init(&cage->threads_cond, NULL);
+}
+
 /* A new cage, the root of a new tree of cages (its pid comes from the process table). */
 struct lind_cage *lind_cage_new(const char *root)
 {
@@ -68,12 +79,7 @@ struct lind_cage *lind_cage_new(const char *root)
      * the cage cannot raise (every cage's fds are the host process's). */
     cage->rlim[RLIMIT_NOFILE].cur = cage->rlim[RLIMIT_NOFILE].max = 1024;
     cage->mem_limit = cage->mem_cap = LIND_MAX_MEM;
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&cage->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
-    pthread_cond_init(&cage->threads_cond, NULL);
+    cage_init_locks(cage);
     cage->nthreads = 1;
     cage->tree = tree_new();
     cage->proc = cage->tree ? proc_new(cage, 0) : NULL;
@@ -276,15 +282,10 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     cage_unlock(parent);
     child->refs = 0;
     child->exited = child->exit_code = child->term_signal = child->stopped = 0;
-    child->sig_origins = 0;
+    child->sig_pending = child->sig_origins = 0;
     child->nsyscalls = child->threads_cpu_ns = child->peak_mem = 0;
     child->xcpu_sent = 0;
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&child->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
-    pthread_cond_init(&child->threads_cond, NULL);
+    cage_init_locks(child);
     child->pages = NULL;
     child->fds = NULL;
     child->nfds = 0;
@@ -294,7 +295,6 @@ struct lind_cage *lind_cage_fork(struct lind_cage *parent, struct lind_thread *t
     child->cow_fd = -1;
     child->cow_len = 0;
     child->args = NULL;
-    child->sig_pending = 0;
     child->others = NULL;
     child->nthreads = 1;
     child->main = NULL;

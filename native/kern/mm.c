@@ -485,28 +485,29 @@ static int all_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
     return 1;
 }
 
-int64_t mm_mprotect(struct lind_cage *cage, uint64_t addr, uint64_t len)
+/* For mprotect, madvise, msync: -EINVAL if addr is not page aligned, -ENOMEM if [addr, addr+len)
+ * (len page-rounded) has a page that is not mapped, else 0 (also for len 0). */
+static int64_t check_mapped(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
-    len = PAGE_UP(len);
     if (addr % LIND_PAGE)
         return -EINVAL;
-    if (len == 0)
-        return 0;
-    if (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len))
+    if (len && (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len)))
         return -ENOMEM;
     return 0;
+}
+
+int64_t mm_mprotect(struct lind_cage *cage, uint64_t addr, uint64_t len)
+{
+    return check_mapped(cage, addr, PAGE_UP(len));
 }
 
 int64_t mm_madvise(struct lind_cage *cage, uint64_t addr, uint64_t len, int advice)
 {
     len = PAGE_UP(len);
-    if (addr % LIND_PAGE)
-        return -EINVAL;
-    if (len == 0)
-        return 0;
-    if (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len))
-        return -ENOMEM;
-    if (advice == 4 /* MADV_DONTNEED */) {
+    int64_t r = check_mapped(cage, addr, len);
+    if (r < 0)
+        return r;
+    if (advice == 4 /* MADV_DONTNEED */ && len) {
         for (uint64_t p = addr / LIND_PAGE; p < (addr + len) / LIND_PAGE; p++)
             if (cage->pages[p] != PAGE_MMAP)
                 return -EINVAL;
@@ -518,10 +519,9 @@ int64_t mm_madvise(struct lind_cage *cage, uint64_t addr, uint64_t len, int advi
 int64_t mm_msync(struct lind_cage *cage, uint64_t addr, uint64_t len)
 {
     len = PAGE_UP(len);
-    if (addr % LIND_PAGE)
-        return -EINVAL;
-    if (len && (!range_ok(cage, addr, len) || !all_mapped(cage, addr, len)))
-        return -ENOMEM;
+    int64_t r = check_mapped(cage, addr, len);
+    if (r < 0)
+        return r;
     for (struct shared_map *m = cage->shared_maps; m; m = m->next)
         shared_write_back(cage, m, addr, addr + len);
     return 0;

@@ -24,9 +24,11 @@ from lind_aot.api import Limits, Sandbox, SpawnError  # noqa: E402
 from lind_aot.cache.store import ArtifactCache  # noqa: E402
 
 
-def _looping_start(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def looping_start(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """api_hello.wasm whose start function (wasm-ld's memory initialiser) is wrapped in one that
-    then loops for ever."""
+    then loops for ever (made once for the module's tests)."""
+    tmp_path = tmp_path_factory.mktemp("spin")
     wat = subprocess.run(["wasm-dis", "-all", str(build_cage(C_DIR / "api_hello.c"))], check=True,
                          capture_output=True, text=True).stdout
     m = re.search(r"^ \(start (\$\S+)\)$", wat, re.M)
@@ -42,9 +44,9 @@ def _looping_start(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("limit, name", [(Limits(wall_time=1.5), "wall-time limit"),
                                          (Limits(cpu_time=0.5), "CPU-time limit")])
-def test_a_looping_start_function_meets_its_limit_and_freezes_nobody(tmp_path: Path, limit: Limits,
-                                                                     name: str) -> None:
-    spin = _looping_start(tmp_path)
+def test_a_looping_start_function_meets_its_limit_and_freezes_nobody(tmp_path: Path, looping_start: Path,
+                                                                     limit: Limits, name: str) -> None:
+    spin = looping_start
     hello = build_cage(C_DIR / "api_hello.c")
     other: list[bytes] = []
     loading = threading.Event()
@@ -70,10 +72,11 @@ def test_a_looping_start_function_meets_its_limit_and_freezes_nobody(tmp_path: P
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_lind_run_is_stopped_while_a_start_function_loops(tmp_path: Path, sig: signal.Signals) -> None:
+def test_lind_run_is_stopped_while_a_start_function_loops(tmp_path: Path, looping_start: Path,
+                                                         sig: signal.Signals) -> None:
     """Ctrl-C (or SIGTERM) to `lind run` ends a tree whose root is still being loaded, with no limit
     given: the tree's pid is not known yet, so the signal kills the tree being loaded."""
-    spin = _looping_start(tmp_path)
+    spin = looping_start
     p = subprocess.Popen([*LIND, "run", "--root", str(tmp_path), str(spin)], stderr=subprocess.PIPE)
     time.sleep(1.5)  # (well into the start function)
     assert p.poll() is None
